@@ -1,0 +1,18 @@
+# Writes OUT: a C++ table of the migration files in FILES (sorted), each as
+# {version, name, sql}. Run by lib/CMakeLists.txt at build time.
+set(body "// Generated from migrations/*.sql by cmake/embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"store/migrations.hpp\"\n\nnamespace ts::store {\n\n")
+string(APPEND body "const std::vector<migration>& embedded_migrations() {\n  static const std::vector<migration> all = {\n")
+foreach(f IN LISTS FILES)
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_" _ ${name})
+  if(NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "migration file ${f} must be named NNNN_name.sql")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"ts_sql(${sql})ts_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n}  // namespace ts::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

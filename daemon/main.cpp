@@ -1,0 +1,37 @@
+// ticketsyncd: the ticketsync daemon and its operator commands. Parses the
+// command line and hands over to daemon/commands.cpp.
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) try {
+  CLI::App app{"ticketsyncd: security issues to ConnectWise PSA tickets"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ticketsyncd 0.1.0");
+  std::string config = ts::daemon::default_config_path;
+
+  auto* run = app.add_subcommand("run", "Run the daemon");
+  run->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file offline; exit 0 only when clean");
+  check->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+
+  std::vector<std::string> files;
+  bool no_validate = false;
+  auto* submit = app.add_subcommand("submit", "Write event files into the spool (works while the daemon is down)");
+  submit->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  submit->add_flag("--no-validate", no_validate, "Spool files as they are; the daemon rejects invalid ones");
+  submit->add_option("files", files, "Event JSON files ('-' for standard input)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run) return ts::daemon::cmd_run(config);
+  if (*check) return ts::daemon::cmd_check_config(config);
+  if (*submit) return ts::daemon::cmd_submit(config, files, !no_validate);
+  return 2;
+} catch (const std::exception& e) {
+  std::cerr << "ticketsyncd: " << e.what() << "\n";
+  return 1;
+}

@@ -1,0 +1,34 @@
+#include "core/error.hpp"
+
+namespace ts {
+namespace {
+
+class category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "ticketsync"; }
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::ok: return "ok";
+      case errc::invalid_event: return "invalid event";
+      case errc::event_too_large: return "event too large";
+      case errc::invalid_config: return "invalid configuration";
+      case errc::store_too_new: return "database schema is newer than this binary";
+      case errc::unmapped_tenant: return "tenant has no company mapping";
+      case errc::template_error: return "template error";
+      case errc::psa_transport: return "PSA transport error";
+      case errc::psa_http: return "PSA error response";
+      case errc::psa_protocol: return "PSA protocol error";
+      case errc::psa_not_found: return "not found in PSA";
+    }
+    return "unknown ticketsync error";
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& ts_category() noexcept {
+  static const category c;
+  return c;
+}
+
+}  // namespace ts

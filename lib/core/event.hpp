@@ -1,0 +1,45 @@
+// The event model (schema v1, DESIGN §3): one observation of a security issue
+// from a source product. Identity is (source, tenant, issue_id).
+#pragma once
+
+#include "core/time.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ts {
+
+enum class issue_state { open, resolved };
+enum class severity { critical, high, medium, low, info };
+
+std::string_view to_string(issue_state s) noexcept;
+std::string_view to_string(severity s) noexcept;
+std::optional<issue_state> parse_issue_state(std::string_view s) noexcept;
+std::optional<severity> parse_severity(std::string_view s) noexcept;
+
+struct event {
+  std::string source;                      ///< producing product, e.g. "wazuh"
+  std::string tenant;                      ///< customer id in that product
+  std::string issue_id;                    ///< stable id of the issue in the source
+  issue_state state = issue_state::open;
+  ts::severity severity = ts::severity::info;
+  std::string title;                       ///< one line
+  std::optional<std::string> description;
+  std::optional<std::string> category;
+  std::optional<std::string> asset;
+  std::optional<std::string> url;
+  std::vector<std::string> tags;
+  sys_ms updated_at{};                     ///< orders events of one issue
+  std::string updated_at_text;             ///< as received, for templates
+  nlohmann::json attributes = nlohmann::json::object();  ///< free-form object
+  nlohmann::json extra = nlohmann::json::object();       ///< unknown top-level fields, kept for templates
+
+  /// The whole event as a JSON object (the template and rule context).
+  nlohmann::json to_json() const;
+};
+
+}  // namespace ts

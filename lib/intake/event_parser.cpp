@@ -1,0 +1,375 @@
+// Event schema v1 parser (DESIGN §3): JSON text -> validated ts::event. Pure:
+// no IO, no clock. The first problem found is reported, naming its field; the
+// message never echoes raw input bytes that are not valid UTF-8, so it can go
+// straight into a `.reason` file or a log line.
+#include "intake/event_parser.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ts::intake {
+namespace {
+
+using json = nlohmann::json;
+
+// Containers nested deeper than this (the top-level object is depth 0) are
+// rejected. nlohmann parses iteratively, but copying, dumping and template
+// rendering recurse; the bound keeps all of them far from the stack limit.
+constexpr int max_depth = 64;
+
+constexpr std::size_t max_id_bytes = 200;
+constexpr std::size_t max_title_bytes = 1000;
+// Offending values quoted in messages are cut to this many bytes.
+constexpr std::size_t max_quoted_bytes = 64;
+
+constexpr std::array<std::string_view, 13> known_fields = {
+    "source", "tenant", "issue_id", "state", "severity", "title", "description",
+    "category", "asset", "url", "tags", "updated_at", "attributes"};
+
+event_error field_error(std::string field, std::string message) {
+  return event_error{std::move(field), std::move(message)};
+}
+
+event_error document_error(std::string message) { return event_error{std::string{}, std::move(message)}; }
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is ill-formed
+// (Unicode table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = at(i);
+  if (b0 < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  return len;
+}
+
+// "line L, column C (byte B)" for a 0-based byte offset; columns count bytes.
+std::string position_of(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, line_start = 0;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(offset - line_start + 1) + " (byte " +
+         std::to_string(offset) + ")";
+}
+
+// Checks the whole document up front so that invalid UTF-8 anywhere (inside
+// or outside strings) gets one clear message instead of a JSON syntax error.
+std::optional<event_error> check_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      const auto b = static_cast<unsigned char>(text[i]);
+      std::string byte = "0x";
+      byte += hex[b >> 4];
+      byte += hex[b & 0xF];
+      return document_error("not valid JSON: invalid UTF-8 (byte " + byte + ") at " + position_of(text, i));
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// Only printable ASCII survives: nlohmann quotes raw input in its messages.
+std::string printable_ascii(std::string_view s) {
+  std::string out;
+  for (char c : s) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+  return out;
+}
+
+// Turns nlohmann's parse_error into "not valid JSON: <reason> at line L, column C (byte B)".
+event_error syntax_error(std::string_view text, const json::parse_error& e) {
+  // e.byte is 1-based and points one past the end when the input ran out.
+  const std::size_t offset = e.byte == 0 ? 0 : static_cast<std::size_t>(e.byte - 1);
+  if (offset >= text.size()) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return document_error("not valid JSON: empty document");
+    return document_error("not valid JSON: unexpected end of input at " + position_of(text, text.size()) +
+                          "; the document looks truncated");
+  }
+  std::string_view what = e.what();
+  // "[json.exception.parse_error.101] parse error at line 1, column 9: syntax
+  // error while parsing value - invalid literal; last read: '...'"
+  if (auto dash = what.find(" - "); dash != std::string_view::npos) what.remove_prefix(dash + 3);
+  if (auto last = what.find("; last read:"); last != std::string_view::npos) {
+    std::string_view tail = what.substr(last);
+    std::string_view rest;
+    if (auto exp = tail.rfind("; expected"); exp != std::string_view::npos) rest = tail.substr(exp);
+    return document_error("not valid JSON: " + printable_ascii(what.substr(0, last)) + printable_ascii(rest) +
+                          " at " + position_of(text, offset));
+  }
+  return document_error("not valid JSON: " + printable_ascii(what) + " at " + position_of(text, offset));
+}
+
+// `"value"` as JSON, cut to max_quoted_bytes on a code-point boundary.
+std::string quote_value(const std::string& s) {
+  if (s.size() <= max_quoted_bytes) return json(s).dump();
+  std::size_t cut = max_quoted_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return json(s.substr(0, cut) + "\u2026").dump();
+}
+
+// An unknown top-level key as it may appear in a message: unchanged when it
+// is short and free of control characters, else JSON-escaped and cut.
+std::string printable_key(const std::string& key) {
+  const bool plain = key.size() <= max_quoted_bytes &&
+                     std::none_of(key.begin(), key.end(), [](char c) {
+                       return static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == '\'' || c == '\\';
+                     });
+  if (plain) return key;
+  const std::string q = quote_value(key);
+  return q.substr(1, q.size() - 2);
+}
+
+std::string unicode_name(std::uint32_t cp) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out = "U+";
+  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(hex[(cp >> shift) & 0xF]);
+  return out;
+}
+
+// The first control character (C0, DEL, C1) in valid UTF-8 `s` that `allowed`
+// does not accept, with its byte offset.
+template <class Allowed>
+std::optional<std::pair<std::uint32_t, std::size_t>> find_control(std::string_view s, Allowed allowed) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::uint32_t cp = 0xFFFFFFFF;
+    if (b < 0x20 || b == 0x7F) {
+      cp = b;
+    } else if (b == 0xC2 && i + 1 < s.size()) {
+      const auto b1 = static_cast<unsigned char>(s[i + 1]);
+      if (b1 >= 0x80 && b1 <= 0x9F) cp = b1;
+    }
+    if (cp != 0xFFFFFFFF && !allowed(cp)) return std::pair{cp, i};
+  }
+  return std::nullopt;
+}
+
+const json* find_field(const json& doc, const char* name) {
+  auto it = doc.find(name);
+  return it == doc.end() || it->is_null() ? nullptr : &*it;
+}
+
+event_error wrong_type(const char* field, const char* expected, const json& got) {
+  return field_error(field, std::string("must be ") + expected + " (got " + got.type_name() + ")");
+}
+
+// Required string: present, not null, a string.
+boost::system::result<std::string, event_error> required_string(const json& doc, const char* name) {
+  const json* v = find_field(doc, name);
+  if (v == nullptr) return field_error(name, "is required");
+  if (!v->is_string()) return wrong_type(name, "a string", *v);
+  // in_place_value: event_error is constructible from a string too.
+  return {boost::system::in_place_value, v->get<std::string>()};
+}
+
+// source, tenant, issue_id: 1..200 bytes, no control characters.
+boost::system::result<std::string, event_error> identity_part(const json& doc, const char* name) {
+  auto s = required_string(doc, name);
+  if (!s) return s;
+  if (s->empty()) return field_error(name, "must not be empty");
+  if (s->size() > max_id_bytes)
+    return field_error(name, "must be at most " + std::to_string(max_id_bytes) + " bytes (got " +
+                                 std::to_string(s->size()) + ")");
+  if (auto c = find_control(*s, [](std::uint32_t) { return false; }))
+    return field_error(name, "must not contain control characters (" + unicode_name(c->first) + " at byte " +
+                                 std::to_string(c->second) + ")");
+  return s;
+}
+
+// Optional string: absent or null -> nullopt. An empty string is treated as
+// absent too, so templates' `{{#url}}...{{/url}}` sections behave.
+boost::system::result<std::optional<std::string>, event_error> optional_string(const json& doc, const char* name) {
+  const json* v = find_field(doc, name);
+  if (v == nullptr) return std::optional<std::string>{};
+  if (!v->is_string()) return wrong_type(name, "a string", *v);
+  std::string s = v->get<std::string>();
+  if (s.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>{std::move(s)};
+}
+
+// Parser callback state: rejects over-deep nesting while parsing, so a deep
+// document is never materialised, and remembers which top-level field it was in.
+struct depth_guard {
+  bool too_deep = false;
+  std::string field;     ///< top-level field being parsed when too_deep was set
+  std::string current;   ///< top-level field being parsed now
+
+  bool operator()(int depth, json::parse_event_t ev, json& parsed) {
+    if (ev == json::parse_event_t::key && depth == 1 && parsed.is_string()) current = parsed.get<std::string>();
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) && depth > max_depth) {
+      if (!too_deep) field = current;
+      too_deep = true;
+      return false;  // discard: nothing below this level is built
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+std::string event_error::to_string() const {
+  if (field.empty()) return message;
+  return "field '" + field + "': " + message;
+}
+
+event_result parse_event(std::string_view json_text) {
+  if (auto bad = check_utf8(json_text)) return *bad;
+
+  const char* first = json_text.data();
+  const char* last = json_text.data() + json_text.size();
+  depth_guard guard;
+  json doc = json::parse(first, last, std::ref(guard), /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    // Parse again, throwing, only to learn where and why: the non-throwing
+    // form reports nothing but "discarded".
+    depth_guard again;
+    try {
+      [[maybe_unused]] const json unexpected = json::parse(first, last, std::ref(again));
+    } catch (const json::parse_error& e) {
+      return syntax_error(json_text, e);
+    } catch (const json::out_of_range&) {
+      // 406: a number beyond double's range (1e999). nlohmann gives no position
+      // and quotes the whole literal, so name the top-level field instead.
+      const std::string msg = "number out of range (beyond a double)";
+      if (again.current.empty()) return document_error("not valid JSON: " + msg);
+      return field_error(printable_key(again.current), msg);
+    } catch (const json::exception&) {
+      // Only parse_error and out_of_range are documented for parsing.
+    }
+    return document_error("not valid JSON");
+  }
+  if (guard.too_deep) {
+    const std::string msg = "nested deeper than " + std::to_string(max_depth) + " levels";
+    if (guard.field.empty()) return document_error("not valid JSON: " + msg);
+    return field_error(printable_key(guard.field), msg);
+  }
+  if (!doc.is_object()) return document_error(std::string("must be a JSON object (got ") + doc.type_name() + ")");
+
+  event ev;
+
+  auto source = identity_part(doc, "source");
+  if (!source) return source.error();
+  ev.source = std::move(*source);
+  auto tenant = identity_part(doc, "tenant");
+  if (!tenant) return tenant.error();
+  ev.tenant = std::move(*tenant);
+  auto issue_id = identity_part(doc, "issue_id");
+  if (!issue_id) return issue_id.error();
+  ev.issue_id = std::move(*issue_id);
+
+  auto state = required_string(doc, "state");
+  if (!state) return state.error();
+  if (auto s = parse_issue_state(*state)) {
+    ev.state = *s;
+  } else {
+    return field_error("state", "must be one of open, resolved (got " + quote_value(*state) + ")");
+  }
+
+  auto sev = required_string(doc, "severity");
+  if (!sev) return sev.error();
+  if (auto s = parse_severity(*sev)) {
+    ev.severity = *s;
+  } else {
+    return field_error("severity", "must be one of critical, high, medium, low, info (got " + quote_value(*sev) + ")");
+  }
+
+  auto title = required_string(doc, "title");
+  if (!title) return title.error();
+  if (title->find_first_not_of(" \t") == std::string::npos) return field_error("title", "must not be empty or blank");
+  if (title->size() > max_title_bytes)
+    return field_error("title", "must be at most " + std::to_string(max_title_bytes) + " bytes (got " +
+                                    std::to_string(title->size()) + ")");
+  if (auto pos = title->find_first_of("\r\n"); pos != std::string::npos)
+    return field_error("title", "must be one line (line break at byte " + std::to_string(pos) + ")");
+  // Tabs are harmless (the summary turns them into spaces); other control
+  // characters in a ticket title are always producer bugs.
+  if (auto c = find_control(*title, [](std::uint32_t cp) { return cp == '\t'; }))
+    return field_error("title", "must not contain control characters (" + unicode_name(c->first) + " at byte " +
+                                    std::to_string(c->second) + ")");
+  ev.title = std::move(*title);
+
+  auto updated_at = required_string(doc, "updated_at");
+  if (!updated_at) return updated_at.error();
+  auto t = parse_rfc3339(*updated_at);
+  if (!t)
+    return field_error("updated_at", "must be an RFC 3339 timestamp with a time zone, e.g. "
+                                     "2026-01-02T03:04:05Z (got " + quote_value(*updated_at) + ")");
+  ev.updated_at = *t;
+  ev.updated_at_text = std::move(*updated_at);
+
+  const std::pair<const char*, std::optional<std::string>*> optionals[] = {
+      {"description", &ev.description}, {"category", &ev.category}, {"asset", &ev.asset}, {"url", &ev.url}};
+  for (auto& [name, slot] : optionals) {
+    auto v = optional_string(doc, name);
+    if (!v) return v.error();
+    *slot = std::move(*v);
+  }
+
+  if (const json* tags = find_field(doc, "tags")) {
+    if (!tags->is_array()) return wrong_type("tags", "an array of strings", *tags);
+    for (std::size_t i = 0; i < tags->size(); ++i) {
+      const json& tag = (*tags)[i];
+      if (!tag.is_string())
+        return field_error("tags[" + std::to_string(i) + "]", std::string("must be a string (got ") +
+                                                                 tag.type_name() + ")");
+      ev.tags.push_back(tag.get<std::string>());
+    }
+  }
+
+  if (const json* attributes = find_field(doc, "attributes")) {
+    if (!attributes->is_object()) return wrong_type("attributes", "an object", *attributes);
+    ev.attributes = *attributes;
+  }
+
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    bool known = false;
+    for (std::string_view k : known_fields) known = known || k == it.key();
+    if (!known) ev.extra[it.key()] = *it;
+  }
+  return ev;
+}
+
+void throw_exception_from_error(const event_error& e, const boost::source_location&) {
+  throw std::invalid_argument(e.to_string());
+}
+
+}  // namespace ts::intake
+
+namespace boost::system {
+
+void throw_exception_from_error(const ts::intake::event_error& e, const boost::source_location& loc) {
+  ts::intake::throw_exception_from_error(e, loc);
+}
+
+}  // namespace boost::system

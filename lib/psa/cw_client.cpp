@@ -1,0 +1,212 @@
+#include "psa/cw_client.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+
+namespace ts::psa {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+client_options options_for(const config::psa_config& cfg, const endpoint& ep) {
+  client_options o;
+  o.host = ep.host;
+  o.port = ep.port;
+  o.ca_file = cfg.ca_file;
+  o.connect_timeout = cfg.connect_timeout;
+  o.handshake_timeout = cfg.handshake_timeout;
+  o.request_timeout = cfg.request_timeout;
+  o.max_response_bytes = cfg.max_response_bytes;
+  return o;
+}
+
+endpoint endpoint_or_throw(const config::psa_config& cfg) {
+  auto ep = site_endpoint(cfg.site);
+  if (!ep) throw std::runtime_error("psa.site '" + cfg.site + "' is neither a known region nor an https:// URL");
+  return *ep;
+}
+
+net::awaitable<void> sleep_for(std::chrono::nanoseconds d) {
+  if (d <= std::chrono::nanoseconds::zero()) co_return;
+  net::steady_timer t(co_await net::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+sys_ms wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+std::string_view to_string(psa_failure::kind k) noexcept {
+  switch (k) {
+    case psa_failure::kind::transport: return "transport";
+    case psa_failure::kind::throttled: return "throttled";
+    case psa_failure::kind::server: return "server";
+    case psa_failure::kind::rejected: return "rejected";
+    case psa_failure::kind::auth: return "auth";
+    case psa_failure::kind::protocol: return "protocol";
+  }
+  return "unknown";
+}
+
+std::string psa_failure::to_string() const {
+  if (http_status != 0) return cw.to_string() + (detail.empty() ? "" : " (" + detail + ")");
+  return detail;
+}
+
+cw_client::cw_client(net::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
+                     spdlog::logger& log)
+    : cfg_(cfg),
+      log_(log),
+      endpoint_(endpoint_or_throw(cfg)),
+      http_(ex, options_for(cfg, endpoint_)),
+      auth_(basic_auth(cfg.company_id, cfg.public_key, private_key)),
+      accept_(accept_header(cfg.api_version)),
+      bucket_(cfg.requests_per_minute / 60.0, std::max(1.0, cfg.requests_per_minute / 60.0)) {}
+
+net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std::string target, std::string body,
+                                                          bool idempotent) {
+  // Wait out a 429 pause (connection-wide) and the client-side budget.
+  const auto now = std::chrono::steady_clock::now();
+  if (paused_until_ > now) co_await sleep_for(paused_until_ - now);
+  co_await sleep_for(bucket_.reserve(std::chrono::steady_clock::now()));
+
+  http_request req;
+  req.method = method;
+  req.target = std::move(target);
+  req.body = std::move(body);
+  req.headers = {{"Authorization", auth_},
+                 {"clientId", cfg_.client_id},
+                 {"Accept", accept_},
+                 {"Cache-Control", "no-cache"}};
+  ++requests_;
+  auto sent = co_await http_.send(std::move(req));
+  if (!sent) {
+    psa_failure f;
+    f.what = psa_failure::kind::transport;
+    f.detail = sent.error().to_string();
+    f.maybe_applied = !idempotent && sent.error().maybe_sent;
+    co_return f;
+  }
+  http_response& res = *sent;
+  if (res.status >= 200 && res.status < 300) co_return std::move(res);
+
+  psa_failure f;
+  f.http_status = static_cast<int>(res.status);
+  f.cw = parse_cw_error(f.http_status, res.body);
+  if (res.status == 429) {
+    f.what = psa_failure::kind::throttled;
+    f.retry_after = parse_retry_after(res.retry_after, wall_now()).value_or(std::chrono::seconds{30});
+    paused_until_ = std::max(paused_until_, std::chrono::steady_clock::now() + f.retry_after);
+  } else if (res.status == 401 || res.status == 403) {
+    f.what = psa_failure::kind::auth;
+  } else if (res.status >= 500) {
+    f.what = psa_failure::kind::server;
+    // A 5xx may come after the server acted (e.g. a proxy timing out).
+    f.maybe_applied = !idempotent;
+  } else {
+    f.what = psa_failure::kind::rejected;
+  }
+  co_return f;
+}
+
+net::awaitable<psa_result<void>> cw_client::connect() {
+  std::string codebase = cfg_.codebase;
+  if (codebase.empty()) {
+    // Codebase discovery needs no credentials; send none.
+    http_request req;
+    req.target = "/login/companyinfo/" + url_encode(cfg_.company_id);
+    req.headers = {{"Accept", "application/json"}};
+    ++requests_;
+    auto sent = co_await http_.send(std::move(req));
+    if (!sent) co_return psa_failure{psa_failure::kind::transport, 0, {}, "codebase discovery: " + sent.error().to_string()};
+    if (sent->status != 200) {
+      psa_failure f{psa_failure::kind::server, static_cast<int>(sent->status), parse_cw_error(sent->status, sent->body),
+                    "codebase discovery"};
+      if (sent->status < 500) f.what = psa_failure::kind::rejected;
+      co_return f;
+    }
+    auto cb = parse_codebase(sent->body);
+    if (!cb)
+      co_return psa_failure{psa_failure::kind::auth, 0, {},
+                            "ConnectWise does not know company id '" + cfg_.company_id +
+                                "' (companyinfo answered null): check psa.company_id and psa.site"};
+    codebase = *cb;
+  }
+  const std::string prefix = api_prefix(codebase);
+  auto info = co_await call(http::verb::get, prefix + "/system/info", {}, true);
+  if (!info) co_return info.error();
+  prefix_ = prefix;
+  log_.info("psa.connected host={}:{} codebase={}", endpoint_.host, endpoint_.port, codebase);
+  co_return psa_result<void>{};
+}
+
+net::awaitable<psa_result<ticket_info>> cw_client::create_ticket(const ticket_create& t) {
+  auto res = co_await call(http::verb::post, prefix_ + "/service/tickets", encode_ticket_create(t), false);
+  if (!res) co_return res.error();
+  auto ticket = parse_ticket(res->body);
+  if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                     "ticket create answered without a ticket id", true};
+  co_return *ticket;
+}
+
+net::awaitable<psa_result<std::optional<ticket_info>>> cw_client::find_ticket_by_xref(std::string_view xref) {
+  auto res = co_await call(http::verb::get, ticket_by_xref_target(prefix_, xref), {}, true);
+  if (!res) co_return res.error();
+  auto list = parse_ticket_list(res->body);
+  if (!list) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                   "ticket search answered something other than a ticket list"};
+  std::optional<ticket_info> best;
+  for (auto& t : *list) {
+    if (t.external_xref != xref) continue;  // never trust a search alone
+    if (!best || t.id < best->id) best = std::move(t);
+  }
+  co_return best;
+}
+
+net::awaitable<psa_result<ticket_info>> cw_client::get_ticket(std::int64_t id) {
+  auto res = co_await call(http::verb::get, prefix_ + "/service/tickets/" + std::to_string(id), {}, true);
+  if (!res) co_return res.error();
+  auto ticket = parse_ticket(res->body);
+  if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {}, "bad ticket body"};
+  co_return *ticket;
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::list(std::string path) {
+  std::vector<named_ref> all;
+  for (int page = 1;; ++page) {
+    const char sep = path.find('?') == std::string::npos ? '?' : '&';
+    auto res = co_await call(http::verb::get,
+                             prefix_ + path + sep + "pageSize=1000&page=" + std::to_string(page), {}, true);
+    if (!res) co_return res.error();
+    auto items = parse_named_list(res->body);
+    if (!items) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                      "lookup " + path + " answered something other than a list"};
+    const bool more = items->size() == 1000 && res->link.find("rel=\"next\"") != std::string::npos;
+    all.insert(all.end(), items->begin(), items->end());
+    if (!more) break;
+  }
+  co_return all;
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::boards() { return list("/service/boards"); }
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_statuses(std::int64_t board_id) {
+  return list("/service/boards/" + std::to_string(board_id) + "/statuses");
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::priorities() { return list("/service/priorities"); }
+
+}  // namespace ts::psa
+
+namespace boost::system {
+[[noreturn]] void throw_exception_from_error(const ts::psa::psa_failure& e, const boost::source_location& loc) {
+  boost::throw_exception(std::runtime_error(e.to_string()), loc);
+}
+}  // namespace boost::system

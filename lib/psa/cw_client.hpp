@@ -1,0 +1,95 @@
+// The ConnectWise PSA client: the CW dialect (codebase discovery, Basic auth,
+// clientId, pinned Accept version, typed CW errors) over https_client, with a
+// client-side request budget (token bucket) and a connection-wide pause when
+// ConnectWise answers 429 with Retry-After.
+//
+// Every call classifies its outcome into a psa_failure the driver can act on
+// without knowing HTTP: retry later, give up, or stop sending until fixed.
+#pragma once
+
+#include "config/config.hpp"
+#include "psa/cw_codec.hpp"
+#include "psa/https_client.hpp"
+#include "psa/rate_limiter.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ts::psa {
+
+struct psa_failure {
+  enum class kind {
+    transport,  ///< no answer (connect/TLS/timeout/reset): retry with backoff
+    throttled,  ///< 429: retry after `retry_after`
+    server,     ///< 5xx: retry with backoff
+    rejected,   ///< 400/404/409/other 4xx: permanent for this request
+    auth,       ///< 401/403: credentials or role permission; stop sending until fixed
+    protocol,   ///< an answer we cannot interpret
+  };
+  kind what = kind::transport;
+  int http_status = 0;
+  cw_error cw;                      ///< for HTTP answers
+  std::string detail;               ///< human-readable, never contains secrets
+  bool maybe_applied = false;       ///< the server may have acted on the request
+  std::chrono::milliseconds retry_after{0};
+
+  std::string to_string() const;
+  bool retryable() const noexcept { return what != kind::rejected; }
+};
+
+std::string_view to_string(psa_failure::kind k) noexcept;
+
+template <class T>
+using psa_result = boost::system::result<T, psa_failure>;
+
+class cw_client {
+ public:
+  /// `private_key` is kept in memory only to build the Authorization header.
+  cw_client(boost::asio::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
+            spdlog::logger& log);
+
+  /// Resolves the codebase (configured, or GET /login/companyinfo/{companyId})
+  /// and checks credentials with GET /system/info. Safe to call again.
+  boost::asio::awaitable<psa_result<void>> connect();
+  bool connected() const noexcept { return !prefix_.empty(); }
+
+  boost::asio::awaitable<psa_result<ticket_info>> create_ticket(const ticket_create& t);
+  /// The ticket whose externalXRef is `xref`, if any (the lowest id when several).
+  boost::asio::awaitable<psa_result<std::optional<ticket_info>>> find_ticket_by_xref(std::string_view xref);
+  boost::asio::awaitable<psa_result<ticket_info>> get_ticket(std::int64_t id);
+
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> boards();
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_statuses(std::int64_t board_id);
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> priorities();
+
+  /// Requests sent so far (including ones that failed).
+  std::uint64_t requests_sent() const noexcept { return requests_; }
+
+ private:
+  boost::asio::awaitable<psa_result<http_response>> call(boost::beast::http::verb method, std::string target,
+                                                         std::string body, bool idempotent);
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> list(std::string path);
+
+  const config::psa_config& cfg_;
+  spdlog::logger& log_;
+  endpoint endpoint_;
+  https_client http_;
+  std::string auth_;    // the Authorization value; never logged
+  std::string accept_;
+  std::string prefix_;  // "/v2025_1/apis/3.0" once connected
+  token_bucket bucket_;
+  std::chrono::steady_clock::time_point paused_until_{};
+  std::uint64_t requests_ = 0;
+};
+
+}  // namespace ts::psa
+
+namespace boost::system {
+[[noreturn]] void throw_exception_from_error(const ts::psa::psa_failure& e, const boost::source_location& loc);
+}  // namespace boost::system

@@ -1,0 +1,323 @@
+#include "psa/cw_codec.hpp"
+
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace ts::psa {
+namespace {
+
+using json = nlohmann::json;
+
+std::string sanitize_snippet(std::string_view body, std::size_t max) {
+  std::string out;
+  for (char c : body.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  return out;
+}
+
+std::string string_or_empty(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+std::int64_t ref_id(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return 0;
+  auto id = it->find("id");
+  return id != it->end() && id->is_number_integer() ? id->get<std::int64_t>() : 0;
+}
+
+result<ticket_info> ticket_from_json(const json& j) {
+  if (!j.is_object()) return errc::psa_protocol;
+  auto id = j.find("id");
+  if (id == j.end() || !id->is_number_integer()) return errc::psa_protocol;
+  ticket_info t;
+  t.id = id->get<std::int64_t>();
+  t.summary = string_or_empty(j, "summary");
+  t.external_xref = string_or_empty(j, "externalXRef");
+  if (auto c = j.find("company"); c != j.end() && c->is_object()) t.company_identifier = string_or_empty(*c, "identifier");
+  t.board_id = ref_id(j, "board");
+  t.status_id = ref_id(j, "status");
+  t.priority_id = ref_id(j, "priority");
+  if (auto c = j.find("closedFlag"); c != j.end() && c->is_boolean()) t.closed = c->get<bool>();
+  return t;
+}
+
+bool flag(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                                     std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                                 ? 0
+                                                 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string cw_error::to_string() const {
+  std::string s = "HTTP " + std::to_string(http_status);
+  if (!code.empty()) s += " " + code;
+  if (!message.empty()) s += ": " + message;
+  for (const auto& e : errors) {
+    s += " [";
+    if (!e.field.empty()) s += e.field + ": ";
+    s += e.message.empty() ? e.code : e.message;
+    s += "]";
+  }
+  return s;
+}
+
+std::string cw_error::field() const {
+  for (const auto& e : errors)
+    if (!e.field.empty()) return e.field;
+  return {};
+}
+
+cw_error parse_cw_error(int http_status, std::string_view body) {
+  cw_error e;
+  e.http_status = http_status;
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) {
+    e.message = sanitize_snippet(body, 200);
+    return e;
+  }
+  e.code = string_or_empty(j, "code");
+  if (e.code.empty()) e.code = string_or_empty(j, "error");
+  e.message = string_or_empty(j, "message");
+  if (auto it = j.find("errors"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (!v.is_object()) continue;
+      e.errors.push_back({string_or_empty(v, "code"), string_or_empty(v, "message"), string_or_empty(v, "resource"),
+                          string_or_empty(v, "field")});
+    }
+  }
+  return e;
+}
+
+result<endpoint> site_endpoint(std::string_view site) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> regions{{
+      {"na", "api-na.myconnectwise.net"},
+      {"eu", "api-eu.myconnectwise.net"},
+      {"au", "api-aus.myconnectwise.net"},
+      {"aus", "api-aus.myconnectwise.net"},
+      {"za", "api-za.myconnectwise.net"},
+      {"staging", "api-staging.connectwisedev.com"},
+  }};
+  for (const auto& [name, host] : regions)
+    if (site == name) return endpoint{std::string(host), "443", true};
+  auto url = boost::urls::parse_absolute_uri(site);
+  if (!url || url->scheme() != "https" || url->encoded_host().empty()) return errc::invalid_config;
+  endpoint ep;
+  ep.host = std::string(url->encoded_host());
+  if (url->host_type() == boost::urls::host_type::ipv6) ep.host = std::string(url->encoded_host_address());
+  ep.port = url->has_port() ? std::string(url->port()) : "443";
+  ep.cloud = false;
+  return ep;
+}
+
+std::optional<std::string> parse_codebase(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  std::string cb = string_or_empty(j, "Codebase");
+  while (!cb.empty() && cb.front() == '/') cb.erase(cb.begin());
+  if (cb.empty() || cb.find_first_of("?#\" ") != std::string::npos) return std::nullopt;
+  if (cb.back() != '/') cb.push_back('/');
+  return cb;
+}
+
+std::string api_prefix(std::string_view codebase) {
+  std::string p = "/";
+  p += codebase;
+  if (p.back() != '/') p.push_back('/');
+  return p + "apis/3.0";
+}
+
+std::string basic_auth(std::string_view company_id, std::string_view public_key, std::string_view private_key) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in;
+  in.reserve(company_id.size() + public_key.size() + private_key.size() + 2);
+  in.append(company_id).append("+").append(public_key).append(":").append(private_key);
+  std::string out = "Basic ";
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string accept_header(std::string_view api_version) {
+  return "application/vnd.connectwise.com+json; version=" + std::string(api_version);
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3);
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> condition_literal(std::string_view value) {
+  const bool dq = value.find('"') != std::string_view::npos;
+  const bool sq = value.find('\'') != std::string_view::npos;
+  if (dq && sq) return std::nullopt;
+  const char q = dq ? '\'' : '"';
+  return std::string(1, q) + std::string(value) + q;
+}
+
+std::string encode_ticket_create(const ticket_create& t) {
+  json j = {
+      {"summary", t.summary},
+      {"recordType", "ServiceTicket"},
+      {"company", {{"identifier", t.company_identifier}}},
+      {"board", {{"id", t.board_id}}},
+      {"status", {{"id", t.status_id}}},
+      {"priority", {{"id", t.priority_id}}},
+      {"externalXRef", t.external_xref},
+      {"initialDescription", t.initial_description},
+  };
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+result<ticket_info> parse_ticket(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return errc::psa_protocol;
+  return ticket_from_json(j);
+}
+
+result<std::vector<ticket_info>> parse_ticket_list(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_array()) return errc::psa_protocol;
+  std::vector<ticket_info> out;
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    auto t = ticket_from_json(v);
+    if (!t) return t.error();
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+std::string ticket_by_xref_target(std::string_view prefix, std::string_view xref) {
+  // Correlation keys are `ts1:` + hex, so condition_literal always succeeds for them.
+  const std::string cond = "externalXRef=" + condition_literal(xref).value_or("\"\"");
+  return std::string(prefix) + "/service/tickets?conditions=" + url_encode(cond) + "&pageSize=2";
+}
+
+result<std::vector<named_ref>> parse_named_list(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_array()) return errc::psa_protocol;
+  std::vector<named_ref> out;
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    if (!v.is_object()) return errc::psa_protocol;
+    auto id = v.find("id");
+    if (id == v.end() || !id->is_number_integer()) return errc::psa_protocol;
+    named_ref r;
+    r.id = id->get<std::int64_t>();
+    r.name = string_or_empty(v, "name");
+    r.closed_status = flag(v, "closedStatus");
+    r.inactive = flag(v, "inactive") || flag(v, "inactiveFlag");
+    r.default_flag = flag(v, "defaultFlag");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_view name) {
+  const named_ref* folded = nullptr;
+  int folded_count = 0;
+  const std::string want = lower(name);
+  for (const auto& r : items) {
+    if (r.inactive) continue;
+    if (r.name == name) return r;
+    if (lower(r.name) == want) {
+      folded = &r;
+      ++folded_count;
+    }
+  }
+  if (folded_count == 1) return *folded;
+  return errc::psa_not_found;
+}
+
+std::vector<std::string> closest_names(const std::vector<named_ref>& items, std::string_view name, std::size_t max) {
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& r : items)
+    if (!r.inactive) scored.emplace_back(edit_distance(name, r.name), r.name);
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, sys_ms now) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (v.size() > 9) return std::chrono::milliseconds{std::chrono::hours{24 * 365}};
+    return std::chrono::milliseconds{std::stoll(std::string(v)) * 1000};
+  }
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (v.size() != 29 || v[3] != ',' || v.substr(26) != "GMT") return std::nullopt;
+  int mon = 0;
+  for (std::size_t i = 0; i < months.size(); ++i)
+    if (v.substr(8, 3) == months[i]) mon = static_cast<int>(i) + 1;
+  if (mon == 0) return std::nullopt;
+  const std::string iso = std::string(v.substr(12, 4)) + "-" + (mon < 10 ? "0" : "") + std::to_string(mon) + "-" +
+                          std::string(v.substr(5, 2)) + "T" + std::string(v.substr(17, 8)) + "Z";
+  auto t = parse_rfc3339(iso);
+  if (!t) return std::nullopt;
+  return std::max(std::chrono::milliseconds{0}, *t - now);
+}
+
+}  // namespace ts::psa

@@ -1,0 +1,141 @@
+// The ConnectWise PSA codec: builds request targets and bodies and parses
+// responses and CW error bodies. Pure (no sockets, no clocks), so every byte
+// ticketsync sends or interprets is unit-tested. The dialect is described in
+// shared/reference/connectwise-api.md.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+
+#include <chrono>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ts::psa {
+
+/// One entry of a CW error body's `errors[]`.
+struct cw_validation_error {
+  std::string code;
+  std::string message;
+  std::string resource;
+  std::string field;
+};
+
+/// A ConnectWise error answer (`{"code","message","errors":[...]}`), typed.
+struct cw_error {
+  int http_status = 0;
+  std::string code;     ///< e.g. "InvalidObject", "Unauthorized", "TooManyRequests"
+  std::string message;  ///< e.g. "ticket object is invalid"
+  std::vector<cw_validation_error> errors;
+
+  /// `HTTP 400 InvalidObject: ticket object is invalid [summary: The summary field is required.]`
+  std::string to_string() const;
+  /// The first field named by errors[], or "" when none.
+  std::string field() const;
+};
+
+/// Parses an error body. Tolerates the 429 variant that says `error` instead
+/// of `code`, `errors: null`, and non-JSON bodies (an HTML page from a proxy):
+/// then `code` is empty and `message` holds the start of the body with control
+/// characters replaced, at most 200 bytes.
+cw_error parse_cw_error(int http_status, std::string_view body);
+
+/// Where the API lives.
+struct endpoint {
+  std::string host;        ///< e.g. "api-na.myconnectwise.net"
+  std::string port = "443";
+  bool cloud = true;       ///< cloud region (api- host) vs on-premise URL
+};
+
+/// Maps a configured site to its endpoint: na, eu, au, aus, za and staging to
+/// ConnectWise's `api-` hosts (au is taken as aus, the documented Australian
+/// host); an https:// URL (on-premise or a simulator) to its host and port.
+/// Anything else is errc::invalid_config.
+result<endpoint> site_endpoint(std::string_view site);
+
+/// The codebase in a `/login/companyinfo/{id}` answer (`"Codebase":"v2025_1/"`),
+/// normalised to end with '/'. nullopt for the body `null` (unknown company)
+/// or a body without a usable Codebase.
+std::optional<std::string> parse_codebase(std::string_view body);
+
+/// `/` + codebase + `apis/3.0`, e.g. "/v2025_1/apis/3.0".
+std::string api_prefix(std::string_view codebase);
+
+/// `Basic base64(companyId+publicKey:privateKey)`.
+std::string basic_auth(std::string_view company_id, std::string_view public_key, std::string_view private_key);
+
+/// The pinned media type, e.g. `application/vnd.connectwise.com+json; version=2025.8`.
+std::string accept_header(std::string_view api_version);
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string url_encode(std::string_view s);
+
+/// A string literal for a `conditions` expression: "value" — or 'value' when
+/// the value contains a double quote. nullopt when it contains both quote
+/// kinds (ConnectWise documents no escape).
+std::optional<std::string> condition_literal(std::string_view value);
+
+/// What ticketsync sends to create a ticket (ids already resolved).
+struct ticket_create {
+  std::string summary;
+  std::string company_identifier;
+  std::int64_t board_id = 0;
+  std::int64_t status_id = 0;
+  std::int64_t priority_id = 0;
+  std::string initial_description;
+  std::string external_xref;
+};
+
+/// JSON body of POST /service/tickets.
+std::string encode_ticket_create(const ticket_create& t);
+
+/// The ticket fields ticketsync reads back.
+struct ticket_info {
+  std::int64_t id = 0;
+  std::string summary;
+  std::string external_xref;
+  std::string company_identifier;
+  std::int64_t board_id = 0;
+  std::int64_t status_id = 0;
+  std::int64_t priority_id = 0;
+  bool closed = false;
+};
+
+/// Parses one ticket object. errc::psa_protocol when the body is not an object
+/// with an integer `id`.
+result<ticket_info> parse_ticket(std::string_view body);
+/// Parses a JSON array of tickets.
+result<std::vector<ticket_info>> parse_ticket_list(std::string_view body);
+
+/// Target of the lookup that finds a ticket by its correlation key:
+/// `{prefix}/service/tickets?conditions=externalXRef="..."&pageSize=2`.
+std::string ticket_by_xref_target(std::string_view prefix, std::string_view xref);
+
+/// An item of a lookup list (board, board status, priority, ...).
+struct named_ref {
+  std::int64_t id = 0;
+  std::string name;
+  bool closed_status = false;  ///< board statuses: closedStatus
+  bool inactive = false;       ///< inactive / inactiveFlag
+  bool default_flag = false;   ///< defaultFlag
+};
+
+/// Parses a JSON array of objects with `id` and `name`.
+result<std::vector<named_ref>> parse_named_list(std::string_view body);
+
+/// Finds `name` in `items` (active ones only): an exact match, else a unique
+/// case-insensitive match. errc::psa_not_found otherwise.
+result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_view name);
+
+/// Up to `max` names from `items` closest to `name` (edit distance), for "did you mean".
+std::vector<std::string> closest_names(const std::vector<named_ref>& items, std::string_view name, std::size_t max = 3);
+
+/// Parses Retry-After: delta-seconds or an HTTP date (IMF-fixdate), relative to
+/// `now`. A date in the past gives zero. nullopt when absent or unparseable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, sys_ms now);
+
+}  // namespace ts::psa

@@ -1,0 +1,222 @@
+// Rules, first slice: event + configuration -> desired ticket (company, board,
+// status, priority, rendered summary and description, correlation key). Pure.
+//
+// Templates are kainjow mustache over the event's JSON (event::to_json()).
+// Ticket text is not HTML, so `{{x}}` is not escaped; partials (`{{> x}}`)
+// render nothing, so that event data can never be interpreted as a template.
+#include "rules/mapping.hpp"
+
+#include "core/issue_key.hpp"
+
+#include <kainjow/mustache.hpp>
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ts::rules {
+namespace {
+
+namespace mus = kainjow::mustache;
+using json = nlohmann::json;
+
+// ConnectWise's service ticket summary limit, in UTF-16 code units.
+constexpr std::size_t max_summary_units = 100;
+
+constexpr std::string_view ellipsis = "\u2026";            // 1 UTF-16 unit
+constexpr std::string_view replacement_char = "\uFFFD";    // stands in for an invalid byte
+
+// One step of UTF-8 decoding: `bytes` consumed and UTF-16 `units` produced.
+// An ill-formed sequence (Unicode table 3-7: overlongs, surrogates, > U+10FFFF,
+// truncated) consumes one byte, is `valid == false` and counts as one unit
+// (it is output as U+FFFD).
+struct utf8_step {
+  std::size_t bytes;
+  std::size_t units;
+  bool valid;
+};
+
+utf8_step next_code_point(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = at(i);
+  if (b0 < 0x80) return {1, 1, true};
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return {1, 1, false};
+  }
+  if (i + len > s.size() || at(i + 1) < lo || at(i + 1) > hi) return {1, 1, false};
+  for (std::size_t k = 2; k < len; ++k)
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return {1, 1, false};
+  return {len, len == 4 ? std::size_t{2} : std::size_t{1}, true};
+}
+
+// JSON -> mustache data. Numbers become their JSON text, null is absent
+// (dropped from objects and lists), binary (never produced by parsing) too.
+mus::data to_mustache(const json& j) {
+  switch (j.type()) {
+    case json::value_t::object: {
+      mus::data obj{mus::data::type::object};
+      for (auto it = j.begin(); it != j.end(); ++it)
+        if (!it->is_null() && !it->is_binary()) obj.set(it.key(), to_mustache(*it));
+      return obj;
+    }
+    case json::value_t::array: {
+      mus::data list{mus::data::type::list};
+      for (const json& item : j)
+        if (!item.is_null() && !item.is_binary()) list.push_back(to_mustache(item));
+      return list;
+    }
+    case json::value_t::string: return mus::data{j.get_ref<const std::string&>()};
+    case json::value_t::boolean: return mus::data{j.get<bool>()};
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return mus::data{j.dump()};
+    case json::value_t::null:
+    case json::value_t::binary:
+    case json::value_t::discarded: break;
+  }
+  return mus::data{mus::data::type::object};
+}
+
+// kainjow's context, minus partials: by default `{{> name}}` looks `name` up in
+// the data and renders its value as a template, which would let an event's
+// text inject template syntax.
+class data_only_context final : public mus::context<std::string> {
+ public:
+  explicit data_only_context(const mus::data* root) : mus::context<std::string>(root) {}
+  const mus::data* get_partial(const std::string&) const override { return nullptr; }
+};
+
+// One line: every control character (CR, LF, tab, ...) and space run becomes a
+// single space; leading and trailing spaces are dropped.
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool pending_space = false;
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b == 0x7F) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+mapping_error template_error(std::string_view name, const std::string& why) {
+  return mapping_error{"template '" + std::string(name) + "': " + why};
+}
+
+}  // namespace
+
+std::size_t utf16_length(std::string_view s) noexcept {
+  std::size_t units = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const utf8_step step = next_code_point(s, i);
+    units += step.units;
+    i += step.bytes;
+  }
+  return units;
+}
+
+// Invalid UTF-8 bytes are replaced by U+FFFD (one unit each) whether or not
+// the string is cut, so the result is always valid UTF-8. Spaces right before
+// the "…" are dropped ("word …" reads badly).
+std::string truncate_utf16(std::string_view s, std::size_t max_units) {
+  const bool cut = utf16_length(s) > max_units;
+  const std::size_t budget = !cut ? max_units : max_units == 0 ? 0 : max_units - 1;
+  std::string out;
+  out.reserve(s.size() + ellipsis.size());
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const utf8_step step = next_code_point(s, i);
+    if (used + step.units > budget) break;
+    if (step.valid) {
+      out.append(s.substr(i, step.bytes));
+    } else {
+      out.append(replacement_char);
+    }
+    used += step.units;
+    i += step.bytes;
+  }
+  if (cut && max_units > 0) {
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out.append(ellipsis);
+  }
+  return out;
+}
+
+boost::system::result<std::string, mapping_error> render_template(std::string_view name, std::string_view tmpl,
+                                                                  const nlohmann::json& context) {
+  mus::mustache m{std::string(tmpl)};
+  if (!m.is_valid()) return template_error(name, m.error_message());
+  m.set_custom_escape([](const std::string& s) { return s; });
+  const mus::data data = to_mustache(context);
+  data_only_context ctx{&data};
+  std::string out = m.render(ctx);
+  // Rendering itself can fail too (lambdas; kept for future-proofing).
+  if (!m.is_valid()) return template_error(name, m.error_message());
+  // in_place_value: mapping_error is constructible from a string too.
+  return {boost::system::in_place_value, std::move(out)};
+}
+
+mapping_result map_event(const ts::event& ev, const config::config& cfg) {
+  desired_ticket t;
+  // An empty identifier (`tenant: ""` in YAML) counts as unmapped: ConnectWise
+  // would reject the ticket anyway, with a less helpful message.
+  if (auto it = cfg.companies.tenants.find(ev.tenant); it != cfg.companies.tenants.end() && !it->second.empty()) {
+    t.company_identifier = it->second;
+  } else if (!cfg.companies.default_company.empty()) {
+    t.company_identifier = cfg.companies.default_company;
+  } else {
+    return mapping_error{"tenant '" + ev.tenant + "' (source '" + ev.source +
+                         "') has no company mapping and companies.default is not set"};
+  }
+  t.board = cfg.ticket.board;
+  t.status = cfg.ticket.status;
+  t.priority = cfg.ticket.priority;
+
+  const json context = ev.to_json();
+  auto summary = render_template("summary", cfg.ticket.summary_template, context);
+  if (!summary) return summary.error();
+  std::string line = one_line(*summary);
+  if (line.empty()) line = one_line(ev.title);
+  t.summary = truncate_utf16(line, max_summary_units);
+
+  auto description = render_template("description", cfg.ticket.description_template, context);
+  if (!description) return description.error();
+  t.description = std::move(*description);
+
+  t.external_xref = correlation_key({ev.source, ev.tenant, ev.issue_id});
+  return t;
+}
+
+void throw_exception_from_error(const mapping_error& e, const boost::source_location&) {
+  throw std::invalid_argument(e.what);
+}
+
+}  // namespace ts::rules
+
+namespace boost::system {
+
+void throw_exception_from_error(const ts::rules::mapping_error& e, const boost::source_location& loc) {
+  ts::rules::throw_exception_from_error(e, loc);
+}
+
+}  // namespace boost::system

@@ -1,0 +1,462 @@
+// The state store over SQLiteCpp: the inbox of accepted events, one row per
+// issue with its ticket, and the outbox of PSA operations. The connection is
+// opened in WAL mode with synchronous=FULL, so a returned commit survives power
+// loss; the embedded migrations are applied at open. Every statement is
+// prepared once, in the constructor, and reused: the driver calls these methods
+// thousands of times per second. A cached statement is reset as soon as its
+// use ends, so no half-stepped SELECT keeps a WAL read snapshot open between
+// calls. Only inbox_add begins a transaction of its own; everything else runs
+// inside the caller's store::transaction, if any, or autocommits.
+#include "store/store.hpp"
+
+#include "store/migrations.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <initializer_list>
+#include <limits>
+#include <stdexcept>
+
+namespace ts::store {
+
+//------------------------------------------------------------------------------
+// Enum <-> TEXT, matching the CHECK constraints in migrations/0001_init.sql.
+
+std::string_view to_string(ticket_state s) noexcept {
+  switch (s) {
+    case ticket_state::none: return "none";
+    case ticket_state::creating: return "creating";
+    case ticket_state::open: return "open";
+    case ticket_state::closed: return "closed";
+  }
+  return "none";
+}
+
+std::string_view to_string(op_status s) noexcept {
+  switch (s) {
+    case op_status::pending: return "pending";
+    case op_status::done: return "done";
+    case op_status::dead: return "dead";
+  }
+  return "pending";
+}
+
+namespace {
+
+// A value the schema forbids means the file was edited by hand or is corrupt:
+// an environmental failure, reported with the column and the value.
+[[noreturn]] void bad_value(std::string_view column, std::string_view value) {
+  throw std::runtime_error("store: unexpected value '" + std::string(value) + "' in " + std::string(column));
+}
+
+ticket_state parse_ticket_state(const std::string& s) {
+  for (auto v : {ticket_state::none, ticket_state::creating, ticket_state::open, ticket_state::closed})
+    if (to_string(v) == s) return v;
+  bad_value("issues.ticket_state", s);
+}
+
+op_status parse_op_status(const std::string& s) {
+  for (auto v : {op_status::pending, op_status::done, op_status::dead})
+    if (to_string(v) == s) return v;
+  bad_value("operations.status", s);
+}
+
+std::int64_t to_sql_limit(std::size_t limit) {
+  constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit < max ? limit : max);
+}
+
+// Scope of one use of a cached statement: bindings start clear, and the
+// statement is reset on the way out (also after an exception) so it holds no
+// read snapshot or lock until its next use. tryReset, because reset() would
+// rethrow the error of a failed step from a destructor.
+class statement_use {
+ public:
+  explicit statement_use(SQLite::Statement& s) : s_(s) {
+    s_.tryReset();
+    s_.clearBindings();
+  }
+  ~statement_use() { s_.tryReset(); }
+  statement_use(const statement_use&) = delete;
+  statement_use& operator=(const statement_use&) = delete;
+
+ private:
+  SQLite::Statement& s_;
+};
+
+// Column lists shared by the SELECTs and the row readers below.
+// SQL text from pieces (appending into one string, not chained operator+,
+// which trips a GCC 12 -Warray-bounds false positive).
+std::string sql(std::initializer_list<std::string_view> parts) {
+  std::string text;
+  for (std::string_view p : parts) text.append(p);
+  return text;
+}
+
+constexpr std::string_view issue_columns =
+    "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state";
+constexpr std::string_view operation_columns =
+    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error";
+
+// The oldest pending operation of an issue (ops of one issue run in order).
+constexpr std::string_view is_issue_head =
+    "o.id = (SELECT MIN(p.id) FROM operations AS p WHERE p.issue = o.issue AND p.status = 'pending')";
+
+issue_record read_issue(const SQLite::Statement& s) {
+  issue_record r;
+  r.id = s.getColumn(0).getInt64();
+  r.identity.source = s.getColumn(1).getString();
+  r.identity.tenant = s.getColumn(2).getString();
+  r.identity.issue_id = s.getColumn(3).getString();
+  r.correlation_key = s.getColumn(4).getString();
+  const std::string state_text = s.getColumn(5).getString();
+  const auto parsed_state = parse_issue_state(state_text);
+  if (!parsed_state) bad_value("issues.state", state_text);
+  r.state = *parsed_state;
+  const std::string severity_text = s.getColumn(6).getString();
+  const auto parsed_severity = parse_severity(severity_text);
+  if (!parsed_severity) bad_value("issues.severity", severity_text);
+  r.severity = *parsed_severity;
+  r.last_event_at = from_unix_ms(s.getColumn(7).getInt64());
+  r.event_json = s.getColumn(8).getString();
+  if (!s.isColumnNull(9)) r.ticket_id = s.getColumn(9).getInt64();
+  r.ticket = parse_ticket_state(s.getColumn(10).getString());
+  return r;
+}
+
+operation_record read_operation(const SQLite::Statement& s) {
+  operation_record r;
+  r.id = s.getColumn(0).getInt64();
+  r.issue = s.getColumn(1).getInt64();
+  r.kind = s.getColumn(2).getString();
+  r.payload = s.getColumn(3).getString();
+  r.status = parse_op_status(s.getColumn(4).getString());
+  r.attempts = s.getColumn(5).getInt();
+  r.sent = s.getColumn(6).getInt() != 0;
+  r.next_attempt_at = from_unix_ms(s.getColumn(7).getInt64());
+  r.last_error = s.getColumn(8).getString();  // NULL reads as ""
+  return r;
+}
+
+std::optional<issue_record> one_issue(SQLite::Statement& s) {
+  if (!s.executeStep()) return std::nullopt;
+  return read_issue(s);
+}
+
+[[noreturn]] void no_pending_operation(std::int64_t op) {
+  throw std::logic_error("store: operation " + std::to_string(op) + " does not exist or is not pending");
+}
+
+[[noreturn]] void no_issue(std::int64_t issue) {
+  throw std::logic_error("store: issue " + std::to_string(issue) + " does not exist");
+}
+
+}  // namespace
+
+//------------------------------------------------------------------------------
+
+struct store::statements {
+  explicit statements(SQLite::Database& db)
+      : inbox_insert(db, "INSERT INTO inbox (received_at, origin, body) VALUES (?1, ?2, ?3)"),
+        inbox_peek(db, "SELECT id, received_at, origin, body FROM inbox ORDER BY id LIMIT ?1"),
+        inbox_delete(db, "DELETE FROM inbox WHERE id = ?1"),
+        inbox_count(db, "SELECT COUNT(*) FROM inbox"),
+        issue_by_identity(db, sql({"SELECT ", issue_columns,
+                                   " FROM issues WHERE source = ?1 AND tenant = ?2 AND issue_id = ?3"})),
+        issue_by_id(db, sql({"SELECT ", issue_columns, " FROM issues WHERE id = ?1"})),
+        issue_by_key(db, sql({"SELECT ", issue_columns, " FROM issues WHERE correlation_key = ?1"})),
+        issue_insert(db,
+                     "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at,"
+                     " event, ticket_id, ticket_state, created_at, updated_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"),
+        issue_update(db,
+                     "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6"
+                     " WHERE id = ?1"),
+        issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
+        op_insert(db,
+                  "INSERT INTO operations (issue, kind, payload, next_attempt_at, created_at, updated_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?4, ?4)"),
+        op_by_id(db, sql({"SELECT ", operation_columns, " FROM operations WHERE id = ?1"})),
+        op_has_pending(db, "SELECT EXISTS (SELECT 1 FROM operations WHERE issue = ?1 AND status = 'pending')"),
+        op_due(db, sql({"SELECT ", operation_columns,
+                        " FROM operations AS o WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND ",
+                        is_issue_head, " ORDER BY o.next_attempt_at, o.id LIMIT ?2"})),
+        // ORDER BY + LIMIT rather than MIN(): walks operations_pending in time
+        // order and stops at the first head, even with a large backlog.
+        op_next_due(db, sql({"SELECT o.next_attempt_at FROM operations AS o WHERE o.status = 'pending' AND ",
+                             is_issue_head, " ORDER BY o.next_attempt_at LIMIT 1"})),
+        op_mark_sent(db,
+                     "UPDATE operations SET attempts = attempts + 1, sent = 1, updated_at = ?2"
+                     " WHERE id = ?1 AND status = 'pending'"),
+        op_complete(db,
+                    "UPDATE operations SET status = 'done', sent = 0, updated_at = ?2"
+                    " WHERE id = ?1 AND status = 'pending'"),
+        op_retry(db,
+                 "UPDATE operations SET next_attempt_at = ?2, last_error = ?3,"
+                 " sent = CASE WHEN ?4 THEN 0 ELSE sent END, updated_at = ?5"
+                 " WHERE id = ?1 AND status = 'pending'"),
+        op_fail(db,
+                "UPDATE operations SET status = 'dead', last_error = ?2, updated_at = ?3"
+                " WHERE id = ?1 AND status = 'pending'"),
+        all_counts(db,
+               "SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM issues),"
+               " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
+               " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
+               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL)") {}
+
+  SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
+  SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket;
+  SQLite::Statement op_insert, op_by_id, op_has_pending, op_due, op_next_due;
+  SQLite::Statement op_mark_sent, op_complete, op_retry, op_fail;
+  SQLite::Statement all_counts;
+};
+
+//------------------------------------------------------------------------------
+
+store::store(const std::string& path) {
+  // SQLite opens lazily: a file that is not a database, or a directory we
+  // cannot write, fails at the first PRAGMA, so all of these count as "open".
+  try {
+    db_ = std::make_unique<SQLite::Database>(path,
+                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+    // Before journal_mode: switching to WAL needs a lock another process may hold.
+    db_->setBusyTimeout(5000);
+    const std::string mode = db_->execAndGet("PRAGMA journal_mode = WAL").getString();
+    const std::string expected = path == ":memory:" ? "memory" : "wal";
+    if (mode != expected) {
+      throw std::runtime_error("journal_mode is '" + mode + "', expected '" + expected + "'");
+    }
+    db_->exec("PRAGMA synchronous = FULL");
+    db_->exec("PRAGMA foreign_keys = ON");
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot open database '" + path + "': " + e.what());
+  }
+  migrate(*db_, embedded_migrations());
+  // After migrate: preparing needs the tables.
+  stmts_ = std::make_unique<statements>(*db_);
+}
+
+store::~store() = default;
+
+int store::schema_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
+
+store::transaction::transaction(store& s)
+    : tx_(std::make_unique<SQLite::Transaction>(*s.db_, SQLite::TransactionBehavior::IMMEDIATE)) {}
+
+// SQLite::Transaction's destructor rolls back unless committed and swallows
+// the rollback's errors (SQLite may already have rolled back after I/O errors).
+store::transaction::~transaction() = default;
+
+void store::transaction::commit() { tx_->commit(); }
+
+//------------------------------------------------------------------------------
+// inbox
+
+void store::inbox_add(std::span<const inbox_entry> entries, sys_ms now) {
+  if (entries.empty()) return;
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  auto& s = stmts_->inbox_insert;
+  for (const inbox_entry& e : entries) {
+    statement_use use(s);
+    s.bind(1, to_unix_ms(now));
+    s.bindNoCopy(2, e.origin);
+    s.bindNoCopy(3, e.body);  // bodies are up to 256 KiB: do not copy them
+    s.exec();
+  }
+  tx.commit();
+}
+
+std::vector<inbox_row> store::inbox_peek(std::size_t limit) {
+  std::vector<inbox_row> rows;
+  if (limit == 0) return rows;
+  auto& s = stmts_->inbox_peek;
+  statement_use use(s);
+  s.bind(1, to_sql_limit(limit));
+  while (s.executeStep()) {
+    rows.push_back(inbox_row{.id = s.getColumn(0).getInt64(),
+                             .received_at = from_unix_ms(s.getColumn(1).getInt64()),
+                             .origin = s.getColumn(2).getString(),
+                             .body = s.getColumn(3).getString()});
+  }
+  return rows;
+}
+
+void store::inbox_remove(std::int64_t id) {
+  auto& s = stmts_->inbox_delete;
+  statement_use use(s);
+  s.bind(1, id);
+  s.exec();
+}
+
+std::int64_t store::inbox_depth() {
+  auto& s = stmts_->inbox_count;
+  statement_use use(s);
+  s.executeStep();
+  return s.getColumn(0).getInt64();
+}
+
+//------------------------------------------------------------------------------
+// issues
+
+std::optional<issue_record> store::find_issue(const issue_identity& id) {
+  auto& s = stmts_->issue_by_identity;
+  statement_use use(s);
+  s.bindNoCopy(1, id.source);
+  s.bindNoCopy(2, id.tenant);
+  s.bindNoCopy(3, id.issue_id);
+  return one_issue(s);
+}
+
+std::optional<issue_record> store::get_issue(std::int64_t id) {
+  auto& s = stmts_->issue_by_id;
+  statement_use use(s);
+  s.bind(1, id);
+  return one_issue(s);
+}
+
+std::optional<issue_record> store::find_issue_by_correlation(std::string_view correlation_key) {
+  auto& s = stmts_->issue_by_key;
+  statement_use use(s);
+  s.bind(1, std::string(correlation_key));
+  return one_issue(s);
+}
+
+std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
+  if (rec.id == 0) {
+    auto& s = stmts_->issue_insert;
+    statement_use use(s);
+    s.bindNoCopy(1, rec.identity.source);
+    s.bindNoCopy(2, rec.identity.tenant);
+    s.bindNoCopy(3, rec.identity.issue_id);
+    s.bind(4, rec.correlation_key.empty() ? correlation_key(rec.identity) : rec.correlation_key);
+    s.bindNoCopy(5, to_string(rec.state).data());  // string literals: NUL-terminated
+    s.bindNoCopy(6, to_string(rec.severity).data());
+    s.bind(7, to_unix_ms(rec.last_event_at));
+    s.bindNoCopy(8, rec.event_json);
+    if (rec.ticket_id) s.bind(9, *rec.ticket_id);  // else stays NULL (bindings were cleared)
+    s.bindNoCopy(10, to_string(rec.ticket).data());
+    s.bind(11, to_unix_ms(now));
+    s.exec();
+    return db_->getLastInsertRowid();
+  }
+  auto& s = stmts_->issue_update;
+  statement_use use(s);
+  s.bind(1, rec.id);
+  s.bindNoCopy(2, to_string(rec.state).data());
+  s.bindNoCopy(3, to_string(rec.severity).data());
+  s.bind(4, to_unix_ms(rec.last_event_at));
+  s.bindNoCopy(5, rec.event_json);
+  s.bind(6, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(rec.id);
+  return rec.id;
+}
+
+void store::set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now) {
+  auto& s = stmts_->issue_set_ticket;
+  statement_use use(s);
+  s.bind(1, issue);
+  if (ticket_id) s.bind(2, *ticket_id);
+  s.bindNoCopy(3, to_string(state).data());
+  s.bind(4, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(issue);
+}
+
+//------------------------------------------------------------------------------
+// operations
+
+std::int64_t store::add_operation(std::int64_t issue, std::string_view kind, std::string_view payload, sys_ms now) {
+  auto& s = stmts_->op_insert;
+  statement_use use(s);
+  s.bind(1, issue);
+  s.bind(2, std::string(kind));
+  s.bind(3, std::string(payload));
+  s.bind(4, to_unix_ms(now));
+  s.exec();
+  return db_->getLastInsertRowid();
+}
+
+std::optional<operation_record> store::get_operation(std::int64_t id) {
+  auto& s = stmts_->op_by_id;
+  statement_use use(s);
+  s.bind(1, id);
+  if (!s.executeStep()) return std::nullopt;
+  return read_operation(s);
+}
+
+bool store::has_pending_operation(std::int64_t issue) {
+  auto& s = stmts_->op_has_pending;
+  statement_use use(s);
+  s.bind(1, issue);
+  s.executeStep();
+  return s.getColumn(0).getInt() != 0;
+}
+
+std::vector<operation_record> store::due_operations(sys_ms now, std::size_t limit) {
+  std::vector<operation_record> ops;
+  if (limit == 0) return ops;
+  auto& s = stmts_->op_due;
+  statement_use use(s);
+  s.bind(1, to_unix_ms(now));
+  s.bind(2, to_sql_limit(limit));
+  while (s.executeStep()) ops.push_back(read_operation(s));
+  return ops;
+}
+
+std::optional<sys_ms> store::next_due_time() {
+  auto& s = stmts_->op_next_due;
+  statement_use use(s);
+  if (!s.executeStep()) return std::nullopt;
+  return from_unix_ms(s.getColumn(0).getInt64());
+}
+
+void store::mark_sent(std::int64_t op, sys_ms now) {
+  auto& s = stmts_->op_mark_sent;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+void store::complete_operation(std::int64_t op, sys_ms now) {
+  auto& s = stmts_->op_complete;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+void store::retry_operation(std::int64_t op, sys_ms next, std::string_view error, bool certain_not_applied,
+                            sys_ms now) {
+  auto& s = stmts_->op_retry;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, to_unix_ms(next));
+  s.bind(3, std::string(error));
+  s.bind(4, certain_not_applied ? 1 : 0);
+  s.bind(5, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+void store::fail_operation(std::int64_t op, std::string_view error, sys_ms now) {
+  auto& s = stmts_->op_fail;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, std::string(error));
+  s.bind(3, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+counts store::get_counts() {
+  auto& s = stmts_->all_counts;
+  statement_use use(s);
+  s.executeStep();
+  return counts{.inbox = s.getColumn(0).getInt64(),
+                .issues = s.getColumn(1).getInt64(),
+                .pending = s.getColumn(2).getInt64(),
+                .dead = s.getColumn(3).getInt64(),
+                .tickets = s.getColumn(4).getInt64()};
+}
+
+}  // namespace ts::store

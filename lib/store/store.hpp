@@ -1,0 +1,173 @@
+// The state store: the only code that speaks SQL. SQLite on disk in WAL mode
+// with synchronous=FULL, so a commit survives power loss.
+//
+// Threading: one store per thread; ticketsyncd uses it from its single event
+// loop thread, where the synchronous calls are short (indexed lookups, small
+// batches). CLI commands open their own store on the same file; SQLite's
+// busy_timeout arbitrates.
+//
+// Failure: SQLite errors (disk full, I/O error, corruption) throw
+// SQLite::Exception / std::runtime_error; a transaction not committed is rolled
+// back, so nothing half-written survives.
+#pragma once
+
+#include "core/event.hpp"
+#include "core/issue_key.hpp"
+#include "core/time.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace SQLite {
+class Database;
+class Transaction;
+}  // namespace SQLite
+
+namespace ts::store {
+
+struct inbox_entry {
+  std::string origin;  ///< e.g. "spool:1700000000.123.host"
+  std::string body;    ///< validated event JSON
+};
+
+struct inbox_row {
+  std::int64_t id = 0;
+  sys_ms received_at{};
+  std::string origin;
+  std::string body;
+};
+
+enum class ticket_state { none, creating, open, closed };
+std::string_view to_string(ticket_state s) noexcept;
+
+struct issue_record {
+  std::int64_t id = 0;  ///< 0 before insertion
+  issue_identity identity;
+  std::string correlation_key;
+  issue_state state = issue_state::open;
+  ts::severity severity = ts::severity::info;
+  sys_ms last_event_at{};
+  std::string event_json;
+  std::optional<std::int64_t> ticket_id;
+  store::ticket_state ticket = ticket_state::none;
+};
+
+enum class op_status { pending, done, dead };
+std::string_view to_string(op_status s) noexcept;
+
+struct operation_record {
+  std::int64_t id = 0;
+  std::int64_t issue = 0;
+  std::string kind;
+  std::string payload;
+  op_status status = op_status::pending;
+  int attempts = 0;
+  bool sent = false;  ///< a request may have reached the PSA unanswered
+  sys_ms next_attempt_at{};
+  std::string last_error;
+};
+
+struct counts {
+  std::int64_t inbox = 0;
+  std::int64_t issues = 0;
+  std::int64_t pending = 0;
+  std::int64_t dead = 0;
+  std::int64_t tickets = 0;  ///< issues with a ticket id
+};
+
+class store {
+ public:
+  /// Opens (creating if needed) the database at `path` — ":memory:" for tests —
+  /// sets WAL, synchronous=FULL, foreign_keys=ON, busy_timeout=5000, and applies
+  /// the embedded migrations. Throws std::runtime_error with a clear message
+  /// when the file cannot be opened or its schema is newer than this binary.
+  explicit store(const std::string& path);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  int schema_version();
+
+  /// RAII write transaction (BEGIN IMMEDIATE); rolled back unless commit() is called.
+  /// Transactions do not nest: beginning one while another is open on the same
+  /// store throws SQLite::Exception. Every method below except inbox_add runs
+  /// inside the caller's transaction when there is one.
+  class transaction {
+   public:
+    explicit transaction(store& s);
+    ~transaction();
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+    void commit();
+
+   private:
+    std::unique_ptr<SQLite::Transaction> tx_;
+  };
+
+  // ---- inbox ---------------------------------------------------------------
+  /// Appends entries in one transaction of its own (all or none).
+  /// REQUIRES: no store::transaction is open on this store.
+  void inbox_add(std::span<const inbox_entry> entries, sys_ms now);
+  /// Oldest first, at most `limit`.
+  std::vector<inbox_row> inbox_peek(std::size_t limit);
+  /// Deletes the row; a missing id is not an error.
+  void inbox_remove(std::int64_t id);
+  std::int64_t inbox_depth();
+
+  // ---- issues --------------------------------------------------------------
+  std::optional<issue_record> find_issue(const issue_identity& id);
+  std::optional<issue_record> get_issue(std::int64_t id);
+  std::optional<issue_record> find_issue_by_correlation(std::string_view correlation_key);
+  /// Inserts the issue when rec.id == 0 (returns the new id), else updates its
+  /// state, severity, last_event_at and event_json (returns rec.id). Ticket
+  /// fields are changed only through set_ticket (an insert stores rec's). An
+  /// empty correlation_key is filled with correlation_key(rec.identity).
+  /// Throws SQLite::Exception when the identity or key already exists, and
+  /// std::logic_error when updating an id that does not exist.
+  std::int64_t save_issue(const issue_record& rec, sys_ms now);
+  /// Throws std::logic_error when the issue does not exist.
+  void set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now);
+
+  // ---- operations (outbox) ---------------------------------------------------
+  std::int64_t add_operation(std::int64_t issue, std::string_view kind, std::string_view payload, sys_ms now);
+  std::optional<operation_record> get_operation(std::int64_t id);
+  /// True when the issue has a pending operation.
+  bool has_pending_operation(std::int64_t issue);
+  /// Pending operations due at `now`, at most one per issue (the oldest of that
+  /// issue), ordered by next_attempt_at then id, at most `limit`.
+  std::vector<operation_record> due_operations(sys_ms now, std::size_t limit);
+  /// The earliest next_attempt_at among the operations due_operations can
+  /// return (the oldest pending operation of each issue), if any. A later
+  /// operation of an issue whose head waits for a retry is not counted, so a
+  /// driver sleeping until this time never wakes to find nothing due.
+  std::optional<sys_ms> next_due_time();
+  // The four transitions below REQUIRE a pending operation and throw
+  // std::logic_error when `op` does not exist or is not pending.
+  /// Before a request goes out: attempts += 1, sent = 1.
+  void mark_sent(std::int64_t op, sys_ms now);
+  /// The operation succeeded: status done, sent = 0.
+  void complete_operation(std::int64_t op, sys_ms now);
+  /// Try again at `next`. `sent` keeps its value unless `certain_not_applied`
+  /// (e.g. the request was answered with an error), which clears it.
+  void retry_operation(std::int64_t op, sys_ms next, std::string_view error, bool certain_not_applied, sys_ms now);
+  /// Give up: status dead with `error`.
+  void fail_operation(std::int64_t op, std::string_view error, sys_ms now);
+
+  counts get_counts();
+
+  /// For tests and CLIs that need a raw look.
+  SQLite::Database& db() { return *db_; }
+
+ private:
+  struct statements;  // prepared statements of the hot paths (store.cpp)
+
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<statements> stmts_;  // after db_: finalized before the close
+};
+
+}  // namespace ts::store

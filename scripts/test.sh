@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: installs missing Debian packages, builds ticketsync and
+# runs every test (unit, cwsim, integration), then builds and runs the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh            both passes
+#   TS_SKIP_SANITIZE=1 scripts/test.sh   the plain pass only (quicker, local use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+
+bash scripts/deps.sh
+
+run_pass() {
+  local dir=$1; shift
+  echo "== ticketsync: build in $dir ($*)"
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "== ticketsync: tests in $dir"
+  # Unit tests in parallel; integration tests one at a time (each runs a
+  # simulator and a daemon, and the crash test is timing-sensitive).
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" -LE integration)
+  (cd "$dir" && ctest --output-on-failure -L integration)
+}
+
+run_pass "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "${TS_SKIP_SANITIZE:-0}" != 1 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_pass "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON
+fi
+echo "== ticketsync: all tests passed"

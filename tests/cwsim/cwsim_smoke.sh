@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end smoke test of the real cwsim binary over TLS on loopback: it starts cwsim
+# with a generated CA in a temporary directory, waits for the port file, then uses curl
+# (verifying against the written ca.pem) to fetch companyinfo, create a ticket, read it
+# back, search it by externalXRef, check /__sim/tickets, exercise keep-alive and the
+# commit-drop, reset and hang faults, and finally expects SIGTERM to end cwsim with
+# exit status 0. Usage: cwsim_smoke.sh PATH/TO/cwsim PATH/TO/seed.json
+set -euo pipefail
+
+cwsim=${1:?usage: cwsim_smoke.sh CWSIM SEED}
+seed=${2:?usage: cwsim_smoke.sh CWSIM SEED}
+command -v curl >/dev/null || { echo "FAIL: curl is not installed (apt-get install -y curl)"; exit 1; }
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- cwsim stderr:"
+  cat "$work/stderr" 2>/dev/null || true
+  exit 1
+}
+
+"$cwsim" --seed "$seed" --tls-dir "$work/tls" --port-file "$work/port" --verbose 2>"$work/stderr" &
+pid=$!
+for _ in $(seq 1 200); do
+  [[ -s $work/port ]] && break
+  kill -0 "$pid" 2>/dev/null || fail "cwsim exited before listening"
+  sleep 0.05
+done
+[[ -s $work/port ]] || fail "no port file after 10 s"
+port=$(<"$work/port")
+[[ $port =~ ^[0-9]+$ ]] || fail "port file holds '$port'"
+grep -q "cwsim listening on https://127.0.0.1:$port" "$work/stderr" || fail "no listening line on stderr"
+[[ -s $work/tls/ca.pem ]] || fail "no ca.pem"
+
+site="https://localhost:$port"
+api="$site/v2025_1/apis/3.0"
+client_id="2f4b7c9e-1111-4a4a-9c9c-000000000001"
+
+# curl against cwsim, verifying its certificate; prints the body then the status line.
+plain() { curl -sS --cacert "$work/tls/ca.pem" --max-time 10 -w '\n%{http_code}' "$@"; }
+cw() {
+  plain -u "demo+demo-public-key:demo-private-key" -H "clientId: $client_id" \
+    -H "Accept: application/vnd.connectwise.com+json; version=2025.8" "$@"
+}
+expect() {  # expect STATUS PATTERN OUTPUT
+  local status=${3##*$'\n'} body=${3%$'\n'*}
+  [[ $status == "$1" ]] || fail "expected HTTP $1, got $status: $body"
+  [[ $body == *"$2"* ]] || fail "expected '$2' in: $body"
+}
+
+out=$(plain "$site/login/companyinfo/demo") || fail "companyinfo request failed"
+expect 200 '"Codebase":"v2025_1/"' "$out"
+
+out=$(plain "$api/system/info") || fail "unauthenticated request failed"
+expect 401 '"code":"Unauthorized"' "$out"
+
+ticket='{"summary":"Smoke test alert","company":{"identifier":"AcmeCorp"},"board":{"id":1},"externalXRef":"ts1:smoke","initialDescription":"from cwsim_smoke.sh"}'
+out=$(cw -X POST -H "Content-Type: application/json" -d "$ticket" "$api/service/tickets") || fail "POST failed"
+expect 201 '"id":1001' "$out"
+
+out=$(cw "$api/service/tickets/1001") || fail "GET ticket failed"
+expect 200 '"externalXRef":"ts1:smoke"' "$out"
+
+out=$(cw -G --data-urlencode 'conditions=externalXRef="ts1:smoke"' "$api/service/tickets") || fail "search failed"
+expect 200 '"id":1001' "$out"
+
+out=$(plain "$site/__sim/tickets") || fail "/__sim/tickets failed"
+expect 200 '"summary":"Smoke test alert"' "$out"
+expect 200 '"text":"from cwsim_smoke.sh"' "$out"
+
+# Two requests in one curl run share one keep-alive connection.
+curl -sS -v --cacert "$work/tls/ca.pem" --max-time 10 -o /dev/null -o /dev/null \
+  "$site/login/companyinfo/demo" "$site/login/companyinfo/demo" 2>"$work/keepalive" || fail "keep-alive requests failed"
+grep -qi "re-using existing connection" "$work/keepalive" || fail "connection was not reused"
+
+# commit-drop: the ticket is created, but the client gets no answer.
+out=$(plain -X POST -d '{"p_commit_drop":1}' "$site/__sim/faults") && expect 200 '"p_commit_drop":1' "$out"
+if cw -X POST -d "$ticket" "$api/service/tickets" >/dev/null 2>&1; then fail "commit-drop answered"; fi
+# reset: not processed, connection reset.
+plain -X POST -d '{"preset":"none","p_reset":1}' "$site/__sim/faults" >/dev/null
+if cw -X POST -d "$ticket" "$api/service/tickets" >/dev/null 2>&1; then fail "reset answered"; fi
+# hang: not processed, no answer until the client gives up.
+plain -X POST -d '{"preset":"none","p_hang":1}' "$site/__sim/faults" >/dev/null
+set +e
+cw --max-time 1 -X POST -d "$ticket" "$api/service/tickets" >/dev/null 2>&1
+rc=$?
+set -e
+[[ $rc == 28 ]] || fail "hang: expected curl timeout (28), got $rc"
+plain -X POST -d '{"preset":"none"}' "$site/__sim/faults" >/dev/null
+
+out=$(plain "$site/__sim/stats") || fail "/__sim/stats failed"
+expect 200 '"tickets":2' "$out"
+expect 200 '"commit_drop":1' "$out"
+expect 200 '"reset":1' "$out"
+expect 200 '"hang":1' "$out"
+
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+pid=""
+[[ $rc == 0 ]] || fail "cwsim exited with $rc after SIGTERM"
+echo "cwsim smoke test passed"

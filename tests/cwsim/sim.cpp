@@ -1,0 +1,1816 @@
+// Implementation of cwsim's ConnectWise model (see sim.hpp and README.md). Layout:
+// seed loading and validation; JSON renderings of seeded records, tickets and notes
+// (hrefs kept relative and made absolute per request); ticket body validation; list
+// machinery (conditions, orderBy, paging with Link, fields); routing; /__sim control
+// endpoints; fault injection; stats and the request log.
+#include "sim.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "conditions.hpp"
+
+namespace cwsim {
+
+namespace {
+
+using json = nlohmann::json;
+using sys_clock = std::chrono::system_clock;
+using record_id = std::int64_t;
+
+constexpr record_id first_ticket_id = 1001;
+constexpr record_id first_note_id = 1;
+constexpr std::size_t request_log_capacity = 1000;
+constexpr std::size_t request_log_body_limit = 64 * 1024;  // larger bodies are logged as a placeholder
+constexpr std::int64_t default_request_log_limit = 100;
+constexpr std::int64_t default_page_size = 25;
+constexpr std::int64_t max_page_size = 1000;
+constexpr std::size_t summary_max_length = 100;
+constexpr std::size_t external_xref_max_length = 100;
+constexpr std::string_view alternate_codebase = "v4_6_release";
+constexpr std::string_view json_content_type = "application/json; charset=utf-8";
+constexpr std::string_view seeded_timestamp = "2025-01-01T00:00:00Z";  // _info.lastUpdated of seeded records
+constexpr std::string_view fault_kinds[] = {"429", "500", "reset", "hang", "commit_drop"};
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// ---------------------------------------------------------------------------------
+// Seed
+
+struct company_rec {
+  record_id id;
+  std::string identifier, name;
+};
+struct status_rec {
+  record_id id;
+  std::string name;
+  bool closed, is_default, inactive;
+  std::int64_t sort_order;
+};
+struct child_rec {  // board type, subtype or item
+  record_id id;
+  std::string name;
+  bool inactive, is_default;
+  std::string category;       // types only
+  json type_association_ids;  // subtypes only
+};
+struct board_rec {
+  record_id id;
+  std::string name;
+  bool inactive, project;
+  std::vector<status_rec> statuses;
+  std::vector<child_rec> types, subtypes, items;
+};
+struct priority_rec {
+  record_id id;
+  std::string name, color, level;
+  std::int64_t sort_order;
+  bool is_default;
+};
+struct source_rec {
+  record_id id;
+  std::string name;
+  bool is_default;
+};
+
+struct directory {
+  std::string company_id, public_key, private_key, client_id;
+  std::string codebase;      // without the trailing '/'
+  std::string version_code;  // "v2025.1"
+  std::string build;         // "10234"
+  std::string company_name, api_member;
+  std::vector<company_rec> companies;
+  std::vector<board_rec> boards;
+  std::vector<priority_rec> priorities;
+  std::vector<source_rec> sources;
+
+  const board_rec* board(record_id id) const {
+    for (const auto& b : boards)
+      if (b.id == id) return &b;
+    return nullptr;
+  }
+  const company_rec* company(record_id id) const {
+    for (const auto& c : companies)
+      if (c.id == id) return &c;
+    return nullptr;
+  }
+  const priority_rec* priority(record_id id) const {
+    for (const auto& p : priorities)
+      if (p.id == id) return &p;
+    return nullptr;
+  }
+  const source_rec* source(record_id id) const {
+    for (const auto& s : sources)
+      if (s.id == id) return &s;
+    return nullptr;
+  }
+};
+
+template <class Rec>
+const Rec* find_by_id(const std::vector<Rec>& pool, record_id id) {
+  for (const auto& r : pool)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+[[noreturn]] void seed_fail(const std::string& where, const std::string& what) {
+  throw seed_error("seed " + where + ": " + what);
+}
+
+const json* seed_member(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string seed_string(const json& obj, const char* key, const std::string& where,
+                        std::optional<std::string> fallback = std::nullopt) {
+  const json* v = seed_member(obj, key);
+  if (v == nullptr) {
+    if (fallback) return *fallback;
+    seed_fail(where, std::string("missing \"") + key + "\"");
+  }
+  if (!v->is_string() || v->get_ref<const std::string&>().empty())
+    seed_fail(where, std::string("\"") + key + "\" must be a non-empty string");
+  return v->get<std::string>();
+}
+
+bool seed_bool(const json& obj, const char* key, const std::string& where, bool fallback) {
+  const json* v = seed_member(obj, key);
+  if (v == nullptr) return fallback;
+  if (!v->is_boolean()) seed_fail(where, std::string("\"") + key + "\" must be true or false");
+  return v->get<bool>();
+}
+
+std::int64_t seed_int(const json& obj, const char* key, const std::string& where, std::int64_t fallback) {
+  const json* v = seed_member(obj, key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number_integer()) seed_fail(where, std::string("\"") + key + "\" must be an integer");
+  return v->get<std::int64_t>();
+}
+
+record_id seed_id(const json& obj, const std::string& where, std::set<record_id>& used) {
+  const json* v = seed_member(obj, "id");
+  if (v == nullptr || !v->is_number_integer() || v->get<std::int64_t>() <= 0)
+    seed_fail(where, "\"id\" must be a positive integer");
+  const auto id = v->get<record_id>();
+  if (!used.insert(id).second) seed_fail(where, "duplicate id " + std::to_string(id));
+  return id;
+}
+
+const json& seed_array(const json& obj, const char* key, const std::string& where, bool required) {
+  static const json empty = json::array();
+  const json* v = seed_member(obj, key);
+  if (v == nullptr) {
+    if (required) seed_fail(where, std::string("missing array \"") + key + "\"");
+    return empty;
+  }
+  if (!v->is_array()) seed_fail(where, std::string("\"") + key + "\" must be an array");
+  if (required && v->empty()) seed_fail(where, std::string("\"") + key + "\" must not be empty");
+  return *v;
+}
+
+void require_object(const json& v, const std::string& where) {
+  if (!v.is_object()) seed_fail(where, "must be an object");
+}
+
+template <class Rec>
+void require_unique_name(const std::vector<Rec>& pool, const std::string& name, const std::string& where) {
+  for (const auto& r : pool)
+    if (ci_equal(r.name, name)) seed_fail(where, "duplicate name \"" + name + "\"");
+}
+
+directory parse_seed(const json& seed) {
+  if (!seed.is_object()) seed_fail("document", "must be a JSON object");
+  directory d;
+  d.company_id = seed_string(seed, "company_id", "document");
+  d.public_key = seed_string(seed, "public_key", "document");
+  d.private_key = seed_string(seed, "private_key", "document");
+  d.client_id = seed_string(seed, "client_id", "document");
+  std::string codebase = seed_string(seed, "codebase", "document");
+  if (codebase.back() != '/') seed_fail("document", "\"codebase\" must end with '/', e.g. \"v2025_1/\"");
+  codebase.pop_back();
+  if (codebase.empty() || codebase.find('/') != std::string::npos)
+    seed_fail("document", "\"codebase\" must be one path segment followed by '/'");
+  d.codebase = codebase;
+  // "v2025_1" → "v2025.1"; other codebases (v4_6_release) fall back to a fixed release.
+  std::string derived = "v2025.1";
+  if (codebase.size() > 1 && codebase[0] == 'v' && codebase.find("release") == std::string::npos) {
+    derived = codebase;
+    std::replace(derived.begin(), derived.end(), '_', '.');
+  }
+  d.version_code = seed_string(seed, "version_code", "document", derived);
+  d.build = seed_string(seed, "build", "document", std::string("10234"));
+  d.company_name = seed_string(seed, "company_name", "document", std::string("cwsim Demo MSP"));
+  d.api_member = seed_string(seed, "api_member", "document", std::string("APIMember"));
+
+  std::set<record_id> company_ids, board_ids, status_ids, type_ids, subtype_ids, item_ids, priority_ids, source_ids;
+
+  const json& companies = seed_array(seed, "companies", "document", true);
+  for (std::size_t i = 0; i < companies.size(); ++i) {
+    const std::string where = "companies[" + std::to_string(i) + "]";
+    const json& c = companies[i];
+    require_object(c, where);
+    company_rec rec{seed_id(c, where, company_ids), seed_string(c, "identifier", where), ""};
+    rec.name = seed_string(c, "name", where, rec.identifier);
+    for (const auto& other : d.companies)
+      if (ci_equal(other.identifier, rec.identifier))
+        seed_fail(where, "duplicate identifier \"" + rec.identifier + "\"");
+    d.companies.push_back(std::move(rec));
+  }
+
+  const json& boards = seed_array(seed, "boards", "document", true);
+  for (std::size_t i = 0; i < boards.size(); ++i) {
+    const std::string where = "boards[" + std::to_string(i) + "]";
+    const json& b = boards[i];
+    require_object(b, where);
+    board_rec board{seed_id(b, where, board_ids),
+                    seed_string(b, "name", where),
+                    seed_bool(b, "inactiveFlag", where, false),
+                    seed_bool(b, "projectFlag", where, false),
+                    {},
+                    {},
+                    {},
+                    {}};
+    require_unique_name(d.boards, board.name, where);
+
+    const json& statuses = seed_array(b, "statuses", where, true);
+    int defaults = 0;
+    for (std::size_t j = 0; j < statuses.size(); ++j) {
+      const std::string sw = where + ".statuses[" + std::to_string(j) + "]";
+      const json& s = statuses[j];
+      require_object(s, sw);
+      status_rec st{seed_id(s, sw, status_ids),
+                    seed_string(s, "name", sw),
+                    seed_bool(s, "closedStatus", sw, false),
+                    seed_bool(s, "defaultFlag", sw, false),
+                    seed_bool(s, "inactive", sw, false),
+                    seed_int(s, "sortOrder", sw, static_cast<std::int64_t>(j))};
+      require_unique_name(board.statuses, st.name, sw);
+      if (st.is_default) ++defaults;
+      board.statuses.push_back(std::move(st));
+    }
+    if (defaults > 1) seed_fail(where, "more than one status has defaultFlag true");
+    if (defaults == 0) board.statuses.front().is_default = true;
+
+    const auto read_children = [&](const char* key, std::set<record_id>& used, std::vector<child_rec>& out) {
+      const json& arr = seed_array(b, key, where, false);
+      for (std::size_t j = 0; j < arr.size(); ++j) {
+        const std::string cw = where + "." + key + "[" + std::to_string(j) + "]";
+        const json& c = arr[j];
+        require_object(c, cw);
+        child_rec rec{seed_id(c, cw, used),
+                      seed_string(c, "name", cw),
+                      seed_bool(c, "inactiveFlag", cw, false),
+                      seed_bool(c, "defaultFlag", cw, false),
+                      seed_string(c, "category", cw, std::string("Reactive")),
+                      json::array()};
+        if (const json* assoc = seed_member(c, "typeAssociationIds")) {
+          if (!assoc->is_array()) seed_fail(cw, "\"typeAssociationIds\" must be an array of type ids");
+          rec.type_association_ids = *assoc;
+        }
+        require_unique_name(out, rec.name, cw);
+        out.push_back(std::move(rec));
+      }
+    };
+    read_children("types", type_ids, board.types);
+    read_children("subtypes", subtype_ids, board.subtypes);
+    read_children("items", item_ids, board.items);
+    d.boards.push_back(std::move(board));
+  }
+
+  const json& priorities = seed_array(seed, "priorities", "document", true);
+  int default_priorities = 0;
+  for (std::size_t i = 0; i < priorities.size(); ++i) {
+    const std::string where = "priorities[" + std::to_string(i) + "]";
+    const json& p = priorities[i];
+    require_object(p, where);
+    priority_rec rec{seed_id(p, where, priority_ids),
+                     seed_string(p, "name", where),
+                     seed_string(p, "color", where, std::string("Green")),
+                     seed_string(p, "level", where, std::string("Medium")),
+                     seed_int(p, "sortOrder", where, static_cast<std::int64_t>(i + 1)),
+                     seed_bool(p, "defaultFlag", where, false)};
+    require_unique_name(d.priorities, rec.name, where);
+    if (rec.is_default) ++default_priorities;
+    d.priorities.push_back(std::move(rec));
+  }
+  if (default_priorities > 1) seed_fail("priorities", "more than one priority has defaultFlag true");
+  if (default_priorities == 0) d.priorities[d.priorities.size() / 2].is_default = true;
+
+  const json& sources = seed_array(seed, "sources", "document", false);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const std::string where = "sources[" + std::to_string(i) + "]";
+    const json& s = sources[i];
+    require_object(s, where);
+    source_rec rec{seed_id(s, where, source_ids), seed_string(s, "name", where),
+                   seed_bool(s, "defaultFlag", where, false)};
+    require_unique_name(d.sources, rec.name, where);
+    d.sources.push_back(std::move(rec));
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------
+// Renderings. Hrefs are stored relative to the API base ("/service/boards/1") and made
+// absolute by externalize() for the request's host and codebase.
+
+json reference(record_id id, std::string_view name, std::string_view href_key, const std::string& href) {
+  return json{{"id", id}, {"name", name}, {"_info", {{std::string(href_key), href}}}};
+}
+
+std::string board_href(record_id board) { return "/service/boards/" + std::to_string(board); }
+
+json board_ref(const board_rec& b) { return reference(b.id, b.name, "board_href", board_href(b.id)); }
+
+json seeded_info(const directory& d) { return json{{"lastUpdated", seeded_timestamp}, {"updatedBy", d.api_member}}; }
+
+json render_board(const directory& d, const board_rec& b) {
+  return json{{"id", b.id},
+              {"name", b.name},
+              {"inactiveFlag", b.inactive},
+              {"projectFlag", b.project},
+              {"_info", seeded_info(d)}};
+}
+
+json render_status(const directory& d, const board_rec& b, const status_rec& s) {
+  return json{{"id", s.id},
+              {"name", s.name},
+              {"board", board_ref(b)},
+              {"sortOrder", s.sort_order},
+              {"displayOnBoard", true},
+              {"inactive", s.inactive},
+              {"closedStatus", s.closed},
+              {"defaultFlag", s.is_default},
+              {"timeEntryNotAllowed", false},
+              {"_info", seeded_info(d)}};
+}
+
+json render_child(const directory& d, const board_rec& b, const child_rec& c, std::string_view kind) {
+  json j{
+      {"id", c.id}, {"name", c.name}, {"inactiveFlag", c.inactive}, {"board", board_ref(b)}, {"_info", seeded_info(d)}};
+  if (kind == "types") {
+    j["category"] = c.category;
+    j["defaultFlag"] = c.is_default;
+    j["requestForChangeFlag"] = false;
+  } else if (kind == "subtypes") {
+    j["typeAssociationIds"] = c.type_association_ids;
+  }
+  return j;
+}
+
+json render_priority(const directory& d, const priority_rec& p) {
+  return json{{"id", p.id},
+              {"name", p.name},
+              {"color", p.color},
+              {"sortOrder", p.sort_order},
+              {"level", p.level},
+              {"defaultFlag", p.is_default},
+              {"_info", seeded_info(d)}};
+}
+
+json render_source(const directory& d, const source_rec& s) {
+  return json{{"id", s.id}, {"name", s.name}, {"defaultFlag", s.is_default}, {"_info", seeded_info(d)}};
+}
+
+json render_company(const directory& d, const company_rec& c) {
+  return json{{"id", c.id},           {"identifier", c.identifier},
+              {"name", c.name},       {"status", {{"id", 1}, {"name", "Active"}}},
+              {"deletedFlag", false}, {"_info", seeded_info(d)}};
+}
+
+struct note_rec {
+  record_id id = 0;
+  std::string text;
+  bool detail = false, internal = false, resolution = false;
+  sys_clock::time_point created;
+};
+
+struct ticket_rec {
+  record_id id = 0;
+  std::string summary;
+  record_id company_id = 0, board_id = 0, status_id = 0, priority_id = 0;
+  std::optional<record_id> type_id, subtype_id, item_id, source_id;
+  std::optional<std::string> external_xref, severity, impact;
+  json passthrough = json::object();  // accepted optional fields echoed verbatim
+  sys_clock::time_point entered, updated;
+  std::optional<sys_clock::time_point> closed_at;
+  std::vector<note_rec> notes;
+  json view;  // render_ticket() of the current state
+};
+
+json render_note(const directory& d, record_id ticket_id, const note_rec& n) {
+  const std::string when = format_datetime(n.created);
+  return json{{"id", n.id},
+              {"ticketId", ticket_id},
+              {"text", n.text},
+              {"detailDescriptionFlag", n.detail},
+              {"internalAnalysisFlag", n.internal},
+              {"resolutionFlag", n.resolution},
+              {"issueFlag", false},
+              {"customerUpdatedFlag", false},
+              {"internalFlag", n.internal},
+              {"externalFlag", n.detail || n.resolution},
+              {"dateCreated", when},
+              {"createdBy", d.api_member},
+              {"_info", {{"lastUpdated", when}, {"updatedBy", d.api_member}}}};
+}
+
+json render_ticket(const directory& d, const ticket_rec& t) {
+  const board_rec& board = *d.board(t.board_id);
+  const status_rec& status = *find_by_id(board.statuses, t.status_id);
+  const company_rec& company = *d.company(t.company_id);
+  const priority_rec& priority = *d.priority(t.priority_id);
+  const std::string bh = board_href(board.id);
+  json v{{"id", t.id},
+         {"summary", t.summary},
+         {"recordType", "ServiceTicket"},
+         {"board", board_ref(board)},
+         {"status",
+          {{"id", status.id},
+           {"name", status.name},
+           {"sort", status.sort_order},
+           {"_info", {{"status_href", bh + "/statuses/" + std::to_string(status.id)}}}}},
+         {"company",
+          {{"id", company.id},
+           {"identifier", company.identifier},
+           {"name", company.name},
+           {"_info", {{"company_href", "/company/companies/" + std::to_string(company.id)}}}}},
+         {"priority",
+          {{"id", priority.id},
+           {"name", priority.name},
+           {"sort", priority.sort_order},
+           {"level", priority.level},
+           {"_info", {{"priority_href", "/service/priorities/" + std::to_string(priority.id)}}}}},
+         {"closedFlag", status.closed}};
+  if (t.type_id)
+    v["type"] = reference(*t.type_id, find_by_id(board.types, *t.type_id)->name, "type_href",
+                          bh + "/types/" + std::to_string(*t.type_id));
+  if (t.subtype_id)
+    v["subType"] = reference(*t.subtype_id, find_by_id(board.subtypes, *t.subtype_id)->name, "subType_href",
+                             bh + "/subtypes/" + std::to_string(*t.subtype_id));
+  if (t.item_id)
+    v["item"] = reference(*t.item_id, find_by_id(board.items, *t.item_id)->name, "item_href",
+                          bh + "/items/" + std::to_string(*t.item_id));
+  if (t.source_id)
+    v["source"] = reference(*t.source_id, d.source(*t.source_id)->name, "source_href",
+                            "/service/sources/" + std::to_string(*t.source_id));
+  if (t.external_xref) v["externalXRef"] = *t.external_xref;
+  if (t.severity) v["severity"] = *t.severity;
+  if (t.impact) v["impact"] = *t.impact;
+  for (const auto& [key, value] : t.passthrough.items()) v[key] = value;
+  if (t.closed_at) {
+    v["closedDate"] = format_datetime(*t.closed_at);
+    v["closedBy"] = d.api_member;
+  }
+  v["_info"] = {{"dateEntered", format_datetime(t.entered)},
+                {"enteredBy", d.api_member},
+                {"lastUpdated", format_datetime(t.updated)},
+                {"updatedBy", d.api_member},
+                {"notes_href", "/service/tickets/" + std::to_string(t.id) + "/notes"}};
+  return v;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Prefixes every relative "*_href" string with `api_base`.
+void externalize(json& j, const std::string& api_base) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it->is_string() && ends_with(it.key(), "_href")) {
+        const auto& s = it->get_ref<const std::string&>();
+        if (!s.empty() && s.front() == '/') *it = api_base + s;
+      } else {
+        externalize(*it, api_base);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) externalize(e, api_base);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Condition schemas per resource
+
+field_def f(std::string name, value_kind kind) {
+  std::vector<std::string> path;
+  std::size_t start = 0;
+  for (;;) {
+    const auto slash = name.find('/', start);
+    path.push_back(name.substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return field_def{std::move(name), std::move(path), kind};
+}
+
+field_def f_at(std::string name, std::vector<std::string> path, value_kind kind) {
+  return field_def{std::move(name), std::move(path), kind};
+}
+
+constexpr auto k_int = value_kind::integer;
+constexpr auto k_str = value_kind::string;
+constexpr auto k_bool = value_kind::boolean;
+constexpr auto k_date = value_kind::datetime;
+
+const field_schema& ticket_schema() {
+  static const field_schema s = [] {
+    field_schema fs{f("id", k_int),
+                    f("summary", k_str),
+                    f("recordType", k_str),
+                    f("externalXRef", k_str),
+                    f("closedFlag", k_bool),
+                    f("severity", k_str),
+                    f("impact", k_str),
+                    f("contactName", k_str),
+                    f("contactEmailAddress", k_str),
+                    f("poNumber", k_str),
+                    f("closedDate", k_date),
+                    f("closedBy", k_str),
+                    f("company/id", k_int),
+                    f("company/identifier", k_str),
+                    f("company/name", k_str),
+                    f("priority/sort", k_int),
+                    f("priority/level", k_str),
+                    f_at("lastUpdated", {"_info", "lastUpdated"}, k_date),
+                    f_at("dateEntered", {"_info", "dateEntered"}, k_date),
+                    f("_info/lastUpdated", k_date),
+                    f("_info/dateEntered", k_date),
+                    f_at("enteredBy", {"_info", "enteredBy"}, k_str),
+                    f_at("updatedBy", {"_info", "updatedBy"}, k_str)};
+    for (const char* ref : {"board", "status", "priority", "type", "subType", "item", "source"}) {
+      fs.push_back(f(std::string(ref) + "/id", k_int));
+      fs.push_back(f(std::string(ref) + "/name", k_str));
+    }
+    return fs;
+  }();
+  return s;
+}
+
+const field_schema& note_schema() {
+  static const field_schema s{f("id", k_int),
+                              f("ticketId", k_int),
+                              f("text", k_str),
+                              f("detailDescriptionFlag", k_bool),
+                              f("internalAnalysisFlag", k_bool),
+                              f("resolutionFlag", k_bool),
+                              f("internalFlag", k_bool),
+                              f("externalFlag", k_bool),
+                              f("createdBy", k_str),
+                              f("dateCreated", k_date)};
+  return s;
+}
+
+const field_schema& board_schema() {
+  static const field_schema s{f("id", k_int), f("name", k_str), f("inactiveFlag", k_bool), f("projectFlag", k_bool)};
+  return s;
+}
+
+const field_schema& status_schema() {
+  static const field_schema s{f("id", k_int),
+                              f("name", k_str),
+                              f("sortOrder", k_int),
+                              f("inactive", k_bool),
+                              f("closedStatus", k_bool),
+                              f("defaultFlag", k_bool),
+                              f("displayOnBoard", k_bool),
+                              f("board/id", k_int),
+                              f("board/name", k_str)};
+  return s;
+}
+
+const field_schema& child_schema() {
+  static const field_schema s{f("id", k_int),           f("name", k_str),     f("inactiveFlag", k_bool),
+                              f("defaultFlag", k_bool), f("category", k_str), f("board/id", k_int),
+                              f("board/name", k_str)};
+  return s;
+}
+
+const field_schema& priority_schema() {
+  static const field_schema s{f("id", k_int),        f("name", k_str),         f("color", k_str),
+                              f("sortOrder", k_int), f("defaultFlag", k_bool), f("level", k_str)};
+  return s;
+}
+
+const field_schema& source_schema() {
+  static const field_schema s{f("id", k_int), f("name", k_str), f("defaultFlag", k_bool)};
+  return s;
+}
+
+const field_schema& company_schema() {
+  static const field_schema s{f("id", k_int),           f("identifier", k_str), f("name", k_str),
+                              f("deletedFlag", k_bool), f("status/id", k_int),  f("status/name", k_str)};
+  return s;
+}
+
+// ---------------------------------------------------------------------------------
+// Responses
+
+void set_header(sim_response& r, std::string name, std::string value) {
+  for (auto& [k, v] : r.headers)
+    if (ci_equal(k, name)) {
+      v = std::move(value);
+      return;
+    }
+  r.headers.emplace_back(std::move(name), std::move(value));
+}
+
+sim_response json_response(int status, const json& body) {
+  sim_response r;
+  r.status = status;
+  r.body = dump(body);
+  r.headers.emplace_back("Content-Type", std::string(json_content_type));
+  return r;
+}
+
+sim_response error_response(int status, std::string_view code, std::string_view message, json errors = nullptr) {
+  return json_response(status, json{{"code", code}, {"message", message}, {"errors", std::move(errors)}});
+}
+
+struct field_error {
+  std::string code, message, field;
+};
+using field_errors = std::vector<field_error>;
+
+// 400 in CW's validation shape: {"code":"InvalidObject","message":"<resource> object is
+// invalid","errors":[{code,message,resource,field}...]}.
+sim_response invalid_object(std::string_view resource, const field_errors& errs, std::string message = {}) {
+  json list = json::array();
+  for (const auto& e : errs)
+    list.push_back({{"code", e.code}, {"message", e.message}, {"resource", resource}, {"field", e.field}});
+  if (message.empty()) message = std::string(resource) + " object is invalid";
+  return error_response(400, "InvalidObject", message, std::move(list));
+}
+
+sim_response not_found(std::string_view message) { return error_response(404, "NotFound", message); }
+
+// ---------------------------------------------------------------------------------
+// Request parsing
+
+struct call {
+  const sim_request& req;
+  std::string raw_path;               // percent-encoded, without query
+  std::string raw_query;              // without '?'
+  std::vector<std::string> segments;  // decoded, below /{codebase}apis/3.0 for API calls
+  std::vector<record_id> ids;         // numeric segments, in order
+  std::string route;                  // "/service/tickets/{id}"
+  header_map query;                   // decoded; the first occurrence of a key wins
+  std::string origin;                 // "https://host:port"
+  std::string api_base;               // origin + "/{codebase}/apis/3.0"
+};
+
+std::vector<std::string> split_path(std::string_view raw_path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= raw_path.size()) {
+    const auto slash = raw_path.find('/', start);
+    const auto end = slash == std::string_view::npos ? raw_path.size() : slash;
+    if (end > start) out.push_back(percent_decode(raw_path.substr(start, end - start), false));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+header_map parse_query(std::string_view raw_query) {
+  header_map out;
+  std::size_t start = 0;
+  while (start < raw_query.size()) {
+    const auto amp = raw_query.find('&', start);
+    const auto part = raw_query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!part.empty()) {
+      const auto eq = part.find('=');
+      std::string key = percent_decode(part.substr(0, eq), true);
+      std::string value = eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1), true);
+      out.emplace(std::move(key), std::move(value));
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+// Route shape of decoded segments: numeric segments become "{id}" and are captured.
+std::string normalize(const std::vector<std::string>& segments, std::size_t first, std::vector<record_id>* ids) {
+  std::string route;
+  for (std::size_t i = first; i < segments.size(); ++i) {
+    route += '/';
+    const auto& s = segments[i];
+    const bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const auto id = numeric ? parse_int(s) : std::nullopt;
+    if (id) {
+      route += "{id}";
+      if (ids != nullptr) ids->push_back(*id);
+    } else {
+      route += s;
+    }
+  }
+  return route.empty() ? "/" : route;
+}
+
+std::string header_or(const sim_request& req, std::string_view name, std::string_view fallback) {
+  const auto it = req.headers.find(name);
+  return it == req.headers.end() ? std::string(fallback) : it->second;
+}
+
+// The version= parameter of an Accept header, or "none".
+std::string accept_version(const sim_request& req) {
+  const auto it = req.headers.find("Accept");
+  if (it == req.headers.end()) return "none";
+  const std::string lower = to_lower(it->second);
+  const auto pos = lower.find("version=");
+  if (pos == std::string::npos) return "none";
+  std::size_t end = pos + 8;
+  while (end < lower.size() && lower[end] != ',' && lower[end] != ';' && lower[end] != ' ') ++end;
+  std::string v = it->second.substr(pos + 8, end - pos - 8);
+  v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
+  return v.empty() ? "none" : v;
+}
+
+// Case-insensitive member lookup, preferring an exact match (Newtonsoft binds JSON
+// properties case-insensitively). JSON null counts as absent.
+const json* member_ci(const json& obj, std::string_view key) {
+  const auto exact = obj.find(key);
+  if (exact != obj.end()) return exact->is_null() ? nullptr : &*exact;
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    if (ci_equal(it.key(), key)) return it->is_null() ? nullptr : &*it;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------
+// Faults
+
+class fault_rng {
+ public:
+  explicit fault_rng(std::uint64_t seed) noexcept : state_(seed) {}
+  // SplitMix64: small, fast, identical on every platform.
+  double uniform() noexcept {
+    state_ += 0x9E3779B97F4A7C15ULL;
+    std::uint64_t z = state_;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+enum class fault { none, reset, hang, error500, throttle, commit_drop };
+
+std::string_view fault_name(fault f) {
+  switch (f) {
+    case fault::reset: return "reset";
+    case fault::hang: return "hang";
+    case fault::error500: return "500";
+    case fault::throttle: return "429";
+    case fault::commit_drop: return "commit_drop";
+    case fault::none: break;
+  }
+  return "none";
+}
+
+// ---------------------------------------------------------------------------------
+// Routes
+
+enum class op_kind { list, count, get, search, create_ticket, system_info };
+
+struct route_def {
+  std::string method;
+  std::string pattern;
+  op_kind op;
+  std::string base;  // collection route the op works on
+};
+
+const std::vector<route_def>& routes() {
+  static const std::vector<route_def> table = [] {
+    std::vector<route_def> t;
+    const auto collection = [&](const std::string& base) {
+      t.push_back({"GET", base, op_kind::list, base});
+      t.push_back({"GET", base + "/count", op_kind::count, base});
+      t.push_back({"GET", base + "/{id}", op_kind::get, base});
+    };
+    t.push_back({"GET", "/system/info", op_kind::system_info, ""});
+    t.push_back({"POST", "/service/tickets", op_kind::create_ticket, "/service/tickets"});
+    t.push_back({"POST", "/service/tickets/search", op_kind::search, "/service/tickets"});
+    collection("/service/tickets");
+    collection("/service/tickets/{id}/notes");
+    collection("/service/boards");
+    for (const char* sub : {"statuses", "types", "subtypes", "items"})
+      collection(std::string("/service/boards/{id}/") + sub);
+    collection("/service/priorities");
+    collection("/service/sources");
+    collection("/company/companies");
+    return t;
+  }();
+  return table;
+}
+
+// A resource list ready for the list machinery: renderings in id order.
+struct collection {
+  std::string resource;   // ValidationError.resource, e.g. "ticket"
+  std::string not_found;  // 404 message for a missing member
+  const field_schema* schema = nullptr;
+  std::vector<json> owned;
+  std::vector<const json*> items;
+};
+
+struct list_params {
+  std::string conditions, order_by, fields;
+  std::int64_t page = 1, page_size = default_page_size;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+// fault_knobs API
+
+void validate(const fault_knobs& k) {
+  const auto prob = [](double p, const char* name) {
+    if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument(std::string(name) + " must be within [0, 1]");
+  };
+  prob(k.p429, "p429");
+  prob(k.p500, "p500");
+  prob(k.p_reset, "p_reset");
+  prob(k.p_hang, "p_hang");
+  prob(k.p_commit_drop, "p_commit_drop");
+  if (k.latency_ms < 0 || k.latency_ms > 600000) throw std::invalid_argument("latency_ms must be within [0, 600000]");
+  if (k.retry_after < 0 || k.retry_after > 3600) throw std::invalid_argument("retry_after must be within [0, 3600]");
+}
+
+std::optional<fault_knobs> fault_preset(std::string_view name) {
+  fault_knobs k;
+  if (name == "none") return k;
+  if (name == "flaky") {
+    k.p429 = 0.05;
+    k.p500 = 0.05;
+    k.p_reset = 0.02;
+    k.p_commit_drop = 0.02;
+    return k;
+  }
+  if (name == "throttled") {
+    k.p429 = 0.3;
+    return k;
+  }
+  if (name == "slow") {
+    k.latency_ms = 250;
+    return k;
+  }
+  if (name == "chaos") {
+    k.latency_ms = 20;
+    k.p429 = 0.1;
+    k.p500 = 0.1;
+    k.p_reset = 0.05;
+    k.p_hang = 0.02;
+    k.p_commit_drop = 0.05;
+    return k;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> fault_preset_names() { return {"none", "flaky", "throttled", "slow", "chaos"}; }
+
+json to_json(const fault_knobs& k) {
+  return json{{"latency_ms", k.latency_ms},  {"p429", k.p429},     {"p500", k.p500},
+              {"p_reset", k.p_reset},        {"p_hang", k.p_hang}, {"p_commit_drop", k.p_commit_drop},
+              {"retry_after", k.retry_after}};
+}
+
+void apply_fault_update(fault_knobs& knobs, const json& update) {
+  if (!update.is_object()) throw std::invalid_argument("the fault update must be a JSON object");
+  fault_knobs next = knobs;
+  if (const auto it = update.find("preset"); it != update.end()) {
+    if (!it->is_string()) throw std::invalid_argument("preset must be a string");
+    const auto preset = fault_preset(it->get<std::string>());
+    if (!preset) throw std::invalid_argument("unknown preset '" + it->get<std::string>() + "'");
+    next = *preset;
+  }
+  for (auto it = update.begin(); it != update.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "preset") continue;
+    const auto probability = [&](double& out) {
+      if (!it->is_number()) throw std::invalid_argument(key + " must be a number");
+      out = it->get<double>();
+    };
+    const auto integer = [&](int& out) {
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 1000000000)
+        throw std::invalid_argument(key + " must be a non-negative integer");
+      out = static_cast<int>(it->get<std::int64_t>());
+    };
+    if (key == "latency_ms")
+      integer(next.latency_ms);
+    else if (key == "retry_after")
+      integer(next.retry_after);
+    else if (key == "p429")
+      probability(next.p429);
+    else if (key == "p500")
+      probability(next.p500);
+    else if (key == "p_reset")
+      probability(next.p_reset);
+    else if (key == "p_hang")
+      probability(next.p_hang);
+    else if (key == "p_commit_drop")
+      probability(next.p_commit_drop);
+    else
+      throw std::invalid_argument("unknown fault knob '" + key + "'");
+  }
+  validate(next);
+  knobs = next;
+}
+
+json load_seed_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw seed_error("cannot open seed file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw seed_error("seed file " + path + " is not valid JSON: " + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// simulator
+
+struct simulator::impl {
+  directory dir;
+  fault_knobs knobs;
+  fault_rng rng;
+  clock_fn clock;
+
+  std::map<record_id, ticket_rec> tickets;  // id order = CW's default order
+  record_id next_ticket_id = first_ticket_id;
+  record_id next_note_id = first_note_id;
+
+  std::map<std::string, std::int64_t> requests_by_route, responses_by_status, faults_by_kind, accept_versions;
+  std::deque<json> request_log;
+
+  impl(const json& seed, fault_knobs k, std::uint64_t fault_seed, clock_fn c)
+      : dir(parse_seed(seed)),
+        knobs(k),
+        rng(fault_seed),
+        clock(c ? std::move(c) : clock_fn([] { return sys_clock::now(); })) {
+    validate(knobs);
+    reset_counters();
+  }
+
+  void reset_counters() {
+    requests_by_route.clear();
+    responses_by_status.clear();
+    accept_versions.clear();
+    faults_by_kind.clear();
+    for (const auto kind : fault_kinds) faults_by_kind[std::string(kind)] = 0;
+    request_log.clear();
+  }
+
+  json stats() const {
+    return json{{"requests", requests_by_route},
+                {"responses", responses_by_status},
+                {"faults", faults_by_kind},
+                {"accept_versions", accept_versions},
+                {"tickets", tickets.size()}};
+  }
+
+  // ---- entry point
+
+  sim_response handle(const sim_request& req) {
+    const std::string_view target = req.target;
+    const auto cut = target.find_first_of("?#");
+    call c{req, std::string(target.substr(0, cut)), {}, {}, {}, {}, {}, {}, {}};
+    if (cut != std::string_view::npos && target[cut] == '?') {
+      const auto hash = target.find('#', cut);
+      c.raw_query = target.substr(cut + 1, hash == std::string_view::npos ? std::string_view::npos : hash - cut - 1);
+    }
+    c.segments = split_path(c.raw_path);
+    c.query = parse_query(c.raw_query);
+    c.origin = "https://" + header_or(req, "Host", "localhost");
+
+    if (!c.segments.empty() && c.segments[0] == "__sim") return handle_sim(c);
+
+    const bool is_api = c.segments.size() >= 3 &&
+                        (ci_equal(c.segments[0], dir.codebase) || ci_equal(c.segments[0], alternate_codebase)) &&
+                        ci_equal(c.segments[1], "apis") && c.segments[2] == "3.0";
+    const bool is_companyinfo =
+        c.segments.size() == 3 && ci_equal(c.segments[0], "login") && ci_equal(c.segments[1], "companyinfo");
+
+    std::string stats_route;
+    if (is_api) {
+      c.route = normalize(c.segments, 3, &c.ids);
+      c.api_base = c.origin + "/" + c.segments[0] + "/apis/3.0";
+      stats_route = c.route;
+    } else if (is_companyinfo) {
+      stats_route = "/login/companyinfo/{id}";
+    } else {
+      stats_route = normalize(c.segments, 0, nullptr);
+    }
+    ++requests_by_route[req.method + " " + stats_route];
+    request_log.push_back(json{{"method", req.method},
+                               {"target", req.target},
+                               {"body", logged_body(req.body)},
+                               {"status", nullptr},
+                               {"fault", nullptr}});
+    while (request_log.size() > request_log_capacity) request_log.pop_front();
+    json& log_entry = request_log.back();
+
+    sim_response r;
+    if (is_api) {
+      ++accept_versions[accept_version(req)];
+      const fault f = draw_fault();
+      switch (f) {
+        case fault::reset: r.action = sim_response::disposition::reset_before_processing; break;
+        case fault::hang: r.action = sim_response::disposition::hang; break;
+        case fault::error500: r = error_response(500, "UnexpectedError", "An unexpected error occurred"); break;
+        case fault::throttle:
+          r = error_response(
+              429, "TooManyRequests",
+              "Too many requests. Please try again in " + std::to_string(knobs.retry_after) + " seconds.");
+          set_header(r, "Retry-After", std::to_string(knobs.retry_after));
+          break;
+        case fault::commit_drop:
+          r = handle_api(c);
+          r.action = sim_response::disposition::drop_after_processing;
+          break;
+        case fault::none: r = handle_api(c); break;
+      }
+      if (f != fault::none) {
+        ++faults_by_kind[std::string(fault_name(f))];
+        log_entry["fault"] = fault_name(f);
+      }
+      r.delay = std::chrono::milliseconds(knobs.latency_ms);
+      if (r.action == sim_response::disposition::respond)
+        set_header(r, "api-current-version", dir.version_code.substr(dir.version_code[0] == 'v' ? 1 : 0));
+    } else if (is_companyinfo) {
+      r = req.method == "GET" ? companyinfo(c.segments[2], c) : method_not_allowed("GET");
+    } else {
+      r = not_found("The requested resource was not found: " + c.raw_path);
+    }
+    if (r.action == sim_response::disposition::respond) {
+      ++responses_by_status[std::to_string(r.status)];
+      log_entry["status"] = r.status;
+    }
+    return r;
+  }
+
+  static json logged_body(const std::string& body) {
+    if (body.empty()) return nullptr;
+    if (body.size() > request_log_body_limit) return "(" + std::to_string(body.size()) + " bytes, not logged)";
+    try {
+      return json::parse(body);
+    } catch (const json::exception&) {
+      return body;
+    }
+  }
+
+  fault draw_fault() {
+    const double u = rng.uniform();
+    double band = knobs.p_reset;
+    if (u < band) return fault::reset;
+    band += knobs.p_hang;
+    if (u < band) return fault::hang;
+    band += knobs.p500;
+    if (u < band) return fault::error500;
+    band += knobs.p429;
+    if (u < band) return fault::throttle;
+    band += knobs.p_commit_drop;
+    if (u < band) return fault::commit_drop;
+    return fault::none;
+  }
+
+  static sim_response method_not_allowed(const std::string& allowed) {
+    sim_response r =
+        error_response(405, "MethodNotAllowed", "The requested resource does not support this HTTP method.");
+    set_header(r, "Allow", allowed);
+    return r;
+  }
+
+  // ---- unauthenticated
+
+  sim_response companyinfo(const std::string& company, const call& c) const {
+    if (!ci_equal(company, dir.company_id)) return json_response(200, nullptr);
+    return json_response(200, json{{"CompanyName", dir.company_name},
+                                   {"Codebase", dir.codebase + "/"},
+                                   {"VersionCode", dir.version_code},
+                                   {"VersionNumber", "v4.6." + dir.build},
+                                   {"CompanyID", dir.company_id},
+                                   {"IsCloud", "False"},
+                                   {"SiteUrl", header_or(c.req, "Host", "localhost")}});
+  }
+
+  // ---- API
+
+  std::optional<sim_response> check_auth(const sim_request& req) const {
+    bool ok = false;
+    if (const auto it = req.headers.find("Authorization"); it != req.headers.end()) {
+      const std::string_view value = trim(it->second);
+      if (value.size() > 6 && ci_equal(value.substr(0, 6), "Basic ")) {
+        if (const auto decoded = base64_decode(trim(value.substr(6)))) {
+          const auto plus = decoded->find('+');
+          const auto colon = decoded->find(':', plus == std::string::npos ? 0 : plus);
+          if (plus != std::string::npos && colon != std::string::npos) {
+            ok = ci_equal(std::string_view(*decoded).substr(0, plus), dir.company_id) &&
+                 decoded->substr(plus + 1, colon - plus - 1) == dir.public_key &&
+                 decoded->substr(colon + 1) == dir.private_key;
+          }
+        }
+      }
+    }
+    if (!ok) return error_response(401, "Unauthorized", "The supplied authentication is incorrect");
+    const auto cid = req.headers.find("clientId");
+    if (cid == req.headers.end() || trim(cid->second).empty())
+      return error_response(401, "InvalidClientId",
+                            "A clientId header is required on every API call; register the integration at "
+                            "https://developer.connectwise.com/ClientID");
+    if (!ci_equal(trim(cid->second), dir.client_id))
+      return error_response(401, "InvalidClientId", "The clientId header does not match a registered integration");
+    return std::nullopt;
+  }
+
+  sim_response handle_api(call& c) {
+    if (auto denied = check_auth(c.req)) return *denied;
+    const route_def* match = nullptr;
+    std::string allowed;
+    for (const auto& r : routes()) {
+      if (!ci_equal(r.pattern, c.route)) continue;
+      if (r.method == c.req.method) match = &r;
+      allowed += (allowed.empty() ? "" : ", ") + r.method;
+    }
+    if (match == nullptr) {
+      if (!allowed.empty()) return method_not_allowed(allowed);
+      return not_found("The requested resource was not found: " + c.route);
+    }
+    switch (match->op) {
+      case op_kind::system_info:
+        return json_response(200, json{{"version", dir.version_code + "." + dir.build},
+                                       {"isCloud", false},
+                                       {"serverTimeZone", "Eastern Standard Time"},
+                                       {"cloudRegion", "NA"}});
+      case op_kind::create_ticket: return create_ticket(c);
+      case op_kind::search: return search(c, *match);
+      case op_kind::list:
+      case op_kind::count:
+      case op_kind::get: break;
+    }
+    std::vector<record_id> parents = c.ids;
+    record_id member = 0;
+    if (match->op == op_kind::get) {
+      member = parents.back();
+      parents.pop_back();
+    }
+    if (match->op == op_kind::get && match->base == "/service/tickets") {
+      const auto it = tickets.find(member);
+      if (it == tickets.end()) return not_found("Ticket not found");
+      json out = it->second.view;
+      externalize(out, c.api_base);
+      return json_response(200, out);
+    }
+    collection col;
+    if (auto missing = load_collection(match->base, parents, col)) return *missing;
+    if (match->op == op_kind::get) {
+      for (const json* item : col.items)
+        if (item->at("id").get<record_id>() == member) {
+          json out = *item;
+          externalize(out, c.api_base);
+          return json_response(200, out);
+        }
+      return not_found(col.not_found);
+    }
+    list_params p;
+    if (auto bad = read_list_params(c, col.resource, p)) return *bad;
+    return match->op == op_kind::count ? count_of(col, p) : list_of(c, col, p);
+  }
+
+  // Fills `out` with the members of the collection at `base` under `parents`; a 404 when
+  // a parent does not exist.
+  std::optional<sim_response> load_collection(const std::string& base, const std::vector<record_id>& parents,
+                                              collection& out) const {
+    if (base == "/service/tickets") {
+      out.resource = "ticket";
+      out.not_found = "Ticket not found";
+      out.schema = &ticket_schema();
+      for (const auto& [id, t] : tickets) out.items.push_back(&t.view);
+      return std::nullopt;
+    }
+    if (base == "/service/tickets/{id}/notes") {
+      const auto it = tickets.find(parents.at(0));
+      if (it == tickets.end()) return not_found("Ticket not found");
+      out.resource = "serviceNote";
+      out.not_found = "Note not found";
+      out.schema = &note_schema();
+      for (const auto& n : it->second.notes) out.owned.push_back(render_note(dir, it->first, n));
+    } else if (base == "/service/boards") {
+      out.resource = "board";
+      out.not_found = "Board not found";
+      out.schema = &board_schema();
+      for (const auto& b : dir.boards) out.owned.push_back(render_board(dir, b));
+    } else if (base.rfind("/service/boards/{id}/", 0) == 0) {
+      const board_rec* board = dir.board(parents.at(0));
+      if (board == nullptr) return not_found("Board not found");
+      const std::string kind = base.substr(base.rfind('/') + 1);
+      if (kind == "statuses") {
+        out.resource = "boardStatus";
+        out.not_found = "BoardStatus not found";
+        out.schema = &status_schema();
+        for (const auto& s : board->statuses) out.owned.push_back(render_status(dir, *board, s));
+      } else {
+        const auto& pool = kind == "types" ? board->types : kind == "subtypes" ? board->subtypes : board->items;
+        out.resource = kind == "types" ? "boardType" : kind == "subtypes" ? "boardSubType" : "boardItem";
+        out.not_found = (kind == "types"      ? "BoardType"
+                         : kind == "subtypes" ? "BoardSubType"
+                                              : "BoardItem") +
+                        std::string(" not found");
+        out.schema = &child_schema();
+        for (const auto& child : pool) out.owned.push_back(render_child(dir, *board, child, kind));
+      }
+    } else if (base == "/service/priorities") {
+      out.resource = "priority";
+      out.not_found = "Priority not found";
+      out.schema = &priority_schema();
+      for (const auto& p : dir.priorities) out.owned.push_back(render_priority(dir, p));
+    } else if (base == "/service/sources") {
+      out.resource = "serviceSource";
+      out.not_found = "Source not found";
+      out.schema = &source_schema();
+      for (const auto& s : dir.sources) out.owned.push_back(render_source(dir, s));
+    } else if (base == "/company/companies") {
+      out.resource = "company";
+      out.not_found = "Company not found";
+      out.schema = &company_schema();
+      for (const auto& co : dir.companies) out.owned.push_back(render_company(dir, co));
+    }
+    for (const auto& j : out.owned) out.items.push_back(&j);
+    std::stable_sort(out.items.begin(), out.items.end(), [](const json* a, const json* b) {
+      return a->at("id").get<record_id>() < b->at("id").get<record_id>();
+    });
+    return std::nullopt;
+  }
+
+  static std::optional<sim_response> read_list_params(const call& c, const std::string& resource, list_params& p) {
+    const auto text = [&](const char* key) {
+      const auto it = c.query.find(key);
+      return it == c.query.end() ? std::string() : it->second;
+    };
+    p.conditions = text("conditions");
+    p.order_by = text("orderBy");
+    p.fields = text("fields");
+    const auto number = [&](const char* key, std::int64_t& out) -> std::optional<sim_response> {
+      const auto it = c.query.find(key);
+      if (it == c.query.end() || trim(it->second).empty()) return std::nullopt;
+      const auto v = parse_int(trim(it->second));
+      if (!v || *v < 1)
+        return invalid_object(resource, {{"InvalidField", std::string(key) + " must be a positive integer", key}},
+                              std::string(key) + " must be a positive integer");
+      out = *v;
+      return std::nullopt;
+    };
+    if (auto bad = number("page", p.page)) return bad;
+    if (auto bad = number("pageSize", p.page_size)) return bad;
+    p.page_size = std::min(p.page_size, max_page_size);
+    return std::nullopt;
+  }
+
+  // Filters by conditions; a 400 when they do not compile.
+  static std::optional<sim_response> filter(const collection& col, const std::string& conditions,
+                                            std::vector<const json*>& out) {
+    try {
+      const condition cond = condition::parse(conditions, *col.schema);
+      for (const json* item : col.items)
+        if (cond.matches(*item)) out.push_back(item);
+    } catch (const condition_error& e) {
+      return invalid_object(col.resource, {{"InvalidField", e.what(), "conditions"}}, e.what());
+    }
+    return std::nullopt;
+  }
+
+  static sim_response count_of(const collection& col, const list_params& p) {
+    std::vector<const json*> hits;
+    if (auto bad = filter(col, p.conditions, hits)) return *bad;
+    return json_response(200, json{{"count", hits.size()}});
+  }
+
+  static sim_response list_of(const call& c, const collection& col, const list_params& p) {
+    std::vector<const json*> hits;
+    if (auto bad = filter(col, p.conditions, hits)) return *bad;
+
+    // orderBy: "path [asc|desc], ..." over the condition schema; id asc breaks ties.
+    std::vector<std::pair<field_def, bool>> keys;
+    std::size_t start = 0;
+    while (start < p.order_by.size()) {
+      const auto comma = p.order_by.find(',', start);
+      const std::string_view part = trim(
+          std::string_view(p.order_by).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      start = comma == std::string::npos ? p.order_by.size() : comma + 1;
+      if (part.empty()) continue;
+      const auto space = part.find(' ');
+      const std::string_view name = part.substr(0, space);
+      const std::string_view dir_word = space == std::string_view::npos ? "" : trim(part.substr(space));
+      const field_def* field = find_field(*col.schema, name);
+      if (field == nullptr || !(dir_word.empty() || ci_equal(dir_word, "asc") || ci_equal(dir_word, "desc"))) {
+        const std::string msg =
+            "Invalid orderBy: '" + std::string(part) + "' (expected a known field, then asc or desc)";
+        return invalid_object(col.resource, {{"InvalidField", msg, "orderBy"}}, msg);
+      }
+      keys.emplace_back(*field, ci_equal(dir_word, "desc"));
+    }
+    if (!keys.empty()) {
+      std::stable_sort(hits.begin(), hits.end(), [&](const json* a, const json* b) {
+        for (const auto& [field, desc] : keys) {
+          const int cmp = compare_field_values(field_value(*a, field), field_value(*b, field), field.kind);
+          if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
+        }
+        return false;
+      });
+    }
+
+    const auto total = static_cast<std::int64_t>(hits.size());
+    const std::int64_t last_page = std::max<std::int64_t>(1, (total + p.page_size - 1) / p.page_size);
+    // Guarded: (page - 1) * page_size overflows for absurd page numbers.
+    const std::int64_t first_index = p.page - 1 > total / p.page_size ? total : (p.page - 1) * p.page_size;
+
+    std::vector<std::vector<std::string>> projection;
+    if (!trim(p.fields).empty()) {
+      for (const auto& name : split_list(p.fields)) projection.push_back(f(name, k_str).json_path);
+    }
+
+    json page = json::array();
+    for (std::int64_t i = first_index; i < total && i < first_index + p.page_size; ++i) {
+      json item = projection.empty() ? *hits[static_cast<std::size_t>(i)]
+                                     : project(*hits[static_cast<std::size_t>(i)], projection);
+      externalize(item, c.api_base);
+      page.push_back(std::move(item));
+    }
+    sim_response r = json_response(200, page);
+    if (const std::string link = link_header(c, p.page, last_page); !link.empty()) set_header(r, "Link", link);
+    return r;
+  }
+
+  static std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      const auto comma = s.find(',', start);
+      const auto part =
+          trim(std::string_view(s).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (!part.empty()) out.emplace_back(part);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return out;
+  }
+
+  // Partial response: keeps only the listed paths ("id", "status/name"); unknown paths
+  // are omitted.
+  static json project(const json& src, const std::vector<std::vector<std::string>>& paths) {
+    json out = json::object();
+    for (const auto& path : paths) {
+      const json* cur = &src;
+      bool found = true;
+      for (const auto& key : path) {
+        const json* next = cur->is_object() ? member_ci(*cur, key) : nullptr;
+        if (next == nullptr) {
+          found = false;
+          break;
+        }
+        cur = next;
+      }
+      if (!found) continue;
+      json* dst = &out;
+      for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+        json& child = (*dst)[path[i]];
+        if (!child.is_object()) child = json::object();
+        dst = &child;
+      }
+      (*dst)[path.back()] = *cur;
+    }
+    return out;
+  }
+
+  // RFC 5988 Link as CW sends it: first/prev when past page 1, next/last when more follow.
+  static std::string link_header(const call& c, std::int64_t page, std::int64_t last_page) {
+    std::string base_query;
+    std::size_t start = 0;
+    const std::string& q = c.raw_query;
+    while (start < q.size()) {
+      const auto amp = q.find('&', start);
+      const std::string part = q.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+      const std::string key = percent_decode(std::string_view(part).substr(0, part.find('=')), true);
+      if (!part.empty() && !ci_equal(key, "page")) base_query += part + "&";
+      if (amp == std::string::npos) break;
+      start = amp + 1;
+    }
+    const auto url = [&](std::int64_t n) {
+      return "<" + c.origin + c.raw_path + "?" + base_query + "page=" + std::to_string(n) + ">";
+    };
+    std::vector<std::string> parts;
+    if (page > 1) {
+      parts.push_back(url(1) + "; rel=\"first\"");
+      parts.push_back(url(std::min(page - 1, last_page)) + "; rel=\"prev\"");
+    }
+    if (page < last_page) {
+      parts.push_back(url(page + 1) + "; rel=\"next\"");
+      parts.push_back(url(last_page) + "; rel=\"last\"");
+    }
+    std::string out;
+    for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
+    return out;
+  }
+
+  sim_response search(const call& c, const route_def& route) {
+    json body;
+    try {
+      body = c.req.body.empty() ? json::object() : json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      return invalid_object("ticket",
+                            {{"InvalidObject", std::string("The request body is not valid JSON: ") + e.what(), ""}},
+                            std::string("The request body is not valid JSON: ") + e.what());
+    }
+    if (!body.is_object())
+      return invalid_object("ticket", {{"InvalidObject", "The search body must be a JSON object", ""}});
+    collection col;
+    if (auto missing = load_collection(route.base, {}, col)) return *missing;
+    list_params p;
+    if (auto bad = read_list_params(c, col.resource, p)) return *bad;
+    for (const auto& [key, target] : {std::pair<const char*, std::string*>{"conditions", &p.conditions},
+                                      std::pair<const char*, std::string*>{"orderBy", &p.order_by},
+                                      std::pair<const char*, std::string*>{"fields", &p.fields}}) {
+      if (const json* v = member_ci(body, key)) {
+        if (!v->is_string())
+          return invalid_object(col.resource, {{"InvalidField", std::string(key) + " must be a string", key}});
+        *target = v->get<std::string>();
+      }
+    }
+    return list_of(c, col, p);
+  }
+
+  // ---- tickets
+
+  // Resolves a reference object ({"id":N} or {"<name_key>":"X"}; id wins when both) in
+  // `pool`. Returns the id, or nullopt after recording an error. `elsewhere` explains an
+  // id that exists outside the pool (e.g. a status of another board).
+  template <class Rec, class Name>
+  std::optional<record_id> resolve_ref(const json& value, const std::string& field, std::string_view label,
+                                       const std::vector<Rec>& pool, std::string_view name_key, Name name_of,
+                                       const std::string& scope, field_errors& errs,
+                                       const std::function<std::string(record_id)>& elsewhere = {}) const {
+    if (!value.is_object()) {
+      errs.push_back({"InvalidField", "The " + field + " field must be an object such as {\"id\":1}.", field});
+      return std::nullopt;
+    }
+    if (const json* id = member_ci(value, "id")) {
+      if (!id->is_number_integer()) {
+        errs.push_back({"InvalidField", "The " + field + "/id field must be an integer.", field});
+        return std::nullopt;
+      }
+      const auto wanted = id->get<record_id>();
+      for (const auto& r : pool)
+        if (r.id == wanted) return r.id;
+      const std::string other = elsewhere ? elsewhere(wanted) : std::string();
+      errs.push_back({"InvalidField",
+                      other.empty()
+                          ? std::string(label) + " with id " + std::to_string(wanted) + " was not found" + scope + "."
+                          : other,
+                      field});
+      return std::nullopt;
+    }
+    if (const json* name = member_ci(value, name_key)) {
+      if (!name->is_string()) {
+        errs.push_back(
+            {"InvalidField", "The " + field + "/" + std::string(name_key) + " field must be a string.", field});
+        return std::nullopt;
+      }
+      const auto& wanted = name->get_ref<const std::string&>();
+      for (const auto& r : pool)
+        if (ci_equal(name_of(r), wanted)) return r.id;
+      errs.push_back({"InvalidField", std::string(label) + " '" + wanted + "' was not found" + scope + ".", field});
+      return std::nullopt;
+    }
+    errs.push_back(
+        {"InvalidField", "The " + field + " reference needs an id or " + std::string(name_key) + ".", field});
+    return std::nullopt;
+  }
+
+  // Where a board-scoped record id lives when it is not on `board` (for error messages).
+  template <class Member>
+  std::function<std::string(record_id)> on_other_board(std::string_view label, const board_rec& board,
+                                                       Member member) const {
+    return [this, label = std::string(label), &board, member](record_id id) -> std::string {
+      for (const auto& other : dir.boards)
+        for (const auto& rec : other.*member)
+          if (rec.id == id)
+            return label + " " + std::to_string(id) + " (" + rec.name + ") belongs to board " +
+                   std::to_string(other.id) + " (" + other.name + "), not to the ticket's board " +
+                   std::to_string(board.id) + " (" + board.name + ").";
+      return {};
+    };
+  }
+
+  // Applies the ticket fields present in `body` onto `t`, validating each one. With
+  // `creating`, required fields must be present and omitted references get CW-like
+  // defaults (first board, its default status, the default priority). Field names match
+  // case-insensitively; unknown fields are ignored; read-only fields (id, _info,
+  // closedFlag...) are ignored. This is also the seam for PATCH (apply the patched
+  // fields with creating = false). Returns the notes created by initial* fields.
+  std::vector<note_rec> apply_ticket_fields(const json& body, ticket_rec& t, bool creating, field_errors& errs) const {
+    const auto string_field = [&](const char* name, std::size_t max_len, std::optional<std::string>& out) {
+      const json* v = member_ci(body, name);
+      if (v == nullptr) return;
+      if (!v->is_string()) {
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be a string.", name});
+        return;
+      }
+      const auto& s = v->get_ref<const std::string&>();
+      if (max_len != 0 && utf16_length(s) > max_len) {
+        errs.push_back({"MaxLength",
+                        std::string("The ") + name + " field can not be longer than " + std::to_string(max_len) +
+                            " characters (got " + std::to_string(utf16_length(s)) + ").",
+                        name});
+        return;
+      }
+      out = s;
+    };
+
+    // summary
+    if (const json* v = member_ci(body, "summary"); v == nullptr) {
+      if (creating) errs.push_back({"Required", "The summary field is required.", "summary"});
+    } else {
+      std::optional<std::string> summary;
+      string_field("summary", summary_max_length, summary);
+      if (summary) {
+        if (trim(*summary).empty())
+          errs.push_back({"Required", "The summary field is required.", "summary"});
+        else
+          t.summary = *summary;
+      }
+    }
+
+    // company
+    if (const json* v = member_ci(body, "company"); v == nullptr) {
+      if (creating) errs.push_back({"Required", "The company field is required.", "company"});
+    } else if (const auto id = resolve_ref(
+                   *v, "company", "Company", dir.companies, "identifier",
+                   [](const company_rec& c) { return c.identifier; }, "", errs)) {
+      t.company_id = *id;
+    }
+
+    // board, then what belongs to it
+    bool board_ok = true;
+    if (const json* v = member_ci(body, "board")) {
+      const auto id = resolve_ref(
+          *v, "board", "Board", dir.boards, "name", [](const board_rec& b) { return b.name; }, "", errs);
+      if (id) t.board_id = *id;
+      board_ok = id.has_value();
+    } else if (creating) {
+      t.board_id = dir.boards.front().id;
+    }
+    if (board_ok) {
+      const board_rec& board = *dir.board(t.board_id);
+      const std::string scope = " on board " + std::to_string(board.id) + " (" + board.name + ")";
+      const auto name_of = [](const auto& r) { return r.name; };
+      if (const json* v = member_ci(body, "status")) {
+        if (const auto id = resolve_ref(*v, "status", "Status", board.statuses, "name", name_of, scope, errs,
+                                        on_other_board("Status", board, &board_rec::statuses)))
+          t.status_id = *id;
+      } else if (creating || find_by_id(board.statuses, t.status_id) == nullptr) {
+        for (const auto& s : board.statuses)
+          if (s.is_default) t.status_id = s.id;
+      }
+      const auto child = [&](const char* field, const char* label, std::vector<child_rec> board_rec::*member,
+                             std::optional<record_id>& out) {
+        if (const json* v = member_ci(body, field)) {
+          if (const auto id = resolve_ref(*v, field, label, board.*member, "name", name_of, scope, errs,
+                                          on_other_board(label, board, member)))
+            out = *id;
+        } else if (out && find_by_id(board.*member, *out) == nullptr) {
+          out.reset();  // moved to a board without it
+        }
+      };
+      child("type", "Type", &board_rec::types, t.type_id);
+      child("subType", "SubType", &board_rec::subtypes, t.subtype_id);
+      child("item", "Item", &board_rec::items, t.item_id);
+    }
+
+    const auto name_of = [](const auto& r) { return r.name; };
+    if (const json* v = member_ci(body, "priority")) {
+      if (const auto id = resolve_ref(*v, "priority", "Priority", dir.priorities, "name", name_of, "", errs))
+        t.priority_id = *id;
+    } else if (creating) {
+      for (const auto& p : dir.priorities)
+        if (p.is_default) t.priority_id = p.id;
+    }
+    if (const json* v = member_ci(body, "source")) {
+      if (const auto id = resolve_ref(*v, "source", "Source", dir.sources, "name", name_of, "", errs))
+        t.source_id = *id;
+    }
+
+    string_field("externalXRef", external_xref_max_length, t.external_xref);
+    for (const char* name : {"severity", "impact"}) {
+      std::optional<std::string> value;
+      string_field(name, 0, value);
+      if (!value) continue;
+      std::optional<std::string> canonical;
+      for (const char* allowed : {"Low", "Medium", "High"})
+        if (ci_equal(*value, allowed)) canonical = allowed;
+      if (!canonical) {
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be one of Low, Medium, High.", name});
+        continue;
+      }
+      (std::string_view(name) == "severity" ? t.severity : t.impact) = canonical;
+    }
+
+    // Optional fields echoed as sent.
+    static const std::pair<const char*, std::size_t> echoed_strings[] = {
+        {"contactName", 62},          {"contactPhoneNumber", 20}, {"contactPhoneExtension", 15},
+        {"contactEmailAddress", 250}, {"poNumber", 50},           {"automaticEmailCc", 1000}};
+    for (const auto& [name, max_len] : echoed_strings) {
+      std::optional<std::string> value;
+      string_field(name, max_len, value);
+      if (value) t.passthrough[name] = *value;
+    }
+    for (const char* name : {"automaticEmailContactFlag", "automaticEmailResourceFlag", "automaticEmailCcFlag",
+                             "processNotifications", "skipCallback"}) {
+      const json* v = member_ci(body, name);
+      if (v == nullptr) continue;
+      if (!v->is_boolean()) {
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be true or false.", name});
+        continue;
+      }
+      if (std::string_view(name).rfind("automaticEmail", 0) == 0) t.passthrough[name] = *v;
+    }
+    if (const json* v = member_ci(body, "customFields")) {
+      const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& e) {
+                        return e.is_object() && e.contains("id") && e["id"].is_number_integer();
+                      });
+      if (ok)
+        t.passthrough["customFields"] = *v;
+      else
+        errs.push_back(
+            {"InvalidField", "The customFields field must be an array of objects with an integer id.", "customFields"});
+    }
+    if (const json* v = member_ci(body, "integratorTags")) {
+      const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& e) { return e.is_string(); });
+      if (ok)
+        t.passthrough["integratorTags"] = *v;
+      else
+        errs.push_back({"InvalidField", "The integratorTags field must be an array of strings.", "integratorTags"});
+    }
+    if (const json* v = member_ci(body, "recordType"); v != nullptr && !v->is_string())
+      errs.push_back({"InvalidField", "The recordType field must be a string.", "recordType"});
+
+    std::vector<note_rec> notes;
+    const auto initial = [&](const char* name, bool note_rec::*flag) {
+      std::optional<std::string> text;
+      string_field(name, 0, text);
+      if (!text || trim(*text).empty()) return;
+      note_rec n;
+      n.text = *text;
+      n.*flag = true;
+      notes.push_back(std::move(n));
+    };
+    if (creating) {
+      initial("initialDescription", &note_rec::detail);
+      initial("initialInternalAnalysis", &note_rec::internal);
+      initial("initialResolution", &note_rec::resolution);
+    }
+    return notes;
+  }
+
+  sim_response create_ticket(const call& c) {
+    json body;
+    try {
+      body = json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      const std::string msg = std::string("The request body is not valid JSON: ") + e.what();
+      return invalid_object("ticket", {{"InvalidObject", msg, ""}}, msg);
+    }
+    if (!body.is_object()) {
+      const std::string msg =
+          "The request body must be a JSON object (a ticket), not " + std::string(body.type_name()) + ".";
+      return invalid_object("ticket", {{"InvalidObject", msg, ""}}, msg);
+    }
+    ticket_rec t;
+    field_errors errs;
+    std::vector<note_rec> notes = apply_ticket_fields(body, t, true, errs);
+    if (!errs.empty()) return invalid_object("ticket", errs);
+
+    const auto now = clock();
+    t.id = next_ticket_id++;
+    t.entered = t.updated = now;
+    const board_rec& board = *dir.board(t.board_id);
+    if (find_by_id(board.statuses, t.status_id)->closed) t.closed_at = now;
+    for (auto& n : notes) {
+      n.id = next_note_id++;
+      n.created = now;
+    }
+    t.notes = std::move(notes);
+    t.view = render_ticket(dir, t);
+    json out = t.view;
+    externalize(out, c.api_base);
+    const record_id id = t.id;
+    tickets.emplace(id, std::move(t));
+    return json_response(201, out);
+  }
+
+  // ---- /__sim
+
+  sim_response handle_sim(const call& c) {
+    const std::string what = c.segments.size() == 2 ? c.segments[1] : std::string();
+    const std::string& method = c.req.method;
+    const std::string api_base = c.origin + "/" + dir.codebase + "/apis/3.0";
+    if (what == "tickets") {
+      if (method != "GET") return method_not_allowed("GET");
+      json all = json::array();
+      for (const auto& [id, t] : tickets) {
+        json v = t.view;
+        json notes = json::array();
+        for (const auto& n : t.notes) notes.push_back(render_note(dir, id, n));
+        v["notes"] = std::move(notes);
+        externalize(v, api_base);
+        all.push_back(std::move(v));
+      }
+      return json_response(200, all);
+    }
+    if (what == "stats") {
+      if (method != "GET") return method_not_allowed("GET");
+      return json_response(200, stats());
+    }
+    if (what == "requests") {
+      if (method != "GET") return method_not_allowed("GET");
+      std::int64_t limit = default_request_log_limit;
+      if (const auto it = c.query.find("limit"); it != c.query.end()) {
+        const auto v = parse_int(trim(it->second));
+        if (!v || *v < 0) return error_response(400, "InvalidObject", "limit must be a non-negative integer");
+        limit = *v;
+      }
+      const auto n = std::min<std::size_t>(static_cast<std::size_t>(limit), request_log.size());
+      json recent = json::array();
+      for (auto it = request_log.end() - static_cast<std::ptrdiff_t>(n); it != request_log.end(); ++it)
+        recent.push_back(*it);
+      return json_response(200, recent);
+    }
+    if (what == "faults") {
+      if (method == "POST") {
+        try {
+          json update = json::parse(c.req.body.empty() ? std::string("{}") : c.req.body);
+          std::optional<std::uint64_t> seed;
+          if (update.is_object() && update.contains("seed")) {
+            if (!update["seed"].is_number_unsigned())
+              throw std::invalid_argument("seed must be a non-negative integer");
+            seed = update["seed"].get<std::uint64_t>();
+            update.erase("seed");
+          }
+          apply_fault_update(knobs, update);
+          if (seed) rng = fault_rng(*seed);
+        } catch (const json::parse_error& e) {
+          return error_response(400, "InvalidObject", std::string("The request body is not valid JSON: ") + e.what());
+        } catch (const std::invalid_argument& e) {
+          return error_response(400, "InvalidObject", e.what());
+        }
+      } else if (method != "GET") {
+        return method_not_allowed("GET, POST");
+      }
+      return json_response(200, to_json(knobs));
+    }
+    if (what == "reset") {
+      if (method != "POST") return method_not_allowed("POST");
+      tickets.clear();
+      next_ticket_id = first_ticket_id;
+      next_note_id = first_note_id;
+      reset_counters();
+      return json_response(200, json{{"reset", true}});
+    }
+    return not_found("Unknown simulator endpoint: " + c.raw_path);
+  }
+};
+
+simulator::simulator(const json& seed, fault_knobs faults, std::uint64_t fault_seed, clock_fn clock)
+    : impl_(std::make_unique<impl>(seed, faults, fault_seed, std::move(clock))) {}
+simulator::~simulator() = default;
+simulator::simulator(simulator&&) noexcept = default;
+simulator& simulator::operator=(simulator&&) noexcept = default;
+
+sim_response simulator::handle(const sim_request& request) {
+  try {
+    return impl_->handle(request);
+  } catch (const std::exception& e) {
+    // A defect in cwsim, not client input: answer like CW's own unexpected errors.
+    return error_response(500, "UnexpectedError", std::string("cwsim internal error: ") + e.what());
+  }
+}
+
+const fault_knobs& simulator::faults() const noexcept { return impl_->knobs; }
+
+void simulator::set_faults(const fault_knobs& knobs) {
+  validate(knobs);
+  impl_->knobs = knobs;
+}
+
+void simulator::reseed_faults(std::uint64_t seed) noexcept { impl_->rng = fault_rng(seed); }
+
+json simulator::stats() const { return impl_->stats(); }
+
+}  // namespace cwsim

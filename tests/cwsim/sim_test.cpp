@@ -1,0 +1,925 @@
+// Unit tests of cwsim's pure parts: simulator::handle (auth, companyinfo, lookups,
+// ticket creation and validation, conditions, paging, faults, /__sim endpoints), the
+// seed validator, the text helpers, the command line and the TLS material. Most cases
+// are tables; the simulator runs on tests/cwsim/seed.json with a pinned clock.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "conditions.hpp"
+#include "sim.hpp"
+#include "tls_cert.hpp"
+#include "util.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using cwsim::header_map;
+using cwsim::sim_request;
+using cwsim::sim_response;
+using disposition = cwsim::sim_response::disposition;
+
+constexpr std::string_view api = "/v2025_1/apis/3.0";
+constexpr std::string_view api_base_url = "https://cw.test/v2025_1/apis/3.0";
+constexpr std::string_view client_id = "2f4b7c9e-1111-4a4a-9c9c-000000000001";
+const auto pinned_now =
+    std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));  // 2026-01-01T00:00:00Z
+
+const json& seed() {
+  static const json s = cwsim::load_seed_file(CWSIM_SEED_FILE);
+  return s;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(v >> shift) & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+header_map good_headers() {
+  return header_map{{"Authorization", "Basic " + base64("demo+demo-public-key:demo-private-key")},
+                    {"clientId", std::string(client_id)},
+                    {"Accept", "application/vnd.connectwise.com+json; version=2025.8"},
+                    {"Content-Type", "application/json"},
+                    {"Host", "cw.test"}};
+}
+
+std::string header(const sim_response& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (cwsim::ci_equal(k, name)) return v;
+  return {};
+}
+
+json body_of(const sim_response& r) { return json::parse(r.body); }
+
+class sim_test : public ::testing::Test {
+ protected:
+  sim_response call(const std::string& method, const std::string& target, const std::string& body = {},
+                    header_map headers = good_headers()) {
+    return sim_.handle(sim_request{method, target, std::move(headers), body});
+  }
+  sim_response api_call(const std::string& method, const std::string& path, const std::string& body = {}) {
+    return call(method, std::string(api) + path, body);
+  }
+  json create(const json& ticket) {
+    const sim_response r = api_call("POST", "/service/tickets", ticket.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body_of(r);
+  }
+  std::vector<std::int64_t> ids_of(const sim_response& r) {
+    std::vector<std::int64_t> ids;
+    for (const auto& t : body_of(r)) ids.push_back(t.at("id").get<std::int64_t>());
+    return ids;
+  }
+  std::size_t stored_tickets() { return body_of(call("GET", "/__sim/tickets")).size(); }
+  void set_faults(const json& knobs) {
+    const sim_response r = call("POST", "/__sim/faults", knobs.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  cwsim::simulator sim_{seed(), {}, 1, [] { return pinned_now; }};
+};
+
+// ---------------------------------------------------------------------------------
+// Authentication
+
+TEST_F(sim_test, authentication_table) {
+  const json unauthorized = {
+      {"code", "Unauthorized"}, {"message", "The supplied authentication is incorrect"}, {"errors", nullptr}};
+  struct row {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> set;  // header → value ("" = remove)
+    std::string path;
+    int status;
+    const char* code;  // expected error code, "" for success
+  };
+  const std::vector<row> rows = {
+      {"good credentials", {}, "/system/info", 200, ""},
+      {"company id is case-insensitive",
+       {{"Authorization", "Basic " + base64("DEMO+demo-public-key:demo-private-key")}},
+       "/system/info",
+       200,
+       ""},
+      {"wrong private key",
+       {{"Authorization", "Basic " + base64("demo+demo-public-key:nope")}},
+       "/system/info",
+       401,
+       "Unauthorized"},
+      {"wrong public key",
+       {{"Authorization", "Basic " + base64("demo+other:demo-private-key")}},
+       "/system/info",
+       401,
+       "Unauthorized"},
+      {"wrong company",
+       {{"Authorization", "Basic " + base64("acme+demo-public-key:demo-private-key")}},
+       "/system/info",
+       401,
+       "Unauthorized"},
+      {"colon instead of plus",
+       {{"Authorization", "Basic " + base64("demo:demo-public-key:demo-private-key")}},
+       "/system/info",
+       401,
+       "Unauthorized"},
+      {"missing authorization", {{"Authorization", ""}}, "/system/info", 401, "Unauthorized"},
+      {"bearer scheme", {{"Authorization", "Bearer abc"}}, "/system/info", 401, "Unauthorized"},
+      {"garbage base64", {{"Authorization", "Basic !!!"}}, "/system/info", 401, "Unauthorized"},
+      {"missing clientId", {{"clientId", ""}}, "/system/info", 401, "InvalidClientId"},
+      {"wrong clientId",
+       {{"clientId", "00000000-0000-0000-0000-000000000000"}},
+       "/system/info",
+       401,
+       "InvalidClientId"},
+      {"clientId upper case", {{"clientId", "2F4B7C9E-1111-4A4A-9C9C-000000000001"}}, "/system/info", 200, ""},
+      {"auth checked before routing", {{"Authorization", ""}}, "/no/such/thing", 401, "Unauthorized"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    header_map h = good_headers();
+    for (const auto& [k, v] : r.set) {
+      h.erase(k);
+      if (!v.empty()) h[k] = v;
+    }
+    const sim_response res = call("GET", std::string(api) + r.path, {}, h);
+    EXPECT_EQ(res.status, r.status) << res.body;
+    if (std::string_view(r.code) == "Unauthorized") {
+      EXPECT_EQ(body_of(res), unauthorized);
+    }
+    if (std::string_view(r.code) == "InvalidClientId") {
+      EXPECT_EQ(body_of(res)["code"], "InvalidClientId");
+      EXPECT_FALSE(body_of(res)["message"].get<std::string>().empty());
+      EXPECT_TRUE(body_of(res)["errors"].is_null());
+    }
+  }
+}
+
+TEST_F(sim_test, header_names_are_case_insensitive_and_v4_6_release_is_accepted) {
+  header_map h;
+  for (const auto& [k, v] : good_headers()) h[cwsim::to_lower(k)] = v;
+  EXPECT_EQ(call("GET", std::string(api) + "/system/info", {}, h).status, 200);
+  EXPECT_EQ(call("GET", "/v4_6_release/apis/3.0/system/info").status, 200);
+  EXPECT_EQ(call("GET", "/v2019_1/apis/3.0/system/info").status, 404);
+}
+
+TEST_F(sim_test, system_info) {
+  const sim_response r = api_call("GET", "/system/info");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), (json{{"version", "v2025.1.10234"},
+                              {"isCloud", false},
+                              {"serverTimeZone", "Eastern Standard Time"},
+                              {"cloudRegion", "NA"}}));
+  EXPECT_EQ(header(r, "Content-Type"), "application/json; charset=utf-8");
+  EXPECT_EQ(header(r, "api-current-version"), "2025.1");
+}
+
+TEST_F(sim_test, companyinfo_table) {
+  struct row {
+    const char* path;
+    bool known;
+  };
+  for (const row& r : {row{"/login/companyinfo/demo", true}, row{"/login/companyinfo/DEMO", true},
+                       row{"/login/companyinfo/acme", false}}) {
+    SCOPED_TRACE(r.path);
+    const sim_response res = call("GET", r.path, {}, header_map{{"Host", "cw.test"}});  // no credentials needed
+    ASSERT_EQ(res.status, 200);
+    if (!r.known) {
+      EXPECT_EQ(res.body, "null");
+      continue;
+    }
+    const json b = body_of(res);
+    EXPECT_EQ(b["Codebase"], "v2025_1/");
+    EXPECT_EQ(b["CompanyID"], "demo");
+    EXPECT_EQ(b["VersionCode"], "v2025.1");
+    EXPECT_EQ(b["IsCloud"], "False");
+    EXPECT_EQ(b["CompanyName"], "Demo MSP");
+    EXPECT_TRUE(b["VersionNumber"].get<std::string>().rfind("v4.6.", 0) == 0);
+    EXPECT_EQ(b["SiteUrl"], "cw.test");
+  }
+  EXPECT_EQ(call("POST", "/login/companyinfo/demo").status, 405);
+}
+
+// ---------------------------------------------------------------------------------
+// Tickets
+
+TEST_F(sim_test, create_ticket_returns_the_stored_ticket) {
+  const json t = create({{"summary", "Malware on srv01"},
+                         {"board", {{"id", 1}}},
+                         {"company", {{"identifier", "acmecorp"}}},
+                         {"status", {{"name", "in progress"}}},
+                         {"priority", {{"id", 15}}},
+                         {"type", {{"name", "Security Alert"}}},
+                         {"subType", {{"id", 401}}},
+                         {"item", {{"id", 501}}},
+                         {"source", {{"name", "Security Tool"}}},
+                         {"externalXRef", "ts1:abc"},
+                         {"severity", "high"},
+                         {"impact", "Low"},
+                         {"initialDescription", "Details here"},
+                         {"processNotifications", false},
+                         {"someFutureField", 42}});
+  EXPECT_EQ(t["id"], 1001);
+  EXPECT_EQ(t["summary"], "Malware on srv01");
+  EXPECT_EQ(t["recordType"], "ServiceTicket");
+  EXPECT_EQ(t["board"]["id"], 1);
+  EXPECT_EQ(t["board"]["name"], "Security Incidents");
+  EXPECT_EQ(t["status"]["id"], 102);
+  EXPECT_EQ(t["status"]["name"], "In Progress");
+  EXPECT_EQ(t["company"], (json{{"id", 250},
+                                {"identifier", "AcmeCorp"},
+                                {"name", "Acme Corporation"},
+                                {"_info", {{"company_href", std::string(api_base_url) + "/company/companies/250"}}}}));
+  EXPECT_EQ(t["priority"]["id"], 15);
+  EXPECT_EQ(t["priority"]["name"], "Priority 1 - Emergency Response");
+  EXPECT_EQ(t["priority"]["sort"], 1);
+  EXPECT_EQ(t["type"]["name"], "Security Alert");
+  EXPECT_EQ(t["subType"]["name"], "Malware");
+  EXPECT_EQ(t["item"]["name"], "Investigate");
+  EXPECT_EQ(t["source"]["id"], 9);
+  EXPECT_EQ(t["externalXRef"], "ts1:abc");
+  EXPECT_EQ(t["severity"], "High");
+  EXPECT_EQ(t["impact"], "Low");
+  EXPECT_EQ(t["closedFlag"], false);
+  EXPECT_FALSE(t.contains("initialDescription"));
+  EXPECT_FALSE(t.contains("processNotifications"));
+  EXPECT_FALSE(t.contains("someFutureField"));
+  EXPECT_FALSE(t.contains("closedDate"));
+  EXPECT_EQ(t["_info"]["dateEntered"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(t["_info"]["lastUpdated"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(t["_info"]["notes_href"], std::string(api_base_url) + "/service/tickets/1001/notes");
+  EXPECT_EQ(t["board"]["_info"]["board_href"], std::string(api_base_url) + "/service/boards/1");
+
+  const sim_response got = api_call("GET", "/service/tickets/1001");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(body_of(got), t);
+
+  const sim_response notes = api_call("GET", "/service/tickets/1001/notes");
+  ASSERT_EQ(notes.status, 200);
+  const json n = body_of(notes);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0]["text"], "Details here");
+  EXPECT_EQ(n[0]["ticketId"], 1001);
+  EXPECT_EQ(n[0]["detailDescriptionFlag"], true);
+  EXPECT_EQ(n[0]["internalAnalysisFlag"], false);
+
+  EXPECT_EQ(create({{"summary", "second"}, {"company", {{"id", 251}}}})["id"], 1002);
+}
+
+TEST_F(sim_test, create_ticket_defaults_and_closed_status) {
+  const json t = create({{"summary", "minimal"}, {"company", {{"id", 251}}}});
+  EXPECT_EQ(t["board"]["id"], 1);
+  EXPECT_EQ(t["status"]["id"], 101);   // the board's defaultFlag status
+  EXPECT_EQ(t["priority"]["id"], 17);  // the defaultFlag priority
+  EXPECT_FALSE(t.contains("type"));
+  EXPECT_FALSE(t.contains("externalXRef"));
+
+  const json help = create({{"summary", "help desk"}, {"company", {{"id", 251}}}, {"board", {{"name", "Help Desk"}}}});
+  EXPECT_EQ(help["status"]["id"], 201);
+
+  const json closed = create({{"summary", "closed"}, {"company", {{"id", 251}}}, {"status", {{"id", 105}}}});
+  EXPECT_EQ(closed["closedFlag"], true);
+  EXPECT_EQ(closed["closedDate"], "2026-01-01T00:00:00Z");
+}
+
+TEST_F(sim_test, create_ticket_validation_table) {
+  const std::string s100(100, 'x');
+  std::string emoji50, emoji51;  // U+1F6A8 counts as two UTF-16 code units
+  for (int i = 0; i < 50; ++i) emoji50 += "\xF0\x9F\x9A\xA8";
+  emoji51 = emoji50 + "\xF0\x9F\x9A\xA8";
+  const json acme = {{"id", 250}};
+  struct row {
+    const char* name;
+    std::string body;
+    const char* field;  // expected ValidationError.field ("" for body-level errors)
+    const char* code;   // expected ValidationError.code
+    const char* message_part;
+  };
+  const std::vector<row> rows = {
+      {"missing summary", json{{"company", acme}}.dump(), "summary", "Required", "The summary field is required."},
+      {"blank summary", json{{"summary", "  "}, {"company", acme}}.dump(), "summary", "Required", "required"},
+      {"summary not a string", json{{"summary", 5}, {"company", acme}}.dump(), "summary", "InvalidField",
+       "must be a string"},
+      {"101-char summary", json{{"summary", s100 + "x"}, {"company", acme}}.dump(), "summary", "MaxLength", "100"},
+      {"51 emoji = 102 UTF-16 units", json{{"summary", emoji51}, {"company", acme}}.dump(), "summary", "MaxLength",
+       "102"},
+      {"missing company", json{{"summary", "s"}}.dump(), "company", "Required", "The company field is required."},
+      {"company not an object", json{{"summary", "s"}, {"company", "AcmeCorp"}}.dump(), "company", "InvalidField",
+       "object"},
+      {"unknown company id", json{{"summary", "s"}, {"company", {{"id", 999}}}}.dump(), "company", "InvalidField",
+       "999"},
+      {"unknown company identifier", json{{"summary", "s"}, {"company", {{"identifier", "Nope"}}}}.dump(), "company",
+       "InvalidField", "Nope"},
+      {"company reference without id", json{{"summary", "s"}, {"company", {{"name", "Acme Corporation"}}}}.dump(),
+       "company", "InvalidField", "identifier"},
+      {"unknown board", json{{"summary", "s"}, {"company", acme}, {"board", {{"id", 9}}}}.dump(), "board",
+       "InvalidField", "9"},
+      {"status of another board",
+       json{{"summary", "s"}, {"company", acme}, {"board", {{"id", 1}}}, {"status", {{"id", 201}}}}.dump(), "status",
+       "InvalidField", "belongs to board 2"},
+      {"status name not on board", json{{"summary", "s"}, {"company", acme}, {"status", {{"name", "Assigned"}}}}.dump(),
+       "status", "InvalidField", "Assigned"},
+      {"type of another board", json{{"summary", "s"}, {"company", acme}, {"type", {{"id", 311}}}}.dump(), "type",
+       "InvalidField", "belongs to board 2"},
+      {"priority id as string", json{{"summary", "s"}, {"company", acme}, {"priority", {{"id", "15"}}}}.dump(),
+       "priority", "InvalidField", "integer"},
+      {"unknown priority", json{{"summary", "s"}, {"company", acme}, {"priority", {{"name", "P0"}}}}.dump(), "priority",
+       "InvalidField", "P0"},
+      {"externalXRef too long", json{{"summary", "s"}, {"company", acme}, {"externalXRef", s100 + "y"}}.dump(),
+       "externalXRef", "MaxLength", "100"},
+      {"externalXRef not a string", json{{"summary", "s"}, {"company", acme}, {"externalXRef", 7}}.dump(),
+       "externalXRef", "InvalidField", "string"},
+      {"severity out of enum", json{{"summary", "s"}, {"company", acme}, {"severity", "Urgent"}}.dump(), "severity",
+       "InvalidField", "Low, Medium, High"},
+      {"initialDescription not a string",
+       json{{"summary", "s"}, {"company", acme}, {"initialDescription", json::array()}}.dump(), "initialDescription",
+       "InvalidField", "string"},
+      {"malformed JSON", "{\"summary\": \"s\",", "", "InvalidObject", "not valid JSON"},
+      {"empty body", "", "", "InvalidObject", "not valid JSON"},
+      {"array body", "[]", "", "InvalidObject", "JSON object"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call("POST", "/service/tickets", r.body);
+    ASSERT_EQ(res.status, 400) << res.body;
+    const json b = body_of(res);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    EXPECT_TRUE(b["message"].is_string());
+    ASSERT_TRUE(b["errors"].is_array());
+    ASSERT_FALSE(b["errors"].empty());
+    bool found = false;
+    for (const auto& e : b["errors"]) {
+      EXPECT_EQ(e["resource"], "ticket");
+      for (const char* key : {"code", "message", "resource", "field"}) EXPECT_TRUE(e.contains(key)) << key;
+      if (e["field"] == r.field && e["code"] == r.code) {
+        found = true;
+        EXPECT_NE(e["message"].get<std::string>().find(r.message_part), std::string::npos) << e["message"];
+      }
+    }
+    EXPECT_TRUE(found) << b.dump();
+  }
+  EXPECT_EQ(stored_tickets(), 0u);
+
+  // Boundaries that pass.
+  create({{"summary", s100}, {"company", acme}});
+  create({{"summary", emoji50}, {"company", acme}, {"externalXRef", s100}});
+}
+
+TEST_F(sim_test, all_validation_errors_are_reported_together) {
+  const sim_response r = api_call("POST", "/service/tickets", json{{"severity", "x"}}.dump());
+  ASSERT_EQ(r.status, 400);
+  const json b = body_of(r);
+  EXPECT_EQ(b["message"], "ticket object is invalid");
+  EXPECT_EQ(b["errors"].size(), 3u) << b.dump();
+}
+
+TEST_F(sim_test, unknown_ticket_and_routes) {
+  const sim_response r = api_call("GET", "/service/tickets/4242");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body_of(r), (json{{"code", "NotFound"}, {"message", "Ticket not found"}, {"errors", nullptr}}));
+  EXPECT_EQ(api_call("GET", "/service/tickets/4242/notes").status, 404);
+  EXPECT_EQ(api_call("GET", "/service/nothing").status, 404);
+  EXPECT_EQ(call("GET", "/").status, 404);
+
+  const sim_response patch = api_call("PATCH", "/service/tickets/1001", "[]");
+  EXPECT_EQ(patch.status, 405);
+  EXPECT_EQ(header(patch, "Allow"), "GET");
+}
+
+// ---------------------------------------------------------------------------------
+// Conditions, counting, paging
+
+class sim_query_test : public sim_test {
+ protected:
+  void SetUp() override {
+    create({{"summary", "Malware alert"}, {"company", {{"identifier", "AcmeCorp"}}}, {"externalXRef", "ts1:aaa"}});
+    create({{"summary", "Resolved alert"},
+            {"company", {{"identifier", "Globex"}}},
+            {"externalXRef", "ts1:bbb"},
+            {"status", {{"name", "Resolved"}}},
+            {"priority", {{"id", 16}}}});
+    create({{"summary", "Printer"},
+            {"company", {{"identifier", "AcmeCorp"}}},
+            {"externalXRef", "ts1:ccc"},
+            {"board", {{"id", 2}}}});
+    create({{"summary", "Phishing mail reported"}, {"company", {{"identifier", "Initech"}}}});
+  }
+  sim_response query(const std::string& conditions, const std::string& extra = {}) {
+    return api_call("GET", "/service/tickets?conditions=" + url_encode(conditions) + extra);
+  }
+  static std::string url_encode(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/')
+        out += ch;
+      else if (c == ' ')
+        out += '+';
+      else {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(sim_query_test, conditions_table) {
+  using ids = std::vector<std::int64_t>;
+  const std::vector<std::pair<std::string, ids>> rows = {
+      {"", {1001, 1002, 1003, 1004}},
+      {R"(externalXRef="ts1:bbb")", {1002}},
+      {"externalXRef='ts1:bbb'", {1002}},
+      {R"(externalXRef = "TS1:BBB")", {1002}},
+      {R"(externalXRef="ts1:zzz")", {}},
+      {"id=1003", {1003}},
+      {"id >= 1002 and id < 1004", {1002, 1003}},
+      {R"(company/identifier="AcmeCorp")", {1001, 1003}},
+      {"company/id=252", {1004}},
+      {R"(company/identifier="AcmeCorp" and board/id=2)", {1003}},
+      {R"(company/identifier="Globex" OR company/identifier="Initech")", {1002, 1004}},
+      {R"((company/identifier="Globex" or id=1001) and closedFlag=false)", {1001}},
+      {R"(company/identifier="Globex" or id=1001 and closedFlag=false)", {1001, 1002}},  // and binds tighter
+      {"closedFlag=True", {1002}},
+      {"id in (1001, 1004)", {1001, 1004}},
+      {"id not in (1001,1004)", {1002, 1003}},
+      {R"(externalXRef in ("ts1:aaa", 'ts1:ccc'))", {1001, 1003}},
+      {R"(summary contains "phish")", {1004}},
+      {R"(summary not contains "alert")", {1003, 1004}},
+      {R"(summary like "%alert")", {1001, 1002}},
+      {R"(summary like "Phish*")", {1004}},
+      {"externalXRef = null", {1004}},
+      {"externalXRef != null", {1001, 1002, 1003}},
+      {R"(externalXRef != "ts1:aaa")", {1002, 1003}},  // null never compares
+      {R"(status/name="resolved")", {1002}},
+      {"status/id=101", {1001, 1004}},
+      {R"(board/name="Help Desk")", {1003}},
+      {"priority/id=17", {1001, 1003, 1004}},
+      {"lastUpdated >= [2026-01-01T00:00:00Z]", {1001, 1002, 1003, 1004}},
+      {"lastUpdated < [2025-12-31T00:00:00Z]", {}},
+  };
+  for (const auto& [conditions, expected] : rows) {
+    SCOPED_TRACE(conditions);
+    const sim_response r = query(conditions);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(ids_of(r), expected);
+    const sim_response count = api_call("GET", "/service/tickets/count?conditions=" + url_encode(conditions));
+    ASSERT_EQ(count.status, 200) << count.body;
+    EXPECT_EQ(body_of(count), (json{{"count", expected.size()}}));
+  }
+}
+
+TEST_F(sim_query_test, condition_errors_table) {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"foo=1", "unknown field 'foo'"},
+      {"company/zip=\"1\"", "unknown field 'company/zip'"},
+      {"id=", "expected a value"},
+      {"id=1 and", "expected a field name"},
+      {"id=1 id=2", "unexpected 'id'"},
+      {"summary=unquoted", "enclosed with double or single quotes"},
+      {"id=\"1001\"", "expects a number"},
+      {"closedFlag=1", "true or false"},
+      {"lastUpdated > \"2025-01-01\"", "square brackets"},
+      {"lastUpdated > [yesterday]", "malformed datetime"},
+      {"(id=1", "expected ')'"},
+      {"externalXRef=\"abc", "unterminated string"},
+      {"id ~ 1", "unexpected character '~'"},
+      {"id contains 1", "needs a string field"},
+      {"closedFlag > true", "supports only = and !="},
+      {"id in 1", "expected '('"},
+      {"id > null", "null can only be compared"},
+      {"id between 1", "unknown operator 'between'"},
+  };
+  for (const auto& [conditions, message] : rows) {
+    SCOPED_TRACE(conditions);
+    const sim_response r = query(conditions);
+    ASSERT_EQ(r.status, 400) << r.body;
+    const json b = body_of(r);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    EXPECT_NE(b["message"].get<std::string>().find(message), std::string::npos) << b["message"];
+    EXPECT_EQ(b["errors"][0]["field"], "conditions");
+    EXPECT_EQ(api_call("GET", "/service/tickets/count?conditions=" + url_encode(conditions)).status, 400);
+  }
+}
+
+TEST_F(sim_query_test, search_post_takes_conditions_from_the_body) {
+  const sim_response r =
+      api_call("POST", "/service/tickets/search", json{{"conditions", "company/identifier='AcmeCorp'"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ids_of(r), (std::vector<std::int64_t>{1001, 1003}));
+}
+
+TEST_F(sim_query_test, order_by_and_fields) {
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?orderBy=id+desc")),
+            (std::vector<std::int64_t>{1004, 1003, 1002, 1001}));
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?orderBy=company/identifier%20asc,id%20desc")),
+            (std::vector<std::int64_t>{1003, 1001, 1002, 1004}));
+  EXPECT_EQ(api_call("GET", "/service/tickets?orderBy=nope").status, 400);
+
+  const sim_response r = api_call("GET", "/service/tickets?fields=id,status/name&conditions=id%3D1002");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), json::parse(R"([{"id":1002,"status":{"name":"Resolved"}}])"));
+}
+
+TEST_F(sim_test, paging_and_link_header) {
+  for (int i = 0; i < 7; ++i) create({{"summary", "t" + std::to_string(i)}, {"company", {{"id", 250}}}});
+  const std::string base = std::string(api_base_url) + "/service/tickets?pageSize=3&";
+  const auto link = [&](int page, const char* rel) {
+    return "<" + base + "page=" + std::to_string(page) + ">; rel=\"" + rel + "\"";
+  };
+  struct row {
+    std::string query;
+    std::vector<std::int64_t> ids;
+    std::string link;
+  };
+  const std::vector<row> rows = {
+      {"pageSize=3", {1001, 1002, 1003}, link(2, "next") + ", " + link(3, "last")},
+      {"pageSize=3&page=1", {1001, 1002, 1003}, link(2, "next") + ", " + link(3, "last")},
+      {"pageSize=3&page=2",
+       {1004, 1005, 1006},
+       link(1, "first") + ", " + link(1, "prev") + ", " + link(3, "next") + ", " + link(3, "last")},
+      {"pageSize=3&page=3", {1007}, link(1, "first") + ", " + link(2, "prev")},
+      {"pageSize=3&page=4", {}, link(1, "first") + ", " + link(3, "prev")},
+      {"", {1001, 1002, 1003, 1004, 1005, 1006, 1007}, ""},
+      {"pageSize=5000", {1001, 1002, 1003, 1004, 1005, 1006, 1007}, ""},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.query);
+    const sim_response res = api_call("GET", "/service/tickets?" + r.query);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(ids_of(res), r.ids);
+    EXPECT_EQ(header(res, "Link"), r.link);
+  }
+  // Other parameters are carried over into the links, as sent.
+  const sim_response filtered = api_call("GET", "/service/tickets?conditions=id%3E1001&pageSize=2");
+  EXPECT_EQ(header(filtered, "Link"), "<" + std::string(api_base_url) +
+                                          "/service/tickets?conditions=id%3E1001&pageSize=2&page=2>; rel=\"next\", <" +
+                                          std::string(api_base_url) +
+                                          "/service/tickets?conditions=id%3E1001&pageSize=2&page=3>; rel=\"last\"");
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?pageSize=1000&page=9223372036854775807")),
+            std::vector<std::int64_t>{});
+  for (const char* bad : {"page=0", "pageSize=0", "page=x", "pageSize=-5", "page=99999999999999999999"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(api_call("GET", std::string("/service/tickets?") + bad).status, 400);
+  }
+  // The maximum page size is 1000.
+  for (int i = 0; i < 1001 - 7; ++i) create({{"summary", "bulk"}, {"company", {{"id", 250}}}});
+  const sim_response capped = api_call("GET", "/service/tickets?pageSize=5000");
+  EXPECT_EQ(body_of(capped).size(), 1000u);
+  EXPECT_NE(header(capped, "Link").find("page=2>; rel=\"next\""), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------
+// Lookups
+
+TEST_F(sim_test, lookups_table) {
+  struct row {
+    std::string path;
+    int status;
+    std::size_t count;  // list length (or 1 for a single object)
+  };
+  const std::vector<row> rows = {
+      {"/service/boards", 200, 2},
+      {"/service/boards/2", 200, 1},
+      {"/service/boards/9", 404, 0},
+      {"/service/boards/1/statuses", 200, 6},
+      {"/service/boards/2/statuses", 200, 5},
+      {"/service/boards/1/statuses?conditions=closedStatus%3Dtrue", 200, 2},
+      {"/service/boards/1/statuses/105", 200, 1},
+      {"/service/boards/1/statuses/205", 404, 0},
+      {"/service/boards/9/statuses", 404, 0},
+      {"/service/boards/1/types", 200, 3},
+      {"/service/boards/1/subtypes", 200, 5},
+      {"/service/boards/2/items", 200, 2},
+      {"/service/priorities", 200, 5},
+      {"/service/priorities?conditions=level%3D%22Low%22", 200, 2},
+      {"/service/sources", 200, 4},
+      {"/company/companies", 200, 5},
+      {"/company/companies?conditions=identifier%3D%22acmecorp%22", 200, 1},
+      {"/service/boards?conditions=name%3D%22Help+Desk%22", 200, 1},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.path);
+    const sim_response res = api_call("GET", r.path);
+    ASSERT_EQ(res.status, r.status) << res.body;
+    if (r.status != 200) continue;
+    const json b = body_of(res);
+    EXPECT_EQ(b.is_array() ? b.size() : 1u, r.count);
+  }
+  EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/statuses/count?conditions=closedStatus%3Dtrue")),
+            (json{{"count", 2}}));
+
+  const json status = body_of(api_call("GET", "/service/boards/1/statuses/104"));
+  EXPECT_EQ(status["name"], "Resolved");
+  EXPECT_EQ(status["closedStatus"], true);
+  EXPECT_EQ(status["defaultFlag"], false);
+  EXPECT_EQ(status["inactive"], false);
+  EXPECT_EQ(status["board"]["id"], 1);
+  EXPECT_EQ(status["board"]["name"], "Security Incidents");
+
+  const json board = body_of(api_call("GET", "/service/boards/1"));
+  EXPECT_EQ(board["inactiveFlag"], false);
+  EXPECT_EQ(board["projectFlag"], false);
+  EXPECT_TRUE(board["_info"].is_object());
+
+  const json p = body_of(api_call("GET", "/service/priorities?conditions=id%3D17"))[0];
+  EXPECT_EQ(p["name"], "Priority 3 - Normal Response");
+  EXPECT_EQ(p["level"], "Medium");
+  EXPECT_EQ(p["sortOrder"], 3);
+  EXPECT_EQ(p["defaultFlag"], true);
+  EXPECT_EQ(p["color"], "Green");
+
+  const json c = body_of(api_call("GET", "/company/companies/250"));
+  EXPECT_EQ(c["identifier"], "AcmeCorp");
+  EXPECT_EQ(c["name"], "Acme Corporation");
+}
+
+// ---------------------------------------------------------------------------------
+// Faults
+
+TEST_F(sim_test, fault_decisions_table) {
+  const json ticket = {{"summary", "f"}, {"company", {{"id", 250}}}};
+  struct row {
+    const char* knob;
+    disposition action;
+    int status;      // when answered
+    bool processed;  // whether the ticket was created
+    const char* stat;
+  };
+  const std::vector<row> rows = {
+      {"p429", disposition::respond, 429, false, "429"},
+      {"p500", disposition::respond, 500, false, "500"},
+      {"p_reset", disposition::reset_before_processing, 0, false, "reset"},
+      {"p_hang", disposition::hang, 0, false, "hang"},
+      {"p_commit_drop", disposition::drop_after_processing, 0, true, "commit_drop"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.knob);
+    ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+    set_faults({{"preset", "none"}, {r.knob, 1.0}, {"retry_after", 7}, {"latency_ms", 15}});
+    const sim_response res = api_call("POST", "/service/tickets", ticket.dump());
+    EXPECT_EQ(res.action, r.action);
+    EXPECT_EQ(res.delay, std::chrono::milliseconds(15));
+    if (r.action == disposition::respond) {
+      EXPECT_EQ(res.status, r.status);
+    }
+    if (r.status == 429) {
+      EXPECT_EQ(header(res, "Retry-After"), "7");
+      EXPECT_EQ(body_of(res)["code"], "TooManyRequests");
+      EXPECT_EQ(body_of(res)["message"], "Too many requests. Please try again in 7 seconds.");
+    }
+    if (r.status == 500) {
+      EXPECT_EQ(body_of(res)["code"], "UnexpectedError");
+      EXPECT_EQ(body_of(res)["message"], "An unexpected error occurred");
+    }
+    set_faults({{"preset", "none"}});
+    EXPECT_EQ(stored_tickets(), r.processed ? 1u : 0u);
+    const json stats = body_of(call("GET", "/__sim/stats"));
+    EXPECT_EQ(stats["faults"][r.stat], 1) << stats.dump();
+    // Faults never touch the unauthenticated and control endpoints.
+    set_faults({{r.knob, 1.0}});
+    EXPECT_EQ(call("GET", "/login/companyinfo/demo").action, disposition::respond);
+    EXPECT_EQ(call("GET", "/__sim/stats").status, 200);
+  }
+}
+
+TEST_F(sim_test, fault_draws_are_reproducible_from_the_seed) {
+  const auto sequence = [](std::uint64_t fault_seed) {
+    cwsim::fault_knobs k;
+    k.p429 = 0.25;
+    k.p500 = 0.25;
+    cwsim::simulator sim(seed(), k, fault_seed);
+    std::vector<int> statuses;
+    for (int i = 0; i < 64; ++i)
+      statuses.push_back(sim.handle(sim_request{"GET", std::string(api) + "/system/info", good_headers(), ""}).status);
+    return statuses;
+  };
+  const auto a = sequence(42);
+  EXPECT_EQ(a, sequence(42));
+  EXPECT_NE(a, sequence(43));
+  for (int status : {200, 429, 500}) EXPECT_NE(std::find(a.begin(), a.end(), status), a.end()) << status;
+}
+
+// ---------------------------------------------------------------------------------
+// /__sim
+
+TEST_F(sim_test, sim_stats_requests_and_reset) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  api_call("GET", "/service/tickets/1001");
+  api_call("GET", "/service/tickets?conditions=id%3D1001");
+  call("GET", "/login/companyinfo/demo");
+
+  const json stats = body_of(call("GET", "/__sim/stats"));
+  EXPECT_EQ(stats["requests"]["POST /service/tickets"], 1);
+  EXPECT_EQ(stats["requests"]["GET /service/tickets/{id}"], 1);
+  EXPECT_EQ(stats["requests"]["GET /service/tickets"], 1);
+  EXPECT_EQ(stats["requests"]["GET /login/companyinfo/{id}"], 1);
+  EXPECT_EQ(stats["responses"]["201"], 1);
+  EXPECT_EQ(stats["responses"]["200"], 3);
+  EXPECT_EQ(stats["accept_versions"]["2025.8"], 3);
+  EXPECT_EQ(stats["faults"]["429"], 0);
+  EXPECT_EQ(stats["tickets"], 1);
+
+  const json log = body_of(call("GET", "/__sim/requests?limit=2"));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0]["target"], std::string(api) + "/service/tickets?conditions=id%3D1001");
+  EXPECT_EQ(log[1]["target"], "/login/companyinfo/demo");
+  const json all = body_of(call("GET", "/__sim/requests"));
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0]["method"], "POST");
+  EXPECT_EQ(all[0]["body"]["summary"], "a");  // parsed JSON
+  EXPECT_EQ(all[0]["status"], 201);
+  EXPECT_TRUE(all[1]["body"].is_null());
+  EXPECT_EQ(call("GET", "/__sim/requests?limit=x").status, 400);
+  api_call("POST", "/service/tickets", std::string(100 * 1024, ' '));
+  EXPECT_EQ(body_of(call("GET", "/__sim/requests?limit=1"))[0]["body"], "(102400 bytes, not logged)");
+
+  const json tickets = body_of(call("GET", "/__sim/tickets"));
+  ASSERT_EQ(tickets.size(), 1u);
+  EXPECT_TRUE(tickets[0]["notes"].is_array());
+
+  ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+  EXPECT_EQ(stored_tickets(), 0u);
+  EXPECT_TRUE(body_of(call("GET", "/__sim/stats"))["requests"].empty());
+  EXPECT_EQ(create({{"summary", "b"}, {"company", {{"id", 250}}}})["id"], 1001);
+}
+
+TEST_F(sim_test, sim_fault_knobs) {
+  const json initial = body_of(call("GET", "/__sim/faults"));
+  EXPECT_EQ(initial, cwsim::to_json(cwsim::fault_knobs{}));
+
+  const sim_response partial = call("POST", "/__sim/faults", R"({"p429":0.5,"retry_after":3})");
+  ASSERT_EQ(partial.status, 200);
+  EXPECT_EQ(body_of(partial)["p429"], 0.5);
+  EXPECT_EQ(body_of(partial)["retry_after"], 3);
+  EXPECT_EQ(body_of(partial)["p500"], 0.0);
+
+  for (const char* bad :
+       {R"({"p429":1.5})", R"({"p500":"x"})", R"({"latency":1})", R"({"preset":"nope"})", "[1]", "{"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(call("POST", "/__sim/faults", bad).status, 400);
+  }
+  EXPECT_EQ(sim_.faults().p429, 0.5);  // unchanged by the rejected updates
+
+  const sim_response preset = call("POST", "/__sim/faults", R"({"preset":"throttled","retry_after":9,"seed":5})");
+  ASSERT_EQ(preset.status, 200);
+  EXPECT_EQ(body_of(preset)["p429"], 0.3);
+  EXPECT_EQ(body_of(preset)["retry_after"], 9);
+}
+
+// ---------------------------------------------------------------------------------
+// Seed validation
+
+TEST(cwsim_seed, rejects_inconsistent_seeds) {
+  struct row {
+    const char* name;
+    std::function<void(json&)> edit;
+    const char* message_part;
+  };
+  const std::vector<row> rows = {
+      {"missing key", [](json& s) { s.erase("private_key"); }, "private_key"},
+      {"codebase without slash", [](json& s) { s["codebase"] = "v2025_1"; }, "codebase"},
+      {"duplicate company id", [](json& s) { s["companies"][1]["id"] = 2; }, "duplicate id 2"},
+      {"duplicate identifier", [](json& s) { s["companies"][1]["identifier"] = "MSPINTERNAL"; },
+       "duplicate identifier"},
+      {"status id reused across boards", [](json& s) { s["boards"][1]["statuses"][0]["id"] = 101; },
+       "duplicate id 101"},
+      {"two default statuses", [](json& s) { s["boards"][0]["statuses"][1]["defaultFlag"] = true; }, "defaultFlag"},
+      {"board without statuses", [](json& s) { s["boards"][0]["statuses"] = json::array(); }, "statuses"},
+      {"id not an integer", [](json& s) { s["priorities"][0]["id"] = "15"; }, "priorities[0]"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    json s = seed();
+    r.edit(s);
+    try {
+      cwsim::simulator sim(s);
+      ADD_FAILURE() << "accepted";
+    } catch (const cwsim::seed_error& e) {
+      EXPECT_NE(std::string(e.what()).find(r.message_part), std::string::npos) << e.what();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers
+
+TEST(cwsim_util, text_helpers) {
+  EXPECT_EQ(cwsim::utf16_length("abc"), 3u);
+  EXPECT_EQ(cwsim::utf16_length("\xC3\xA9"), 1u);          // é
+  EXPECT_EQ(cwsim::utf16_length("\xE2\x82\xAC"), 1u);      // €
+  EXPECT_EQ(cwsim::utf16_length("\xF0\x9F\x9A\xA8"), 2u);  // 🚨
+  EXPECT_EQ(cwsim::base64_decode("ZGVtbytrOnA="), "demo+k:p");
+  EXPECT_EQ(cwsim::base64_decode("ZGVtbytrOnA"), "demo+k:p");
+  EXPECT_FALSE(cwsim::base64_decode("ZG*t"));
+  EXPECT_EQ(cwsim::percent_decode("a+b%20c%3d%zz", true), "a b c=%zz");
+  EXPECT_EQ(cwsim::percent_decode("a+b", false), "a+b");
+  EXPECT_TRUE(cwsim::like_match("Phishing mail", "phish%"));
+  EXPECT_TRUE(cwsim::like_match("abc", "a_c"));
+  EXPECT_TRUE(cwsim::like_match("abc", "*"));
+  EXPECT_FALSE(cwsim::like_match("abc", "a_"));
+  EXPECT_EQ(cwsim::parse_datetime("1970-01-02T00:00:00Z"), 86400);
+  EXPECT_EQ(cwsim::parse_datetime("2026-01-01T00:00:00Z"), 1767225600);
+  EXPECT_EQ(cwsim::parse_datetime("2026-01-01"), 1767225600);
+  EXPECT_EQ(cwsim::parse_datetime("2026-01-01T02:00:00.123+02:00"), 1767225600);
+  EXPECT_FALSE(cwsim::parse_datetime("2026-13-01"));
+  EXPECT_FALSE(cwsim::parse_datetime("yesterday"));
+  EXPECT_EQ(cwsim::format_datetime(pinned_now), "2026-01-01T00:00:00Z");
+}
+
+TEST(cwsim_cli, parses_options) {
+  const cwsim::options o =
+      cwsim::parse_cli({"--seed", "s.json", "--listen", "[::1]:8443", "--port-file=p", "--tls-dir", "d", "--p429",
+                        "0.5", "--preset", "chaos", "--fault-seed", "9", "--verbose"});
+  EXPECT_EQ(o.seed_file, "s.json");
+  EXPECT_EQ(o.listen_host, "::1");
+  EXPECT_EQ(o.listen_port, 8443);
+  EXPECT_EQ(o.port_file, "p");
+  EXPECT_EQ(o.tls_dir, "d");
+  EXPECT_EQ(o.faults.p429, 0.5);  // explicit knob beats the preset, whatever the order
+  EXPECT_EQ(o.faults.p500, cwsim::fault_preset("chaos")->p500);
+  EXPECT_EQ(o.fault_seed, 9u);
+  EXPECT_TRUE(o.verbose);
+
+  const cwsim::options defaults = cwsim::parse_cli({"--seed", "s", "--cert", "c.pem", "--key", "k.pem"});
+  EXPECT_EQ(defaults.listen_host, "127.0.0.1");
+  EXPECT_EQ(defaults.listen_port, 0);
+  EXPECT_EQ(defaults.faults, cwsim::fault_knobs{});
+  EXPECT_TRUE(cwsim::parse_cli({"--help"}).help);
+
+  const std::vector<std::vector<std::string>> bad = {
+      {"--tls-dir", "d"},
+      {"--seed", "s"},
+      {"--seed", "s", "--cert", "c"},
+      {"--seed", "s", "--tls-dir", "d", "--p429", "2"},
+      {"--seed", "s", "--tls-dir", "d", "--p500", "x"},
+      {"--seed", "s", "--tls-dir", "d", "--listen", "127.0.0.1"},
+      {"--seed", "s", "--tls-dir", "d", "--listen", "127.0.0.1:70000"},
+      {"--seed", "s", "--tls-dir", "d", "--preset", "wild"},
+      {"--seed", "s", "--tls-dir", "d", "--bogus"},
+      {"--seed"},
+  };
+  for (const auto& args : bad) {
+    SCOPED_TRACE(args.back());
+    EXPECT_THROW(cwsim::parse_cli(args), cwsim::usage_error);
+  }
+}
+
+TEST(cwsim_tls, generated_certificate_verifies_for_localhost_and_loopback) {
+  const cwsim::tls_material m = cwsim::generate_tls_material();
+  const auto load = [](const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    return std::unique_ptr<X509, decltype(&X509_free)>(cert, X509_free);
+  };
+  const auto ca = load(m.ca_cert_pem);
+  const auto leaf = load(m.server_cert_pem);
+  ASSERT_TRUE(ca && leaf);
+  EXPECT_NE(m.server_key_pem.find("BEGIN PRIVATE KEY"), std::string::npos);
+
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+  ASSERT_EQ(X509_STORE_add_cert(store.get(), ca.get()), 1);
+  for (const char* host : {"localhost", "127.0.0.1", "::1"}) {
+    SCOPED_TRACE(host);
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
+    ASSERT_EQ(X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), nullptr), 1);
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+    if (std::string_view(host) == "localhost")
+      X509_VERIFY_PARAM_set1_host(param, host, 0);
+    else
+      X509_VERIFY_PARAM_set1_ip_asc(param, host);
+    EXPECT_EQ(X509_verify_cert(ctx.get()), 1) << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+  }
+  EXPECT_NE(X509_check_host(leaf.get(), "example.com", 0, 0, nullptr), 1);
+}
+
+}  // namespace

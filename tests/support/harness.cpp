@@ -1,0 +1,157 @@
+#include "support/harness.hpp"
+
+#include "psa/https_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+
+namespace ts::test {
+
+namespace net = boost::asio;
+
+temp_dir::temp_dir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::random_device rd;
+  path_ = fs::path(base ? base : "/tmp") / (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+temp_dir::~temp_dir() {
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "[kept for inspection: " << path_ << "]\n";
+    return;
+  }
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ticketsyncd_path() { return TS_TICKETSYNCD_PATH; }
+std::string cwsim_path() { return TS_CWSIM_PATH; }
+std::string repo_path(const std::string& relative) { return std::string(TS_SOURCE_DIR) + "/" + relative; }
+
+namespace {
+
+struct sim_http {
+  std::string host = "localhost";
+  int port;
+  std::string ca;
+
+  nlohmann::json call(boost::beast::http::verb method, const std::string& target, const std::string& body) const {
+    net::io_context ioc;
+    psa::client_options o;
+    o.host = host;
+    o.port = std::to_string(port);
+    o.ca_file = ca;
+    o.request_timeout = std::chrono::seconds{30};
+    o.max_response_bytes = 256u << 20;
+    psa::https_client client(ioc.get_executor(), o);
+    psa::http_request req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    auto fut = net::co_spawn(ioc, client.send(req), net::use_future);
+    ioc.run();
+    auto res = fut.get();
+    if (!res) throw std::runtime_error("cwsim " + target + ": " + res.error().to_string());
+    if (res->status / 100 != 2)
+      throw std::runtime_error("cwsim " + target + ": HTTP " + std::to_string(res->status) + " " + res->body);
+    return nlohmann::json::parse(res->body);
+  }
+};
+
+}  // namespace
+
+cwsim_process::cwsim_process(const fs::path& dir, std::vector<std::string> extra_args) : dir_(dir) {
+  fs::create_directories(dir_ / "tls");
+  const std::string port_file = (dir_ / "cwsim.port").string();
+  std::vector<std::string> argv{cwsim_path(), "--seed", repo_path("tests/cwsim/seed.json"), "--listen", "127.0.0.1:0",
+                                "--port-file", port_file, "--tls-dir", (dir_ / "tls").string()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  proc_ = std::make_unique<child_process>(argv, std::map<std::string, std::string>{}, (dir_ / "cwsim.log").string());
+  const bool up = wait_until([&] { return fs::exists(port_file) && !read_file(port_file).empty(); },
+                             std::chrono::seconds{30});
+  if (!up) throw std::runtime_error("cwsim did not start: " + log());
+  port_ = std::stoi(read_file(port_file));
+}
+
+cwsim_process::~cwsim_process() {
+  proc_->signal(SIGTERM);
+  proc_->wait(std::chrono::seconds{5});
+}
+
+nlohmann::json cwsim_process::get(const std::string& target) const {
+  return sim_http{"localhost", port_, ca_file()}.call(boost::beast::http::verb::get, target, "");
+}
+
+nlohmann::json cwsim_process::post(const std::string& target, const nlohmann::json& body) const {
+  return sim_http{"localhost", port_, ca_file()}.call(boost::beast::http::verb::post, target, body.dump());
+}
+
+daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const std::string& psa_extra,
+                           const std::string& private_key)
+    : dir_(dir), private_key_(private_key) {
+  fs::create_directories(dir_);
+  std::ofstream out(config_path());
+  out << "psa:\n"
+      << "  site: " << sim.url() << "\n"
+      << "  company_id: demo\n"
+      << "  public_key: demo-public-key\n"
+      << "  private_key:\n    env: TS_TEST_PRIVATE_KEY\n"
+      << "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
+      << "  ca_file: " << sim.ca_file() << "\n"
+      << "  timeouts: {connect: 2s, handshake: 2s, request: 2s}\n"
+      << "  requests_per_minute: 600000\n"
+      << psa_extra
+      << "companies:\n"
+      << "  default: MSPInternal\n"
+      << "  tenants:\n    acme-prod: AcmeCorp\n    globex: Globex\n    initech: Initech\n"
+      << "ticket:\n"
+      << "  board: Security Incidents\n  status: New\n  priority: Priority 2 - Quick Response\n"
+      << "  summary: \"[{{severity}}] {{title}}\"\n"
+      << "storage:\n  database: " << database().string() << "\n"
+      << "intake:\n  spool_dir: " << spool().string() << "\n  rescan_interval: 1s\n"
+      << "logging:\n  level: info\n";
+}
+
+std::map<std::string, std::string> daemon_setup::env() const { return {{"TS_TEST_PRIVATE_KEY", private_key_}}; }
+
+std::unique_ptr<child_process> daemon_setup::start() const {
+  return std::make_unique<child_process>(std::vector<std::string>{ticketsyncd_path(), "run", "-c", config_path()},
+                                         env(), log_path());
+}
+
+int daemon_setup::submit(const std::vector<std::string>& files, std::string* output) const {
+  std::vector<std::string> argv{ticketsyncd_path(), "submit", "-c", config_path()};
+  argv.insert(argv.end(), files.begin(), files.end());
+  return run_program(argv, env(), output);
+}
+
+void daemon_setup::spool_raw(const std::string& name, const std::string& content) const {
+  fs::create_directories(spool() / "tmp");
+  fs::create_directories(spool() / "new");
+  const fs::path tmp = spool() / "tmp" / name;
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << content;
+  }
+  fs::rename(tmp, spool() / "new" / name);
+}
+
+std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,
+                       const std::string& state, const std::string& severity, const std::string& title,
+                       const std::string& updated_at) {
+  return nlohmann::json{{"source", source},       {"tenant", tenant},       {"issue_id", issue_id},
+                        {"state", state},         {"severity", severity},   {"title", title},
+                        {"updated_at", updated_at}, {"description", "Detected by " + source}}
+      .dump();
+}
+
+}  // namespace ts::test

@@ -1,0 +1,98 @@
+// Integration-test harness: a real cwsim process over TLS on loopback, a real
+// ticketsyncd process with a generated configuration, and helpers to make
+// events and read what ConnectWise (the simulator) ended up with.
+#pragma once
+
+#include "support/process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ts::test {
+
+namespace fs = std::filesystem;
+
+/// A fresh directory under $TMPDIR (or /tmp), removed on destruction unless
+/// the test failed (kept for post-mortem; its path is printed).
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& prefix);
+  ~temp_dir();
+  const fs::path& path() const noexcept { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class cwsim_process {
+ public:
+  /// Starts cwsim with the repository seed, a generated CA in `dir`, on an
+  /// ephemeral loopback port; waits until it listens.
+  explicit cwsim_process(const fs::path& dir, std::vector<std::string> extra_args = {});
+  ~cwsim_process();
+
+  int port() const noexcept { return port_; }
+  std::string url() const { return "https://localhost:" + std::to_string(port_); }
+  std::string ca_file() const { return (dir_ / "tls" / "ca.pem").string(); }
+  std::string log() const { return read_file((dir_ / "cwsim.log").string()); }
+
+  /// Sim-only endpoints (no auth), over TLS. Throws on transport errors or non-2xx.
+  nlohmann::json get(const std::string& target) const;
+  nlohmann::json post(const std::string& target, const nlohmann::json& body) const;
+  nlohmann::json tickets() const { return get("/__sim/tickets"); }
+  nlohmann::json stats() const { return get("/__sim/stats"); }
+
+  child_process& process() { return *proc_; }
+
+ private:
+  fs::path dir_;
+  int port_ = 0;
+  std::unique_ptr<child_process> proc_;
+};
+
+/// A daemon configuration and its state directory.
+class daemon_setup {
+ public:
+  /// Writes `dir/ticketsync.yaml` pointing at `sim`, with state and spool in `dir`.
+  /// `psa_extra` is appended inside the psa: section (indented two spaces).
+  daemon_setup(const fs::path& dir, const cwsim_process& sim, const std::string& psa_extra = "",
+               const std::string& private_key = "demo-private-key");
+
+  const fs::path& dir() const noexcept { return dir_; }
+  std::string config_path() const { return (dir_ / "ticketsync.yaml").string(); }
+  fs::path spool() const { return dir_ / "spool"; }
+  fs::path database() const { return dir_ / "state.db"; }
+  std::string log_path() const { return (dir_ / "daemon.log").string(); }
+  std::string log() const { return read_file(log_path()); }
+
+  /// Starts `ticketsyncd run -c CONFIG` (log appended to daemon.log).
+  std::unique_ptr<child_process> start() const;
+  /// Runs `ticketsyncd submit -c CONFIG FILES...`.
+  int submit(const std::vector<std::string>& files, std::string* output) const;
+
+  /// Writes `content` into the spool the way a producer must (tmp/ then rename into new/).
+  void spool_raw(const std::string& name, const std::string& content) const;
+
+  std::map<std::string, std::string> env() const;
+
+ private:
+  fs::path dir_;
+  std::string private_key_;
+};
+
+/// A schema v1 event.
+std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,
+                       const std::string& state = "open", const std::string& severity = "high",
+                       const std::string& title = "Suspicious login", const std::string& updated_at =
+                                                                              "2026-11-01T10:00:00Z");
+
+/// Path of a program built by this project (from compile definitions).
+std::string ticketsyncd_path();
+std::string cwsim_path();
+std::string repo_path(const std::string& relative);
+
+}  // namespace ts::test

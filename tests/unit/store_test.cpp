@@ -1,0 +1,606 @@
+// Tests of the state store and the migration runner against real SQLite:
+// ":memory:" for behaviour, a file in a fresh temporary directory for WAL,
+// reopening and durability. Nothing is mocked; assertions go through the
+// public API, with a raw look through store::db() only where the contract is
+// about the database itself (user_version, PRAGMAs, tables).
+#include "store/migrations.hpp"
+#include "store/store.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ts::from_unix_ms;
+using ts::sys_ms;
+using namespace ts::store;
+using ::testing::HasSubstr;
+
+sys_ms at(std::int64_t ms) { return from_unix_ms(ms); }
+
+int newest_version() { return embedded_migrations().back().version; }
+
+// A fresh directory, removed with everything in it at the end of the test.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "ts_store_test.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+issue_record make_issue(const std::string& issue_id, ts::issue_state state = ts::issue_state::open) {
+  issue_record r;
+  r.identity = {"wazuh", "acme", issue_id};
+  r.correlation_key = ts::correlation_key(r.identity);
+  r.state = state;
+  r.severity = ts::severity::high;
+  r.last_event_at = at(1'000);
+  r.event_json = R"({"issue_id":")" + issue_id + R"("})";
+  return r;
+}
+
+class store_test : public ::testing::Test {
+ protected:
+  std::int64_t new_issue(const std::string& issue_id) { return st_.save_issue(make_issue(issue_id), at(1)); }
+
+  std::vector<std::int64_t> due_ids(std::int64_t now_ms, std::size_t limit = 100) {
+    std::vector<std::int64_t> ids;
+    for (const auto& op : st_.due_operations(at(now_ms), limit)) ids.push_back(op.id);
+    return ids;
+  }
+
+  store st_{":memory:"};
+};
+
+//------------------------------------------------------------------------------
+// open and migrations
+
+TEST_F(store_test, open_applies_migrations_and_sets_user_version) {
+  EXPECT_EQ(st_.schema_version(), newest_version());
+  EXPECT_TRUE(st_.db().tableExists("inbox"));
+  EXPECT_TRUE(st_.db().tableExists("issues"));
+  EXPECT_TRUE(st_.db().tableExists("operations"));
+  EXPECT_EQ(st_.db().execAndGet("PRAGMA foreign_keys").getInt(), 1);
+}
+
+TEST(store_open, file_database_uses_wal_and_full_sync) {
+  temp_dir dir;
+  store st((dir.path() / "ts.db").string());
+  EXPECT_EQ(st.db().execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(st.db().execAndGet("PRAGMA synchronous").getInt(), 2);  // FULL
+  EXPECT_EQ(st.db().execAndGet("PRAGMA foreign_keys").getInt(), 1);
+  EXPECT_EQ(st.db().execAndGet("PRAGMA busy_timeout").getInt(), 5000);
+}
+
+TEST(store_open, reopening_applies_nothing) {
+  temp_dir dir;
+  const std::string path = (dir.path() / "ts.db").string();
+  { store st(path); }
+  store st(path);
+  EXPECT_EQ(st.schema_version(), newest_version());
+  EXPECT_EQ(migrate(st.db(), embedded_migrations()), 0);
+  EXPECT_EQ(st.schema_version(), newest_version());
+}
+
+TEST(store_open, newer_schema_is_refused_naming_both_versions) {
+  temp_dir dir;
+  const std::string path = (dir.path() / "ts.db").string();
+  const int future = newest_version() + 5;
+  {
+    store st(path);
+    st.db().exec("PRAGMA user_version = " + std::to_string(future));
+  }
+  try {
+    store st(path);
+    FAIL() << "opened a database newer than the binary";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("database schema version " + std::to_string(future)));
+    EXPECT_THAT(e.what(), HasSubstr("knows up to " + std::to_string(newest_version())));
+  }
+  // Refused without touching the file.
+  SQLite::Database raw(path);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), future);
+}
+
+TEST(store_open, unopenable_path_is_reported_with_the_path) {
+  temp_dir dir;
+  const std::string path = (dir.path() / "missing" / "ts.db").string();
+  try {
+    store st(path);
+    FAIL() << "opened a database in a directory that does not exist";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot open database '" + path + "'"));
+  }
+}
+
+TEST(store_open, file_that_is_not_a_database_is_reported) {
+  temp_dir dir;
+  const std::string path = (dir.path() / "garbage.db").string();
+  std::ofstream(path) << std::string(4096, 'x');
+  try {
+    store st(path);
+    FAIL() << "opened a file that is not a database";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot open database '" + path + "'"));
+  }
+}
+
+TEST(migrate, applies_in_order_and_counts) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::vector<migration> all = {{1, "0001_a", "CREATE TABLE a (x INTEGER);"},
+                                {2, "0002_b", "CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);"}};
+  EXPECT_EQ(migrate(db, all), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM a").getInt(), 1);
+  all.push_back({5, "0005_c", "CREATE TABLE c (z INTEGER);"});
+  EXPECT_EQ(migrate(db, all), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 5);
+  EXPECT_EQ(migrate(db, all), 0);
+}
+
+TEST(migrate, failure_rolls_back_every_migration_of_the_run) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const std::vector<migration> all = {{1, "0001_a", "CREATE TABLE a (x INTEGER);"},
+                                      {2, "0002_broken", "CREATE TABLE b (y INTEGER); THIS IS NOT SQL;"}};
+  try {
+    migrate(db, all);
+    FAIL() << "a broken migration was applied";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("0002_broken"));
+  }
+  EXPECT_FALSE(db.tableExists("a"));
+  EXPECT_FALSE(db.tableExists("b"));
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 0);
+  // The connection is usable afterwards: no transaction was left open.
+  EXPECT_EQ(migrate(db, {all[0]}), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+}
+
+TEST(migrate, newer_database_throws) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA user_version = 7");
+  try {
+    migrate(db, {{1, "0001_a", "CREATE TABLE a (x INTEGER);"}, {3, "0003_b", "CREATE TABLE b (x INTEGER);"}});
+    FAIL() << "migrated a newer database";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "database schema version 7 is newer than this ticketsyncd (knows up to 3); "
+                 "upgrade ticketsyncd or restore a backup");
+  }
+  EXPECT_FALSE(db.tableExists("a"));
+}
+
+TEST(migrate, list_out_of_order_is_a_programming_error) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  EXPECT_THROW(migrate(db, {{2, "0002_b", "SELECT 1;"}, {1, "0001_a", "SELECT 1;"}}), std::logic_error);
+  EXPECT_THROW(migrate(db, {{1, "0001_a", "SELECT 1;"}, {1, "0001_b", "SELECT 1;"}}), std::logic_error);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 0);
+}
+
+//------------------------------------------------------------------------------
+// inbox
+
+TEST_F(store_test, inbox_keeps_arrival_order_and_depth) {
+  const std::vector<inbox_entry> first = {{"spool:a", R"({"n":1})"}, {"spool:b", R"({"n":2})"}};
+  const std::vector<inbox_entry> second = {{"http:1", R"({"n":3})"}};
+  st_.inbox_add(first, at(100));
+  st_.inbox_add(second, at(200));
+  EXPECT_EQ(st_.inbox_depth(), 3);
+
+  auto rows = st_.inbox_peek(10);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].origin, "spool:a");
+  EXPECT_EQ(rows[0].body, R"({"n":1})");
+  EXPECT_EQ(rows[0].received_at, at(100));
+  EXPECT_EQ(rows[1].origin, "spool:b");
+  EXPECT_EQ(rows[2].origin, "http:1");
+  EXPECT_EQ(rows[2].received_at, at(200));
+  EXPECT_LT(rows[0].id, rows[1].id);
+  EXPECT_LT(rows[1].id, rows[2].id);
+
+  ASSERT_EQ(st_.inbox_peek(2).size(), 2u);
+  EXPECT_TRUE(st_.inbox_peek(0).empty());
+
+  st_.inbox_remove(rows[0].id);
+  st_.inbox_remove(rows[0].id);  // missing is not an error
+  EXPECT_EQ(st_.inbox_depth(), 2);
+  rows = st_.inbox_peek(1);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].origin, "spool:b");
+}
+
+TEST_F(store_test, inbox_add_is_all_or_nothing) {
+  // A trigger makes the third row of the batch fail after two were inserted.
+  st_.db().exec(
+      "CREATE TEMP TRIGGER refuse_bad BEFORE INSERT ON inbox WHEN NEW.body = 'bad'"
+      " BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  const std::vector<inbox_entry> batch = {{"a", "ok1"}, {"b", "ok2"}, {"c", "bad"}, {"d", "ok3"}};
+  EXPECT_THROW(st_.inbox_add(batch, at(1)), SQLite::Exception);
+  EXPECT_EQ(st_.inbox_depth(), 0);
+
+  // The store is usable afterwards (no transaction left open).
+  st_.db().exec("DROP TRIGGER refuse_bad");
+  st_.inbox_add(batch, at(1));
+  EXPECT_EQ(st_.inbox_depth(), 4);
+  st_.inbox_add({}, at(2));
+  EXPECT_EQ(st_.inbox_depth(), 4);
+}
+
+TEST_F(store_test, inbox_add_inside_a_transaction_is_refused) {
+  store::transaction tx(st_);
+  const std::vector<inbox_entry> one = {{"a", "{}"}};
+  EXPECT_THROW(st_.inbox_add(one, at(1)), SQLite::Exception);
+}
+
+//------------------------------------------------------------------------------
+// issues
+
+TEST_F(store_test, issue_insert_and_lookups) {
+  const issue_record rec = make_issue("I-1");
+  const std::int64_t id = st_.save_issue(rec, at(5));
+  EXPECT_GT(id, 0);
+
+  auto found = st_.find_issue(rec.identity);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, id);
+  EXPECT_EQ(found->identity, rec.identity);
+  EXPECT_EQ(found->correlation_key, rec.correlation_key);
+  EXPECT_EQ(found->state, ts::issue_state::open);
+  EXPECT_EQ(found->severity, ts::severity::high);
+  EXPECT_EQ(found->last_event_at, at(1'000));
+  EXPECT_EQ(found->event_json, rec.event_json);
+  EXPECT_FALSE(found->ticket_id);
+  EXPECT_EQ(found->ticket, ticket_state::none);
+
+  auto by_id = st_.get_issue(id);
+  ASSERT_TRUE(by_id);
+  EXPECT_EQ(by_id->identity, rec.identity);
+  auto by_key = st_.find_issue_by_correlation(rec.correlation_key);
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->id, id);
+
+  EXPECT_FALSE(st_.find_issue({"wazuh", "acme", "I-2"}));
+  EXPECT_FALSE(st_.find_issue({"wazuh", "other", "I-1"}));
+  EXPECT_FALSE(st_.get_issue(id + 1));
+  EXPECT_FALSE(st_.find_issue_by_correlation("ts1:nope"));
+}
+
+TEST_F(store_test, empty_correlation_key_is_derived_from_identity) {
+  issue_record rec = make_issue("I-1");
+  rec.correlation_key.clear();
+  const std::int64_t id = st_.save_issue(rec, at(5));
+  EXPECT_EQ(st_.get_issue(id)->correlation_key, ts::correlation_key(rec.identity));
+}
+
+TEST_F(store_test, issue_update_changes_event_fields_only) {
+  issue_record rec = make_issue("I-1");
+  rec.id = st_.save_issue(rec, at(5));
+  st_.set_ticket(rec.id, 4711, ticket_state::open, at(6));
+
+  rec.state = ts::issue_state::resolved;
+  rec.severity = ts::severity::low;
+  rec.last_event_at = at(2'000);
+  rec.event_json = R"({"v":2})";
+  rec.ticket_id = 99;                   // ignored: only set_ticket changes it
+  rec.ticket = ticket_state::closed;    // ignored
+  rec.identity.issue_id = "renamed";    // ignored: identity is fixed
+  EXPECT_EQ(st_.save_issue(rec, at(7)), rec.id);
+
+  auto got = st_.get_issue(rec.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->state, ts::issue_state::resolved);
+  EXPECT_EQ(got->severity, ts::severity::low);
+  EXPECT_EQ(got->last_event_at, at(2'000));
+  EXPECT_EQ(got->event_json, R"({"v":2})");
+  EXPECT_EQ(got->ticket_id, 4711);
+  EXPECT_EQ(got->ticket, ticket_state::open);
+  EXPECT_EQ(got->identity.issue_id, "I-1");
+  EXPECT_EQ(st_.get_counts().issues, 1);
+}
+
+TEST_F(store_test, issue_identity_and_key_are_unique) {
+  st_.save_issue(make_issue("I-1"), at(1));
+  EXPECT_THROW(st_.save_issue(make_issue("I-1"), at(2)), SQLite::Exception);
+
+  issue_record same_key = make_issue("I-2");
+  same_key.correlation_key = make_issue("I-1").correlation_key;
+  EXPECT_THROW(st_.save_issue(same_key, at(3)), SQLite::Exception);
+  EXPECT_EQ(st_.get_counts().issues, 1);
+  // The statements recover after a failed step.
+  EXPECT_GT(st_.save_issue(make_issue("I-3"), at(4)), 0);
+}
+
+TEST_F(store_test, set_ticket_sets_and_clears) {
+  const std::int64_t id = new_issue("I-1");
+  st_.set_ticket(id, std::nullopt, ticket_state::creating, at(2));
+  EXPECT_FALSE(st_.get_issue(id)->ticket_id);
+  EXPECT_EQ(st_.get_issue(id)->ticket, ticket_state::creating);
+
+  st_.set_ticket(id, 123, ticket_state::open, at(3));
+  EXPECT_EQ(st_.get_issue(id)->ticket_id, 123);
+  EXPECT_EQ(st_.get_issue(id)->ticket, ticket_state::open);
+  EXPECT_EQ(st_.get_counts().tickets, 1);
+
+  st_.set_ticket(id, 123, ticket_state::closed, at(4));
+  EXPECT_EQ(st_.get_issue(id)->ticket, ticket_state::closed);
+  st_.set_ticket(id, std::nullopt, ticket_state::none, at(5));
+  EXPECT_FALSE(st_.get_issue(id)->ticket_id);
+  EXPECT_EQ(st_.get_counts().tickets, 0);
+}
+
+TEST_F(store_test, writes_to_missing_issues_are_programming_errors) {
+  EXPECT_THROW(st_.set_ticket(42, 1, ticket_state::open, at(1)), std::logic_error);
+  issue_record rec = make_issue("I-1");
+  rec.id = 42;
+  EXPECT_THROW(st_.save_issue(rec, at(1)), std::logic_error);
+  EXPECT_THROW(st_.add_operation(42, "create", "{}", at(1)), SQLite::Exception);  // foreign key
+}
+
+TEST(store_enums, text_matches_the_schema) {
+  EXPECT_EQ(to_string(ticket_state::none), "none");
+  EXPECT_EQ(to_string(ticket_state::creating), "creating");
+  EXPECT_EQ(to_string(ticket_state::open), "open");
+  EXPECT_EQ(to_string(ticket_state::closed), "closed");
+  EXPECT_EQ(to_string(op_status::pending), "pending");
+  EXPECT_EQ(to_string(op_status::done), "done");
+  EXPECT_EQ(to_string(op_status::dead), "dead");
+}
+
+//------------------------------------------------------------------------------
+// operations
+
+TEST_F(store_test, new_operation_is_pending_and_due_now) {
+  const std::int64_t issue = new_issue("I-1");
+  EXPECT_FALSE(st_.has_pending_operation(issue));
+  const std::int64_t op = st_.add_operation(issue, "create", R"({"summary":"x"})", at(100));
+
+  auto rec = st_.get_operation(op);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->id, op);
+  EXPECT_EQ(rec->issue, issue);
+  EXPECT_EQ(rec->kind, "create");
+  EXPECT_EQ(rec->payload, R"({"summary":"x"})");
+  EXPECT_EQ(rec->status, op_status::pending);
+  EXPECT_EQ(rec->attempts, 0);
+  EXPECT_FALSE(rec->sent);
+  EXPECT_EQ(rec->next_attempt_at, at(100));
+  EXPECT_EQ(rec->last_error, "");
+  EXPECT_TRUE(st_.has_pending_operation(issue));
+  EXPECT_FALSE(st_.get_operation(op + 1));
+}
+
+TEST_F(store_test, due_operations_filter_by_time_and_order) {
+  const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C");
+  const std::int64_t op_c = st_.add_operation(c, "create", "{}", at(300));
+  const std::int64_t op_a = st_.add_operation(a, "create", "{}", at(100));
+  const std::int64_t op_b = st_.add_operation(b, "create", "{}", at(100));
+
+  EXPECT_TRUE(due_ids(99).empty());
+  EXPECT_EQ(due_ids(100), (std::vector<std::int64_t>{op_a, op_b}));  // same time: by id
+  EXPECT_EQ(due_ids(299), (std::vector<std::int64_t>{op_a, op_b}));
+  EXPECT_EQ(due_ids(300), (std::vector<std::int64_t>{op_a, op_b, op_c}));
+  EXPECT_EQ(due_ids(300, 2), (std::vector<std::int64_t>{op_a, op_b}));
+  EXPECT_TRUE(due_ids(300, 0).empty());
+}
+
+TEST_F(store_test, due_operations_give_only_the_oldest_of_each_issue) {
+  const std::int64_t a = new_issue("A"), b = new_issue("B");
+  const std::int64_t a1 = st_.add_operation(a, "create", "{}", at(100));
+  const std::int64_t a2 = st_.add_operation(a, "patch", "{}", at(50));  // earlier time, still second
+  const std::int64_t b1 = st_.add_operation(b, "create", "{}", at(200));
+  EXPECT_EQ(due_ids(1'000), (std::vector<std::int64_t>{a1, b1}));
+
+  // While the head waits for a retry, nothing behind it runs.
+  st_.retry_operation(a1, at(500), "503", true, at(150));
+  EXPECT_EQ(due_ids(400), (std::vector<std::int64_t>{b1}));
+  EXPECT_EQ(due_ids(500), (std::vector<std::int64_t>{b1, a1}));
+
+  st_.complete_operation(a1, at(510));
+  EXPECT_EQ(due_ids(510), (std::vector<std::int64_t>{a2, b1}));
+  st_.fail_operation(a2, "400 bad", at(520));
+  EXPECT_EQ(due_ids(520), (std::vector<std::int64_t>{b1}));
+  EXPECT_FALSE(st_.has_pending_operation(a));
+}
+
+TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+
+  st_.mark_sent(op, at(110));
+  auto rec = st_.get_operation(op);
+  EXPECT_EQ(rec->attempts, 1);
+  EXPECT_TRUE(rec->sent);
+
+  // Timeout: the create may have landed, so `sent` stays.
+  st_.retry_operation(op, at(1'000), "timeout", false, at(120));
+  rec = st_.get_operation(op);
+  EXPECT_TRUE(rec->sent);
+  EXPECT_EQ(rec->status, op_status::pending);
+  EXPECT_EQ(rec->next_attempt_at, at(1'000));
+  EXPECT_EQ(rec->last_error, "timeout");
+  EXPECT_EQ(rec->attempts, 1);
+
+  st_.mark_sent(op, at(1'000));
+  // Answered with an error: certainly not applied, `sent` clears.
+  st_.retry_operation(op, at(2'000), "503 busy", true, at(1'010));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->attempts, 2);
+  EXPECT_FALSE(rec->sent);
+  EXPECT_EQ(rec->last_error, "503 busy");
+
+  st_.mark_sent(op, at(2'000));
+  st_.complete_operation(op, at(2'010));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->status, op_status::done);
+  EXPECT_FALSE(rec->sent);
+  EXPECT_EQ(rec->attempts, 3);
+}
+
+TEST_F(store_test, fail_makes_an_operation_dead) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  st_.mark_sent(op, at(100));
+  st_.fail_operation(op, "400: company not found", at(110));
+  auto rec = st_.get_operation(op);
+  EXPECT_EQ(rec->status, op_status::dead);
+  EXPECT_EQ(rec->last_error, "400: company not found");
+  EXPECT_TRUE(due_ids(10'000).empty());
+  EXPECT_EQ(st_.get_counts().dead, 1);
+}
+
+TEST_F(store_test, transitions_require_a_pending_operation) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  st_.complete_operation(op, at(110));
+  EXPECT_THROW(st_.mark_sent(op, at(120)), std::logic_error);
+  EXPECT_THROW(st_.complete_operation(op, at(120)), std::logic_error);
+  EXPECT_THROW(st_.retry_operation(op, at(200), "x", true, at(120)), std::logic_error);
+  EXPECT_THROW(st_.fail_operation(op, "x", at(120)), std::logic_error);
+  EXPECT_THROW(st_.mark_sent(op + 100, at(120)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(op)->status, op_status::done);
+}
+
+TEST_F(store_test, next_due_time_follows_the_issue_heads) {
+  EXPECT_FALSE(st_.next_due_time());
+  const std::int64_t a = new_issue("A"), b = new_issue("B");
+  const std::int64_t a1 = st_.add_operation(a, "create", "{}", at(300));
+  EXPECT_EQ(st_.next_due_time(), at(300));
+  const std::int64_t b1 = st_.add_operation(b, "create", "{}", at(200));
+  EXPECT_EQ(st_.next_due_time(), at(200));
+
+  // b2 is due earlier than its head b1 waits, but cannot run before it.
+  st_.retry_operation(b1, at(5'000), "503", true, at(210));
+  st_.add_operation(b, "patch", "{}", at(220));
+  EXPECT_EQ(st_.next_due_time(), at(300));
+
+  st_.complete_operation(a1, at(310));
+  EXPECT_EQ(st_.next_due_time(), at(5'000));
+  st_.fail_operation(b1, "gone", at(320));
+  EXPECT_EQ(st_.next_due_time(), at(220));
+}
+
+TEST_F(store_test, counts_reflect_every_table) {
+  EXPECT_EQ(st_.get_counts().inbox, 0);
+  const std::vector<inbox_entry> two = {{"a", "{}"}, {"b", "{}"}};
+  st_.inbox_add(two, at(1));
+  const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C");
+  st_.set_ticket(a, 7, ticket_state::open, at(2));
+  st_.add_operation(a, "patch", "{}", at(3));
+  st_.add_operation(b, "create", "{}", at(3));
+  const std::int64_t dead = st_.add_operation(c, "create", "{}", at(3));
+  st_.fail_operation(dead, "400", at(4));
+
+  const counts n = st_.get_counts();
+  EXPECT_EQ(n.inbox, 2);
+  EXPECT_EQ(n.issues, 3);
+  EXPECT_EQ(n.pending, 2);
+  EXPECT_EQ(n.dead, 1);
+  EXPECT_EQ(n.tickets, 1);
+}
+
+//------------------------------------------------------------------------------
+// transactions and durability
+
+TEST_F(store_test, transaction_rolls_back_unless_committed) {
+  {
+    store::transaction tx(st_);
+    const std::int64_t issue = new_issue("A");
+    st_.add_operation(issue, "create", "{}", at(1));
+  }
+  EXPECT_EQ(st_.get_counts().issues, 0);
+  EXPECT_EQ(st_.get_counts().pending, 0);
+
+  {
+    store::transaction tx(st_);
+    const std::int64_t issue = new_issue("A");
+    st_.add_operation(issue, "create", "{}", at(1));
+    tx.commit();
+  }
+  EXPECT_EQ(st_.get_counts().issues, 1);
+  EXPECT_EQ(st_.get_counts().pending, 1);
+}
+
+TEST_F(store_test, transactions_do_not_nest) {
+  store::transaction outer(st_);
+  EXPECT_THROW(store::transaction inner(st_), SQLite::Exception);
+  outer.commit();
+}
+
+TEST(store_durability, committed_data_survives_close_and_reopen) {
+  temp_dir dir;
+  const std::string path = (dir.path() / "ts.db").string();
+  std::int64_t issue = 0, op = 0;
+  {
+    store st(path);
+    const std::vector<inbox_entry> one = {{"spool:x", R"({"a":1})"}};
+    st.inbox_add(one, at(10));
+    store::transaction tx(st);
+    issue = st.save_issue(make_issue("I-1"), at(11));
+    st.set_ticket(issue, 555, ticket_state::open, at(12));
+    op = st.add_operation(issue, "patch", R"({"p":1})", at(13));
+    st.mark_sent(op, at(14));
+    tx.commit();
+    {
+      store::transaction lost(st);
+      st.save_issue(make_issue("I-2"), at(15));
+    }
+  }
+  store st(path);
+  ASSERT_EQ(st.inbox_depth(), 1);
+  EXPECT_EQ(st.inbox_peek(1)[0].body, R"({"a":1})");
+  auto rec = st.find_issue(make_issue("I-1").identity);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->id, issue);
+  EXPECT_EQ(rec->ticket_id, 555);
+  EXPECT_FALSE(st.find_issue(make_issue("I-2").identity));
+  auto o = st.get_operation(op);
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->sent);
+  EXPECT_EQ(o->attempts, 1);
+}
+
+TEST(store_durability, reads_leave_no_snapshot_open) {
+  // A cached SELECT left mid-step would pin a WAL read snapshot and block a
+  // checkpoint from another connection.
+  temp_dir dir;
+  const std::string path = (dir.path() / "ts.db").string();
+  store st(path);
+  const std::int64_t issue = st.save_issue(make_issue("I-1"), at(1));
+  st.add_operation(issue, "create", "{}", at(1));
+  st.add_operation(issue, "patch", "{}", at(1));
+  const std::vector<inbox_entry> two = {{"a", "{}"}, {"b", "{}"}};
+  st.inbox_add(two, at(1));
+  ASSERT_TRUE(st.find_issue(make_issue("I-1").identity));
+  ASSERT_EQ(st.due_operations(at(1), 1).size(), 1u);
+  ASSERT_EQ(st.inbox_peek(1).size(), 1u);
+  ASSERT_TRUE(st.get_operation(1));
+
+  SQLite::Database other(path, SQLite::OPEN_READWRITE);
+  SQLite::Statement checkpoint(other, "PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_TRUE(checkpoint.executeStep());
+  EXPECT_EQ(checkpoint.getColumn(0).getInt(), 0) << "checkpoint blocked by an open read";
+}
+
+}  // namespace
