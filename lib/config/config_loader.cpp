@@ -592,7 +592,7 @@ void read_psa(map_walker& w, psa_config& p) {
   });
   w.size("max_response_size", p.max_response_bytes, 1, no_limit);
   w.integer("max_connections", p.max_connections, 1, 64);
-  w.number("requests_per_minute", p.requests_per_minute, 0, 6000);
+  w.number("requests_per_minute", p.requests_per_minute, 0, 600000);
 }
 
 void read_companies(map_walker& w, companies_config& c) {

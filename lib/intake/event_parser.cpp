@@ -112,7 +112,8 @@ event_error syntax_error(std::string_view text, const json::parse_error& e) {
   // e.byte is 1-based and points one past the end when the input ran out.
   const std::size_t offset = e.byte == 0 ? 0 : static_cast<std::size_t>(e.byte - 1);
   if (offset >= text.size()) {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return document_error("not valid JSON: empty document");
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+      return document_error("not valid JSON: empty document");
     return document_error("not valid JSON: unexpected end of input at " + position_of(text, text.size()) +
                           "; the document looks truncated");
   }

@@ -41,7 +41,11 @@ constexpr std::size_t max_event_bytes = 256u << 10;
 bool is_valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    const std::size_t len = b < 0x80                 ? 1
+                            : b >= 0xC2 && b <= 0xDF ? 2
+                            : b >= 0xE0 && b <= 0xEF ? 3
+                            : b >= 0xF0 && b <= 0xF4 ? 4
+                                                     : 0;
     if (len == 0 || i + len > s.size()) return false;
     const auto b1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
     if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F))

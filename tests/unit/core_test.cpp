@@ -183,8 +183,10 @@ TEST(CorrelationKey, LongAndUnicodeIdentitiesStayWithinLimit) {
 // Event model
 
 TEST(EventEnums, RoundTrip) {
-  for (auto s : {ts::issue_state::open, ts::issue_state::resolved}) EXPECT_EQ(ts::parse_issue_state(ts::to_string(s)), s);
-  for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
+  for (auto s : {ts::issue_state::open, ts::issue_state::resolved})
+    EXPECT_EQ(ts::parse_issue_state(ts::to_string(s)), s);
+  for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
+                 ts::severity::info})
     EXPECT_EQ(ts::parse_severity(ts::to_string(s)), s);
   EXPECT_EQ(ts::to_string(ts::severity::critical), "critical");
   EXPECT_EQ(ts::to_string(ts::issue_state::resolved), "resolved");

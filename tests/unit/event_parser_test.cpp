@@ -43,7 +43,11 @@ json without(json doc, const std::string& field) {
 bool is_valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    const std::size_t len = b < 0x80                 ? 1
+                            : b >= 0xC2 && b <= 0xDF ? 2
+                            : b >= 0xE0 && b <= 0xEF ? 3
+                            : b >= 0xF0 && b <= 0xF4 ? 4
+                                                     : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -443,7 +447,8 @@ TEST(EventParser, UpdatedAtRejected) {
 
 TEST(EventParser, TopLevelMustBeAnObject) {
   const std::pair<const char*, const char*> cases[] = {
-      {"[]", "array"}, {"[{}]", "array"}, {"\"event\"", "string"}, {"42", "number"}, {"null", "null"}, {"true", "boolean"}};
+      {"[]", "array"},   {"[{}]", "array"}, {"\"event\"", "string"},
+      {"42", "number"},  {"null", "null"},  {"true", "boolean"}};
   for (auto [text, type] : cases) {
     SCOPED_TRACE(text);
     const event_error e = error_of_text(text);
@@ -530,7 +535,7 @@ TEST(EventParser, InvalidUtf8IsRejectedWithItsPosition) {
   const std::string base = valid_event().dump();
   const std::size_t at = base.find("Brute");  // inside the title string
   const std::pair<std::string, std::string> bytes[] = {
-      {"\xFF", "0xFF"},             {"\xFE", "0xFE"},         {"\x80", "0x80"},             // never valid / stray continuation
+      {"\xFF", "0xFF"},             {"\xFE", "0xFE"},         {"\x80", "0x80"},             // never valid / stray
       {"\xC0\xAF", "0xC0"},         {"\xE0\x80\xAF", "0xE0"},                               // overlong
       {"\xED\xA0\x80", "0xED"},                                                             // UTF-16 surrogate
       {"\xF4\x90\x80\x80", "0xF4"}, {"\xF5\x80\x80\x80", "0xF5"},                           // above U+10FFFF
@@ -568,7 +573,8 @@ TEST(EventParser, DeepNestingIsRejectedNamingTheField) {
   EXPECT_EQ(error_of_text(R"({"a\nb":)" + std::string(100, '[') + std::string(100, ']') + "}").to_string(),
             "field 'a\\nb': nested deeper than 64 levels");
   // Deep and truncated: the syntax error wins.
-  EXPECT_EQ(error_of_text(R"({"x":)" + std::string(100000, '[')).message.rfind("not valid JSON: unexpected end", 0), 0u);
+  EXPECT_EQ(error_of_text(R"({"x":)" + std::string(100000, '[')).message.rfind("not valid JSON: unexpected end", 0),
+            0u);
 }
 
 TEST(EventParser, ValidationOrderReportsFirstRequiredFieldFirst) {
