@@ -12,9 +12,18 @@ namespace {
 
 using json = nlohmann::json;
 
+/// The start of `body`, at most `max` bytes, cut on a UTF-8 character
+/// boundary, with control characters (C0 and DEL) replaced by spaces.
 std::string sanitize_snippet(std::string_view body, std::size_t max) {
+  std::size_t cut = std::min(max, body.size());
+  if (cut < body.size())
+    while (cut > 0 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;
   std::string out;
-  for (char c : body.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  out.reserve(cut);
+  for (char c : body.substr(0, cut)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
+  }
   return out;
 }
 
@@ -132,7 +141,8 @@ result<endpoint> site_endpoint(std::string_view site) {
   endpoint ep;
   ep.host = std::string(url->encoded_host());
   if (url->host_type() == boost::urls::host_type::ipv6) ep.host = std::string(url->encoded_host_address());
-  ep.port = url->has_port() ? std::string(url->port()) : "443";
+  // RFC 3986: an empty port ("host:") means the scheme's default.
+  ep.port = url->has_port() && !url->port().empty() ? std::string(url->port()) : "443";
   ep.cloud = false;
   return ep;
 }
@@ -302,8 +312,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
   if (v.empty()) return std::nullopt;
   if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    if (v.size() > 9) return std::chrono::milliseconds{std::chrono::hours{24 * 365}};
-    return std::chrono::milliseconds{std::stoll(std::string(v)) * 1000};
+    // Saturate instead of overflowing; anything beyond a day is treated as a day
+    // (a longer pause is indistinguishable from an outage and is logged as such).
+    constexpr std::int64_t max_seconds = 24 * 3600;
+    std::int64_t secs = 0;
+    for (char c : v) secs = std::min<std::int64_t>(max_seconds, secs * 10 + (c - '0'));
+    return std::chrono::milliseconds{secs * 1000};
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
   static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -317,7 +331,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
                           std::string(v.substr(5, 2)) + "T" + std::string(v.substr(17, 8)) + "Z";
   auto t = parse_rfc3339(iso);
   if (!t) return std::nullopt;
-  return std::max(std::chrono::milliseconds{0}, *t - now);
+  return std::clamp<std::chrono::milliseconds>(*t - now, std::chrono::milliseconds{0}, std::chrono::hours{24});
 }
 
 }  // namespace ts::psa

@@ -135,7 +135,8 @@ result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_
 std::vector<std::string> closest_names(const std::vector<named_ref>& items, std::string_view name, std::size_t max = 3);
 
 /// Parses Retry-After: delta-seconds or an HTTP date (IMF-fixdate), relative to
-/// `now`. A date in the past gives zero. nullopt when absent or unparseable.
+/// `now`. A date in the past gives zero; waits are capped at 24 hours (a longer
+/// pause is an outage, retried daily). nullopt when absent or unparseable.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, sys_ms now);
 
 }  // namespace ts::psa

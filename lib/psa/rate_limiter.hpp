@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace ts::psa {
 
@@ -30,8 +31,8 @@ class token_bucket {
 
  private:
   void refill(clock_point now) {
-    if (last_ == clock_point{}) last_ = now;
-    const double dt = std::chrono::duration<double>(now - last_).count();
+    if (!last_) last_ = now;
+    const double dt = std::chrono::duration<double>(now - *last_).count();
     if (dt > 0) {
       tokens_ = std::min(burst_, tokens_ + dt * rate_);
       last_ = now;
@@ -41,7 +42,7 @@ class token_bucket {
   double rate_;
   double burst_;
   double tokens_;
-  clock_point last_{};
+  std::optional<clock_point> last_;
 };
 
 }  // namespace ts::psa

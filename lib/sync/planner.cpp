@@ -29,7 +29,8 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev) {
 }
 
 std::chrono::milliseconds backoff_delay(const backoff_policy& p, int attempt, double unit_random) noexcept {
-  const int exp = std::clamp(attempt - 1, 0, 30);
+  // Clamp before subtracting: attempt may be anything an old row holds, INT_MIN included.
+  const int exp = std::clamp(attempt, 1, 31) - 1;
   const double ceiling = std::min(static_cast<double>(p.cap.count()), static_cast<double>(p.base.count()) * std::ldexp(1.0, exp));
   const double r = std::clamp(unit_random, 0.0, 1.0);
   return std::chrono::milliseconds{static_cast<long long>(ceiling * r)};

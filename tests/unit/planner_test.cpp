@@ -3,7 +3,7 @@
 // created), the retry backoff the driver applies, and the op_kind names the
 // store persists. Events are built field by field and timed with
 // ts::parse_rfc3339; the ordering boundary is probed at equal, 1 ms older and
-// 1 ms newer. Tests named DISABLED_ pin documented behaviour the code does not
+// 1 ms newer. Tests named  pin documented behaviour the code does not
 // meet yet; they are listed in the report that introduced them.
 #include "core/event.hpp"
 #include "core/time.hpp"
@@ -215,7 +215,7 @@ TEST(BackoffDelay, ZeroAndNegativeAttemptsCountAsTheFirst) {
 }
 
 // attempt - 1 overflows for INT_MIN; the documented clamp to attempt 1 must still hold.
-TEST(BackoffDelay, DISABLED_MostNegativeAttemptCountsAsTheFirst) {
+TEST(BackoffDelay, MostNegativeAttemptCountsAsTheFirst) {
   EXPECT_EQ(sync::backoff_delay(defaults, INT_MIN, 0.5), 500ms);
 }
 
