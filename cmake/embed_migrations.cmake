@@ -3,6 +3,7 @@
 set(body "// Generated from migrations/*.sql by cmake/embed_migrations.cmake. Do not edit.\n")
 string(APPEND body "#include \"store/migrations.hpp\"\n\nnamespace ts::store {\n\n")
 string(APPEND body "const std::vector<migration>& embedded_migrations() {\n  static const std::vector<migration> all = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^([0-9]+)_" _ ${name})

@@ -4,6 +4,8 @@
 // config/ticketsync.yaml.
 #pragma once
 
+#include "core/event.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -54,16 +56,53 @@ struct companies_config {
   std::string default_company;
 };
 
+/// What an update of an open issue does to its ticket.
+enum class on_update_policy {
+  patch,   ///< patch the changed fields (summary, priority, severity, impact) and note what changed
+  note,    ///< only note what changed
+  ignore,  ///< nothing
+};
+
+/// What resolving an issue does to its ticket.
+enum class on_resolve_policy {
+  close,   ///< resolution note (if its template is not empty), then move to closed_status
+  note,    ///< only the resolution note; the ticket stays open for a technician
+  ignore,  ///< nothing
+};
+
+struct lifecycle_config {
+  on_update_policy on_update = on_update_policy::patch;
+  on_resolve_policy on_resolve = on_resolve_policy::close;
+  /// An issue that comes back within this time after it was resolved reopens
+  /// its ticket; later, it gets a new ticket. 0 = always a new ticket. Default: 7 days.
+  std::chrono::milliseconds reopen_window{std::chrono::hours{24 * 7}};
+};
+
 struct ticket_config {
   std::string board;                 ///< board name (resolved to an id through the PSA)
   std::string status;                ///< status name for new tickets, on that board
-  std::string priority;              ///< priority name
+  /// Status a resolved issue's ticket moves to; must be a closed status
+  /// (closedStatus) of the board. Default: Closed
+  std::string closed_status = "Closed";
+  /// Status a reopened ticket moves to; empty = `status`.
+  std::string reopen_status;
+  /// Priority name for each event severity (one name for all, or a map).
+  std::map<ts::severity, std::string> priority;
   /// Mustache templates over the event (fields of DESIGN §3 plus attributes).
   std::string summary_template = "[{{severity}}] {{title}}";
   std::string description_template =
       "{{title}}\n\nSource: {{source}}\nTenant: {{tenant}}\nSeverity: {{severity}}\n"
       "{{#asset}}Asset: {{asset}}\n{{/asset}}{{#url}}Link: {{url}}\n{{/url}}"
       "{{#description}}\n{{description}}\n{{/description}}";
+  /// Note templates: the event's fields, plus {{changes}} (one "- field: old → new"
+  /// line per change) for updates. An empty resolve template posts no resolution note.
+  std::string update_note_template = "Updated by {{source}} at {{updated_at}}:\n{{changes}}";
+  std::string resolve_note_template = "Resolved in {{source}} at {{updated_at}}.";
+  std::string reopen_note_template = "The issue is open again in {{source}} ({{updated_at}}).\n{{changes}}";
+  lifecycle_config lifecycle;
+
+  /// reopen_status, or status when it is empty.
+  const std::string& effective_reopen_status() const { return reopen_status.empty() ? status : reopen_status; }
 };
 
 struct storage_config {

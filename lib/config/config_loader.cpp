@@ -144,16 +144,17 @@ std::optional<std::uint64_t> scaled(std::uint64_t n, std::uint64_t factor) {
 
 /// "<int>ms|s|m|h", > 0.
 parse_error parse_duration(std::string_view text, std::chrono::milliseconds& out) {
-  const std::string wanted = "expected a duration such as 500ms, 10s, 2m or 1h, got " + quote(text);
+  const std::string wanted = "expected a duration such as 500ms, 10s, 2m, 1h or 7d, got " + quote(text);
   const auto [digits, unit] = split_number_unit(text);
   const auto n = parse_u64(digits);
   if (!n) return wanted;
-  if (unit.empty()) return "a duration needs a unit (ms, s, m or h), got " + quote(text);
+  if (unit.empty()) return "a duration needs a unit (ms, s, m, h or d), got " + quote(text);
   std::uint64_t factor = 0;
   if (unit == "ms") factor = 1;
   else if (unit == "s") factor = 1'000;
   else if (unit == "m") factor = 60'000;
   else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
   else return wanted;
   const auto ms = scaled(*n, factor);
   if (!ms || *ms > static_cast<std::uint64_t>(std::numeric_limits<std::chrono::milliseconds::rep>::max()))
@@ -262,6 +263,16 @@ parse_error check_company_identifier(std::string_view v) {
 parse_error check_not_empty(std::string_view v) {
   if (v.empty()) return std::string("must not be empty");
   return std::nullopt;
+}
+
+parse_error check_on_update(std::string_view v) {
+  if (v == "patch" || v == "note" || v == "ignore") return std::nullopt;
+  return "must be one of patch, note, ignore, got " + quote(v);
+}
+
+parse_error check_on_resolve(std::string_view v) {
+  if (v == "close" || v == "note" || v == "ignore") return std::nullopt;
+  return "must be one of close, note, ignore, got " + quote(v);
 }
 
 parse_error check_log_level(std::string_view v) {
@@ -398,9 +409,15 @@ class map_walker {
     });
   }
 
-  /// Duration ("500ms", "10s", "2m", "1h"), > 0.
-  void duration(std::string_view key, std::chrono::milliseconds& out) {
-    get_scalar(key, need::optional, "a duration", [&](std::string_view text) { return parse_duration(text, out); });
+  /// Duration ("500ms", "10s", "2m", "1h", "7d"), > 0 (or >= 0 when `allow_zero`).
+  void duration(std::string_view key, std::chrono::milliseconds& out, bool allow_zero = false) {
+    get_scalar(key, need::optional, "a duration", [&](std::string_view text) -> parse_error {
+      if (allow_zero && text == "0") {
+        out = std::chrono::milliseconds{0};
+        return std::nullopt;
+      }
+      return parse_duration(text, out);
+    });
   }
 
   /// Size in bytes ("4096", "256KiB", "8MiB"), in [lo, hi].
@@ -616,12 +633,47 @@ void read_companies(map_walker& w, companies_config& c) {
     w.context().diag.report(w.mark(), "companies: needs a 'default' company or at least one entry under 'tenants'");
 }
 
+// `priority: NAME` (every severity) or `priority: {critical: NAME, ..., info: NAME}`.
+void read_priority(map_walker& w, std::map<ts::severity, std::string>& out) {
+  static constexpr ts::severity all[] = {ts::severity::critical, ts::severity::high, ts::severity::medium,
+                                         ts::severity::low, ts::severity::info};
+  entry* e = w.raw("priority", need::required);
+  if (e == nullptr) return;
+  if (e->value.IsMap()) {
+    w.section("priority", need::required, [&](map_walker& m) {
+      for (ts::severity sev : all) m.string(ts::to_string(sev), out[sev], need::required);
+    });
+    return;
+  }
+  std::string name;
+  w.string("priority", name, need::required);
+  if (!name.empty())
+    for (ts::severity sev : all) out[sev] = name;
+}
+
 void read_ticket(map_walker& w, ticket_config& t) {
   w.string("board", t.board, need::required);
   w.string("status", t.status, need::required);
-  w.string("priority", t.priority, need::required);
+  w.string("closed_status", t.closed_status, need::optional, check_not_empty);
+  w.string("reopen_status", t.reopen_status);
+  read_priority(w, t.priority);
   w.string("summary", t.summary_template, need::optional, check_not_empty);
   w.string("description", t.description_template);
+  w.section("notes", need::optional, [&](map_walker& n) {
+    n.string("update", t.update_note_template, need::optional, check_not_empty);
+    n.string("resolve", t.resolve_note_template);
+    n.string("reopen", t.reopen_note_template, need::optional, check_not_empty);
+  });
+  w.section("lifecycle", need::optional, [&](map_walker& l) {
+    std::string on_update, on_resolve;
+    l.string("on_update", on_update, need::optional, check_on_update);
+    l.string("on_resolve", on_resolve, need::optional, check_on_resolve);
+    if (on_update == "note") t.lifecycle.on_update = on_update_policy::note;
+    if (on_update == "ignore") t.lifecycle.on_update = on_update_policy::ignore;
+    if (on_resolve == "note") t.lifecycle.on_resolve = on_resolve_policy::note;
+    if (on_resolve == "ignore") t.lifecycle.on_resolve = on_resolve_policy::ignore;
+    l.duration("reopen_window", t.lifecycle.reopen_window, true);
+  });
 }
 
 void read_intake(map_walker& w, intake_config& in) {

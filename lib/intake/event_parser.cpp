@@ -1,7 +1,12 @@
 // Event schema v1 parser (DESIGN §3): JSON text -> validated ts::event. Pure:
-// no IO, no clock. The first problem found is reported, naming its field; the
-// message never echoes raw input bytes that are not valid UTF-8, so it can go
-// straight into a `.reason` file or a log line.
+// no IO, no clock. The first problem found is reported, naming its field.
+// Messages are short, valid UTF-8 and free of control characters (offending
+// values are quoted JSON-escaped and cut), so they can go straight into a
+// `.reason` file or a log line.
+//
+// Beyond the header's rules: empty optional strings count as absent; a UTF-8
+// BOM is skipped; containers nested deeper than 64 levels and numbers beyond
+// a double's range are rejected; for duplicate keys the last one wins.
 #include "intake/event_parser.hpp"
 
 #include <nlohmann/json.hpp>
@@ -117,26 +122,61 @@ event_error syntax_error(std::string_view text, const json::parse_error& e) {
     return document_error("not valid JSON: unexpected end of input at " + position_of(text, text.size()) +
                           "; the document looks truncated");
   }
-  std::string_view what = e.what();
   // "[json.exception.parse_error.101] parse error at line 1, column 9: syntax
-  // error while parsing value - invalid literal; last read: '...'"
+  // error while parsing value - invalid literal; last read: '<raw input>';
+  // expected <token>". Keep the lexer's reason and the expected token; drop
+  // the raw input, which can be anything and of any length.
+  std::string_view what = e.what();
   if (auto dash = what.find(" - "); dash != std::string_view::npos) what.remove_prefix(dash + 3);
-  if (auto last = what.find("; last read:"); last != std::string_view::npos) {
-    std::string_view tail = what.substr(last);
-    std::string_view rest;
-    if (auto exp = tail.rfind("; expected"); exp != std::string_view::npos) rest = tail.substr(exp);
-    return document_error("not valid JSON: " + printable_ascii(what.substr(0, last)) + printable_ascii(rest) +
-                          " at " + position_of(text, offset));
+  std::string reason(what.substr(0, what.find("; last read:")));
+  // nlohmann's token names (lexer::token_type_name): the only things that can
+  // follow "; expected ".
+  static constexpr std::string_view tokens[] = {
+      "'[', '{', or a literal", "end of input", "string literal", "number literal", "true literal", "false literal",
+      "null literal",           "'['",          "'{'",            "']'",            "'}'",          "':'",
+      "','"};
+  for (std::string_view token : tokens) {
+    const std::string suffix = "; expected " + std::string(token);
+    if (what.ends_with(suffix)) {
+      if (!std::string_view(reason).ends_with(suffix)) reason += suffix;
+      break;
+    }
   }
-  return document_error("not valid JSON: " + printable_ascii(what) + " at " + position_of(text, offset));
+  constexpr std::size_t max_reason_bytes = 200;  // reasons are short fixed texts; this is a backstop
+  if (reason.size() > max_reason_bytes) reason.resize(max_reason_bytes);
+  return document_error("not valid JSON: " + printable_ascii(reason) + " at " + position_of(text, offset));
 }
 
-// `"value"` as JSON, cut to max_quoted_bytes on a code-point boundary.
+// `"value"` as a JSON string, cut to max_quoted_bytes on a code-point
+// boundary, with every control character escaped (JSON itself leaves DEL and
+// the C1 controls raw).
 std::string quote_value(const std::string& s) {
-  if (s.size() <= max_quoted_bytes) return json(s).dump();
-  std::size_t cut = max_quoted_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return json(s.substr(0, cut) + "\u2026").dump();
+  std::string value = s;
+  if (value.size() > max_quoted_bytes) {
+    std::size_t cut = max_quoted_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+    value = value.substr(0, cut) + "\u2026";
+  }
+  const std::string dumped = json(value).dump();
+  std::string out;
+  out.reserve(dumped.size());
+  static constexpr char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < dumped.size(); ++i) {
+    const auto b = static_cast<unsigned char>(dumped[i]);
+    unsigned cp = 0;
+    if (b == 0x7F) {
+      cp = b;
+    } else if (b == 0xC2 && i + 1 < dumped.size() && static_cast<unsigned char>(dumped[i + 1]) <= 0x9F) {
+      cp = static_cast<unsigned char>(dumped[++i]);  // C2 80..9F encodes U+0080..U+009F
+    } else {
+      out.push_back(dumped[i]);
+      continue;
+    }
+    out += "\\u00";
+    out.push_back(hex[cp >> 4]);
+    out.push_back(hex[cp & 0xF]);
+  }
+  return out;
 }
 
 // An unknown top-level key as it may appear in a message: unchanged when it

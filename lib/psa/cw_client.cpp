@@ -178,6 +178,40 @@ net::awaitable<psa_result<ticket_info>> cw_client::get_ticket(std::int64_t id) {
   co_return *ticket;
 }
 
+net::awaitable<psa_result<ticket_info>> cw_client::patch_ticket(std::int64_t id, const std::vector<patch_op>& ops) {
+  // Replace operations set absolute values: repeating one is harmless.
+  auto res = co_await call(http::verb::patch, prefix_ + "/service/tickets/" + std::to_string(id), encode_patch(ops),
+                           true);
+  if (!res) co_return res.error();
+  auto ticket = parse_ticket(res->body);
+  if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                     "ticket patch answered without a ticket"};
+  co_return *ticket;
+}
+
+net::awaitable<psa_result<note_info>> cw_client::post_note(std::int64_t ticket_id, std::string_view text,
+                                                           note_area area) {
+  auto res = co_await call(http::verb::post, prefix_ + "/service/tickets/" + std::to_string(ticket_id) + "/notes",
+                           encode_note(text, area), false);
+  if (!res) co_return res.error();
+  auto note = parse_note(res->body);
+  if (!note) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                   "note create answered without a note id", true};
+  co_return *note;
+}
+
+net::awaitable<psa_result<std::vector<note_info>>> cw_client::recent_notes(std::int64_t ticket_id) {
+  auto res = co_await call(http::verb::get,
+                           prefix_ + "/service/tickets/" + std::to_string(ticket_id) +
+                               "/notes?orderBy=id%20desc&pageSize=100",
+                           {}, true);
+  if (!res) co_return res.error();
+  auto notes = parse_note_list(res->body);
+  if (!notes) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                    "note list answered something other than a list"};
+  co_return std::move(*notes);
+}
+
 net::awaitable<psa_result<std::vector<named_ref>>> cw_client::list(std::string path) {
   std::vector<named_ref> all;
   for (int page = 1;; ++page) {

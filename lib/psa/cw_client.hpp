@@ -63,6 +63,11 @@ class cw_client {
   /// The ticket whose externalXRef is `xref`, if any (the lowest id when several).
   boost::asio::awaitable<psa_result<std::optional<ticket_info>>> find_ticket_by_xref(std::string_view xref);
   boost::asio::awaitable<psa_result<ticket_info>> get_ticket(std::int64_t id);
+  /// PATCH with replace operations; the answer is the updated ticket.
+  boost::asio::awaitable<psa_result<ticket_info>> patch_ticket(std::int64_t id, const std::vector<patch_op>& ops);
+  boost::asio::awaitable<psa_result<note_info>> post_note(std::int64_t ticket_id, std::string_view text, note_area area);
+  /// The ticket's newest notes (up to 100), newest first.
+  boost::asio::awaitable<psa_result<std::vector<note_info>>> recent_notes(std::int64_t ticket_id);
 
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> boards();
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_statuses(std::int64_t board_id);

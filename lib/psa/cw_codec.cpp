@@ -233,6 +233,8 @@ std::string encode_ticket_create(const ticket_create& t) {
       {"externalXRef", t.external_xref},
       {"initialDescription", t.initial_description},
   };
+  if (!t.severity.empty()) j["severity"] = t.severity;
+  if (!t.impact.empty()) j["impact"] = t.impact;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -305,6 +307,56 @@ std::vector<std::string> closest_names(const std::vector<named_ref>& items, std:
   std::vector<std::string> out;
   for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
   return out;
+}
+
+patch_op replace_string(std::string_view path, std::string_view value) {
+  return {std::string(path), json(std::string(value)).dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+patch_op replace_reference(std::string_view path, std::int64_t id) {
+  return {std::string(path), json{{"id", id}}.dump()};
+}
+
+std::string encode_patch(const std::vector<patch_op>& ops) {
+  json arr = json::array();
+  for (const auto& op : ops)
+    arr.push_back({{"op", "replace"}, {"path", op.path}, {"value", json::parse(op.value_json)}});
+  return arr.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string encode_note(std::string_view text, note_area area) {
+  json j = {{"text", std::string(text)},
+            {"detailDescriptionFlag", area == note_area::discussion},
+            {"internalAnalysisFlag", area == note_area::internal_analysis},
+            {"resolutionFlag", area == note_area::resolution},
+            {"processNotifications", false}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+result<note_info> note_from_json(const json& v) {
+  if (!v.is_object()) return errc::psa_protocol;
+  auto id = v.find("id");
+  if (id == v.end() || !id->is_number_integer()) return errc::psa_protocol;
+  return note_info{id->get<std::int64_t>(), string_or_empty(v, "text")};
+}
+}  // namespace
+
+result<std::vector<note_info>> parse_note_list(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_array()) return errc::psa_protocol;
+  std::vector<note_info> out;
+  for (const auto& v : j) {
+    auto n = note_from_json(v);
+    if (!n) return n.error();
+    out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+result<note_info> parse_note(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  return note_from_json(j);
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, sys_ms now) {

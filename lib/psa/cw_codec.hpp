@@ -88,6 +88,8 @@ struct ticket_create {
   std::int64_t priority_id = 0;
   std::string initial_description;
   std::string external_xref;
+  std::string severity;  ///< Low | Medium | High; omitted when empty
+  std::string impact;    ///< Low | Medium | High; omitted when empty
 };
 
 /// JSON body of POST /service/tickets.
@@ -133,6 +135,32 @@ result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_
 
 /// Up to `max` names from `items` closest to `name` (edit distance), for "did you mean".
 std::vector<std::string> closest_names(const std::vector<named_ref>& items, std::string_view name, std::size_t max = 3);
+
+/// One JSON Patch operation as ConnectWise takes it: `{"op":"replace","path":"summary","value":...}`.
+/// Reference fields are replaced as whole objects (`{"id":N}`), never by a path into them.
+struct patch_op {
+  std::string path;        ///< top-level field, no leading slash (CW's documented form)
+  std::string value_json;  ///< the value, as JSON text
+};
+patch_op replace_string(std::string_view path, std::string_view value);
+patch_op replace_reference(std::string_view path, std::int64_t id);
+/// JSON body of PATCH /service/tickets/{id}: an array of replace operations.
+std::string encode_patch(const std::vector<patch_op>& ops);
+
+/// Where a note shows in ConnectWise (at least one must be set).
+enum class note_area { internal_analysis, resolution, discussion };
+/// JSON body of POST /service/tickets/{id}/notes; processNotifications false
+/// (ticketsync's notes send no e-mail).
+std::string encode_note(std::string_view text, note_area area);
+
+struct note_info {
+  std::int64_t id = 0;
+  std::string text;
+};
+/// Parses a JSON array of notes (id, text).
+result<std::vector<note_info>> parse_note_list(std::string_view body);
+/// Parses one created note.
+result<note_info> parse_note(std::string_view body);
 
 /// Parses Retry-After: delta-seconds or an HTTP date (IMF-fixdate), relative to
 /// `now`. A date in the past gives zero; waits are capped at 24 hours (a longer

@@ -100,21 +100,31 @@ class data_only_context final : public mus::context<std::string> {
   const mus::data* get_partial(const std::string&) const override { return nullptr; }
 };
 
-// One line: every control character (CR, LF, tab, ...) and space run becomes a
-// single space; leading and trailing spaces are dropped.
+// Bytes of the space-like character at s[i] (C0 controls, space, DEL, C1
+// controls such as NEL, U+2028/U+2029 line/paragraph separators), else 0.
+std::size_t space_like(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  if (at(i) <= 0x20 || at(i) == 0x7F) return 1;
+  if (at(i) == 0xC2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) return 2;
+  if (at(i) == 0xE2 && at(i + 1) == 0x80 && (at(i + 2) == 0xA8 || at(i + 2) == 0xA9)) return 3;
+  return 0;
+}
+
+// One line: every run of space-like characters (CR, LF, tab, other controls,
+// line separators) becomes a single space; leading and trailing ones are dropped.
 std::string one_line(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   bool pending_space = false;
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == 0x7F) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (const std::size_t n = space_like(s, i)) {
       pending_space = !out.empty();
+      i += n;
       continue;
     }
     if (pending_space) out.push_back(' ');
     pending_space = false;
-    out.push_back(c);
+    out.push_back(s[i++]);
   }
   return out;
 }
@@ -190,7 +200,7 @@ mapping_result map_event(const ts::event& ev, const config::config& cfg) {
   }
   t.board = cfg.ticket.board;
   t.status = cfg.ticket.status;
-  t.priority = cfg.ticket.priority;
+  if (auto it = cfg.ticket.priority.find(ev.severity); it != cfg.ticket.priority.end()) t.priority = it->second;
 
   const json context = ev.to_json();
   auto summary = render_template("summary", cfg.ticket.summary_template, context);

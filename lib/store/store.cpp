@@ -96,9 +96,10 @@ std::string sql(std::initializer_list<std::string_view> parts) {
 }
 
 constexpr std::string_view issue_columns =
-    "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state";
+    "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state,"
+    " generation, phase, resolved_at, desired, applied";
 constexpr std::string_view operation_columns =
-    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error";
+    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step";
 
 // The oldest pending operation of an issue (ops of one issue run in order).
 constexpr std::string_view is_issue_head =
@@ -123,6 +124,11 @@ issue_record read_issue(const SQLite::Statement& s) {
   r.event_json = s.getColumn(8).getString();
   if (!s.isColumnNull(9)) r.ticket_id = s.getColumn(9).getInt64();
   r.ticket = parse_ticket_state(s.getColumn(10).getString());
+  r.generation = s.getColumn(11).getInt();
+  r.phase = s.getColumn(12).getString();
+  if (!s.isColumnNull(13)) r.resolved_at = from_unix_ms(s.getColumn(13).getInt64());
+  r.desired_json = s.getColumn(14).getString();
+  r.applied_json = s.getColumn(15).getString();
   return r;
 }
 
@@ -137,6 +143,7 @@ operation_record read_operation(const SQLite::Statement& s) {
   r.sent = s.getColumn(6).getInt() != 0;
   r.next_attempt_at = from_unix_ms(s.getColumn(7).getInt64());
   r.last_error = s.getColumn(8).getString();  // NULL reads as ""
+  r.step = s.getColumn(9).getInt();
   return r;
 }
 
@@ -169,17 +176,35 @@ struct store::statements {
         issue_by_key(db, sql({"SELECT ", issue_columns, " FROM issues WHERE correlation_key = ?1"})),
         issue_insert(db,
                      "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at,"
-                     " event, ticket_id, ticket_state, created_at, updated_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"),
+                     " event, ticket_id, ticket_state, created_at, updated_at, generation, phase, resolved_at,"
+                     " desired, applied)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)"),
         issue_update(db,
-                     "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6"
+                     "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6,"
+                     " generation = ?7, phase = ?8, resolved_at = ?9, desired = ?10"
                      " WHERE id = ?1"),
         issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
+        issue_set_applied(db, "UPDATE issues SET applied = ?2, updated_at = ?3 WHERE id = ?1"),
         op_insert(db,
                   "INSERT INTO operations (issue, kind, payload, next_attempt_at, created_at, updated_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?4, ?4)"),
         op_by_id(db, sql({"SELECT ", operation_columns, " FROM operations WHERE id = ?1"})),
         op_has_pending(db, "SELECT EXISTS (SELECT 1 FROM operations WHERE issue = ?1 AND status = 'pending')"),
+        op_newest_pending(db, sql({"SELECT ", operation_columns,
+                                   " FROM operations WHERE issue = ?1 AND status = 'pending' ORDER BY id DESC LIMIT 1"})),
+        op_mark_sent_payload(db,
+                             "UPDATE operations SET sent = 1, payload = ?3, updated_at = ?2"
+                             " WHERE id = ?1 AND status = 'pending'"),
+        op_advance(db,
+                   "UPDATE operations SET step = ?2, sent = 0, updated_at = ?3 WHERE id = ?1 AND status = 'pending'"),
+        dead_insert(db,
+                    "INSERT INTO dead_letters (operation, issue, kind, http_status, cw_code, cw_message, cw_field,"
+                    " error, attempts, created_at)"
+                    " SELECT id, issue, kind, ?2, ?3, ?4, ?5, ?6, attempts, ?7 FROM operations"
+                    " WHERE id = ?1 AND status = 'pending'"),
+        dead_list(db,
+                  "SELECT id, operation, issue, kind, http_status, cw_code, cw_message, cw_field, error, attempts,"
+                  " created_at FROM dead_letters ORDER BY id DESC LIMIT ?1"),
         op_due(db, sql({"SELECT ", operation_columns,
                         " FROM operations AS o WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND ",
                         is_issue_head, " ORDER BY o.next_attempt_at, o.id LIMIT ?2"})),
@@ -187,14 +212,12 @@ struct store::statements {
         // order and stops at the first head, even with a large backlog.
         op_next_due(db, sql({"SELECT o.next_attempt_at FROM operations AS o WHERE o.status = 'pending' AND ",
                              is_issue_head, " ORDER BY o.next_attempt_at LIMIT 1"})),
-        op_mark_sent(db,
-                     "UPDATE operations SET attempts = attempts + 1, sent = 1, updated_at = ?2"
-                     " WHERE id = ?1 AND status = 'pending'"),
+        op_mark_sent(db, "UPDATE operations SET sent = 1, updated_at = ?2 WHERE id = ?1 AND status = 'pending'"),
         op_complete(db,
                     "UPDATE operations SET status = 'done', sent = 0, updated_at = ?2"
                     " WHERE id = ?1 AND status = 'pending'"),
         op_retry(db,
-                 "UPDATE operations SET next_attempt_at = ?2, last_error = ?3,"
+                 "UPDATE operations SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,"
                  " sent = CASE WHEN ?4 THEN 0 ELSE sent END, updated_at = ?5"
                  " WHERE id = ?1 AND status = 'pending'"),
         op_fail(db,
@@ -207,8 +230,10 @@ struct store::statements {
                " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL)") {}
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
-  SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket;
-  SQLite::Statement op_insert, op_by_id, op_has_pending, op_due, op_next_due;
+  SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
+      issue_set_applied;
+  SQLite::Statement op_insert, op_by_id, op_has_pending, op_newest_pending, op_mark_sent_payload, op_advance,
+      dead_insert, dead_list, op_due, op_next_due;
   SQLite::Statement op_mark_sent, op_complete, op_retry, op_fail;
   SQLite::Statement all_counts;
 };
@@ -338,6 +363,11 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
     if (rec.ticket_id) s.bind(9, *rec.ticket_id);  // else stays NULL (bindings were cleared)
     s.bindNoCopy(10, to_string(rec.ticket).data());
     s.bind(11, to_unix_ms(now));
+    s.bind(12, rec.generation);
+    s.bindNoCopy(13, rec.phase);
+    if (rec.resolved_at) s.bind(14, to_unix_ms(*rec.resolved_at));
+    s.bindNoCopy(15, rec.desired_json);
+    s.bindNoCopy(16, rec.applied_json);
     s.exec();
     return db_->getLastInsertRowid();
   }
@@ -349,8 +379,21 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
   s.bind(4, to_unix_ms(rec.last_event_at));
   s.bindNoCopy(5, rec.event_json);
   s.bind(6, to_unix_ms(now));
+  s.bind(7, rec.generation);
+  s.bindNoCopy(8, rec.phase);
+  if (rec.resolved_at) s.bind(9, to_unix_ms(*rec.resolved_at));
+  s.bindNoCopy(10, rec.desired_json);
   if (s.exec() == 0) no_issue(rec.id);
   return rec.id;
+}
+
+void store::set_applied(std::int64_t issue, std::string_view applied_json, sys_ms now) {
+  auto& s = stmts_->issue_set_applied;
+  statement_use use(s);
+  s.bind(1, issue);
+  s.bind(2, std::string(applied_json));
+  s.bind(3, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(issue);
 }
 
 void store::set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now) {
@@ -391,6 +434,71 @@ bool store::has_pending_operation(std::int64_t issue) {
   s.bind(1, issue);
   s.executeStep();
   return s.getColumn(0).getInt() != 0;
+}
+
+std::optional<operation_record> store::newest_pending_operation(std::int64_t issue) {
+  auto& s = stmts_->op_newest_pending;
+  statement_use use(s);
+  s.bind(1, issue);
+  if (!s.executeStep()) return std::nullopt;
+  return read_operation(s);
+}
+
+void store::mark_sent(std::int64_t op, std::string_view payload, sys_ms now) {
+  auto& s = stmts_->op_mark_sent_payload;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, to_unix_ms(now));
+  s.bind(3, std::string(payload));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+void store::advance_step(std::int64_t op, int step, sys_ms now) {
+  auto& s = stmts_->op_advance;
+  statement_use use(s);
+  s.bind(1, op);
+  s.bind(2, step);
+  s.bind(3, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+void store::fail_operation(std::int64_t op, const dead_letter_info& info, sys_ms now) {
+  {
+    auto& s = stmts_->dead_insert;
+    statement_use use(s);
+    s.bind(1, op);
+    if (info.http_status != 0) s.bind(2, info.http_status);
+    if (!info.cw_code.empty()) s.bind(3, info.cw_code);
+    if (!info.cw_message.empty()) s.bind(4, info.cw_message);
+    if (!info.cw_field.empty()) s.bind(5, info.cw_field);
+    s.bind(6, info.error);
+    s.bind(7, to_unix_ms(now));
+    if (s.exec() == 0) no_pending_operation(op);
+  }
+  fail_operation(op, info.error, now);
+}
+
+std::vector<dead_letter> store::dead_letters(std::size_t limit) {
+  std::vector<dead_letter> out;
+  auto& s = stmts_->dead_list;
+  statement_use use(s);
+  s.bind(1, to_sql_limit(limit));
+  while (s.executeStep()) {
+    dead_letter d;
+    d.id = s.getColumn(0).getInt64();
+    d.operation = s.getColumn(1).getInt64();
+    d.issue = s.getColumn(2).getInt64();
+    d.kind = s.getColumn(3).getString();
+    d.info.http_status = s.getColumn(4).getInt();
+    d.info.cw_code = s.getColumn(5).getString();
+    d.info.cw_message = s.getColumn(6).getString();
+    d.info.cw_field = s.getColumn(7).getString();
+    d.info.error = s.getColumn(8).getString();
+    d.attempts = s.getColumn(9).getInt();
+    d.created_at = from_unix_ms(s.getColumn(10).getInt64());
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 std::vector<operation_record> store::due_operations(sys_ms now, std::size_t limit) {

@@ -54,7 +54,12 @@ struct issue_record {
   sys_ms last_event_at{};
   std::string event_json;
   std::optional<std::int64_t> ticket_id;
-  store::ticket_state ticket = ticket_state::none;
+  store::ticket_state ticket = ticket_state::none;  ///< known to be true
+  int generation = 1;                    ///< ticket generation (new ticket after the reopen window)
+  std::string phase = "none";            ///< none|open|closed once queued operations succeed
+  std::optional<sys_ms> resolved_at;     ///< updated_at of the resolving event
+  std::string desired_json = "{}";       ///< the ticket as the newest event wants it
+  std::string applied_json = "{}";       ///< fields the ticket is known to hold
 };
 
 enum class op_status { pending, done, dead };
@@ -66,10 +71,30 @@ struct operation_record {
   std::string kind;
   std::string payload;
   op_status status = op_status::pending;
-  int attempts = 0;
+  int attempts = 0;  ///< failed attempts so far (drives the backoff)
   bool sent = false;  ///< a request may have reached the PSA unanswered
   sys_ms next_attempt_at{};
   std::string last_error;
+  int step = 0;       ///< index of the next step to run
+};
+
+/// Why an operation was given up, as ConnectWise said it.
+struct dead_letter_info {
+  int http_status = 0;  ///< 0 when no HTTP answer was involved (e.g. a name that does not resolve)
+  std::string cw_code;
+  std::string cw_message;
+  std::string cw_field;
+  std::string error;    ///< the whole story, human-readable
+};
+
+struct dead_letter {
+  std::int64_t id = 0;
+  std::int64_t operation = 0;
+  std::int64_t issue = 0;
+  std::string kind;
+  dead_letter_info info;
+  int attempts = 0;
+  sys_ms created_at{};
 };
 
 struct counts {
@@ -124,20 +149,27 @@ class store {
   std::optional<issue_record> get_issue(std::int64_t id);
   std::optional<issue_record> find_issue_by_correlation(std::string_view correlation_key);
   /// Inserts the issue when rec.id == 0 (returns the new id), else updates its
-  /// state, severity, last_event_at and event_json (returns rec.id). Ticket
-  /// fields are changed only through set_ticket (an insert stores rec's). An
+  /// state, severity, last_event_at, event_json, generation, phase,
+  /// resolved_at and desired_json (returns rec.id). Ticket fields (ticket_id,
+  /// ticket, applied_json) change only through set_ticket/set_applied (an
+  /// insert stores rec's). An
   /// empty correlation_key is filled with correlation_key(rec.identity).
   /// Throws SQLite::Exception when the identity or key already exists, and
   /// std::logic_error when updating an id that does not exist.
   std::int64_t save_issue(const issue_record& rec, sys_ms now);
   /// Throws std::logic_error when the issue does not exist.
   void set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now);
+  /// Records the fields the ticket is now known to hold. Throws std::logic_error
+  /// when the issue does not exist.
+  void set_applied(std::int64_t issue, std::string_view applied_json, sys_ms now);
 
   // ---- operations (outbox) ---------------------------------------------------
   std::int64_t add_operation(std::int64_t issue, std::string_view kind, std::string_view payload, sys_ms now);
   std::optional<operation_record> get_operation(std::int64_t id);
   /// True when the issue has a pending operation.
   bool has_pending_operation(std::int64_t issue);
+  /// The issue's newest pending operation, if any (for coalescing).
+  std::optional<operation_record> newest_pending_operation(std::int64_t issue);
   /// Pending operations due at `now`, at most one per issue (the oldest of that
   /// issue), ordered by next_attempt_at then id, at most `limit`.
   std::vector<operation_record> due_operations(sys_ms now, std::size_t limit);
@@ -148,15 +180,25 @@ class store {
   std::optional<sys_ms> next_due_time();
   // The four transitions below REQUIRE a pending operation and throw
   // std::logic_error when `op` does not exist or is not pending.
-  /// Before a request goes out: attempts += 1, sent = 1.
+  /// Before a request that must not be repeated blindly goes out: sent = 1.
   void mark_sent(std::int64_t op, sys_ms now);
+  /// Same, also storing `payload` (what the request carries, e.g. a note's
+  /// text, so an uncertain attempt can be recognised and repeated identically).
+  void mark_sent(std::int64_t op, std::string_view payload, sys_ms now);
+  /// A step finished: the next one is `step`; sent = 0.
+  void advance_step(std::int64_t op, int step, sys_ms now);
   /// The operation succeeded: status done, sent = 0.
   void complete_operation(std::int64_t op, sys_ms now);
-  /// Try again at `next`. `sent` keeps its value unless `certain_not_applied`
+  /// An attempt failed: attempts += 1, try again at `next`. `sent` keeps its
+  /// value unless `certain_not_applied`
   /// (e.g. the request was answered with an error), which clears it.
   void retry_operation(std::int64_t op, sys_ms next, std::string_view error, bool certain_not_applied, sys_ms now);
   /// Give up: status dead with `error`.
   void fail_operation(std::int64_t op, std::string_view error, sys_ms now);
+  /// Give up: status dead, and a dead_letters row with ConnectWise's answer.
+  void fail_operation(std::int64_t op, const dead_letter_info& info, sys_ms now);
+  /// Dead letters, newest first, at most `limit`.
+  std::vector<dead_letter> dead_letters(std::size_t limit);
 
   counts get_counts();
 

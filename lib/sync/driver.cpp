@@ -3,15 +3,17 @@
 #include "intake/event_parser.hpp"
 #include "rules/mapping.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
 
 namespace ts::sync {
 
 namespace net = boost::asio;
 using json = nlohmann::json;
+using psa::psa_failure;
 
 namespace {
 
@@ -19,17 +21,55 @@ constexpr std::size_t plan_batch = 256;
 constexpr auto idle_poll = std::chrono::seconds{5};
 constexpr auto auth_probe_interval = std::chrono::seconds{30};
 constexpr auto lookup_max_age = std::chrono::minutes{10};
-
-json desired_to_json(const rules::desired_ticket& d) {
-  return {{"company", d.company_identifier}, {"board", d.board},           {"status", d.status},
-          {"priority", d.priority},          {"summary", d.summary},       {"description", d.description},
-          {"external_xref", d.external_xref}};
-}
+constexpr auto lookup_min_refresh = std::chrono::seconds{30};
 
 std::string str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
+
+ticket_fields fields_of(const json& j) { return {str(j, "summary"), str(j, "priority"), str(j, "severity"), str(j, "impact")}; }
+
+void put_fields(json& j, const ticket_fields& f) {
+  j["summary"] = f.summary;
+  j["priority"] = f.priority;
+  j["severity"] = f.severity;
+  j["impact"] = f.impact;
+}
+
+/// externalXRef of an issue's ticket of generation `gen` (1: the correlation key itself).
+std::string xref_for(const std::string& key, int gen) { return gen <= 1 ? key : key + "#" + std::to_string(gen); }
+
+ticket_phase parse_phase(std::string_view s) {
+  if (s == "open") return ticket_phase::open;
+  if (s == "closed") return ticket_phase::closed;
+  return ticket_phase::none;
+}
+
+std::string_view phase_name(ticket_phase p) {
+  switch (p) {
+    case ticket_phase::open: return "open";
+    case ticket_phase::closed: return "closed";
+    case ticket_phase::none: return "none";
+  }
+  return "none";
+}
+
+std::string_view phase_of(store::ticket_state t) {
+  switch (t) {
+    case store::ticket_state::open: return "open";
+    case store::ticket_state::closed: return "closed";
+    default: return "none";
+  }
+}
+
+/// Text as ConnectWise will store it: invalid UTF-8 replaced, so a note found
+/// again by its text compares equal.
+std::string valid_utf8(const std::string& s) {
+  return json::parse(json(s).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 std::string not_found_message(std::string_view what, std::string_view name, const std::vector<psa::named_ref>& items) {
   std::string msg = std::string(what) + " '" + std::string(name) + "' does not exist in ConnectWise";
@@ -41,11 +81,69 @@ std::string not_found_message(std::string_view what, std::string_view name, cons
   return msg;
 }
 
+psa_failure config_failure(std::string detail) {
+  psa_failure f;
+  f.what = psa_failure::kind::rejected;
+  f.detail = std::move(detail);
+  return f;
+}
+
 }  // namespace
+
+//------------------------------------------------------------------------------
+// group_commit
+
+net::awaitable<void> group_commit::commit(std::function<void()> write) {
+  if (!current_) {
+    current_ = std::make_shared<batch>(ex_);
+    current_->done.expires_at(net::steady_timer::time_point::max());
+    // Everything queued before this runs shares the transaction.
+    net::post(ex_, [this] { flush(); });
+  }
+  auto b = current_;
+  b->writes.push_back(std::move(write));
+  co_await b->done.async_wait(net::as_tuple(net::use_awaitable));
+  if (b->error) std::rethrow_exception(b->error);
+}
+
+void group_commit::flush() {
+  auto b = std::move(current_);
+  current_.reset();
+  if (!b) return;
+  try {
+    store::store::transaction tx(store_);
+    for (auto& w : b->writes) w();
+    tx.commit();
+    ++batches_;
+    writes_ += b->writes.size();
+  } catch (...) {
+    b->error = std::current_exception();
+  }
+  b->done.cancel();
+}
+
+//------------------------------------------------------------------------------
+// engine
+
+/// One operation's working state while it executes.
+struct engine::context {
+  store::operation_record op;
+  store::issue_record issue;
+  op_kind kind;
+  json desired;
+  json applied;
+  json payload;
+  /// Store writes produced by finished steps, committed with the next
+  /// advance_step/complete_operation so state and progress move together.
+  std::vector<std::function<void()>> writes;
+
+  ticket_fields desired_fields() const { return fields_of(desired); }
+  ticket_fields applied_fields() const { return fields_of(applied); }
+};
 
 engine::engine(net::any_io_executor ex, store::store& st, const config::config& cfg, psa::cw_client& client,
                spdlog::logger& log, const ts::clock& clk)
-    : ex_(ex), store_(st), cfg_(cfg), client_(client), log_(log), clock_(clk), wake_(ex) {}
+    : ex_(ex), store_(st), cfg_(cfg), client_(client), log_(log), clock_(clk), wake_(ex), commit_(ex, st) {}
 
 net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   while (!stopping_) {
@@ -64,7 +162,7 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
     co_await wake_.wait_for(wait);
   }
   // Drain: in-flight operations finish (their requests have deadlines) or are
-  // left `sent` in the store, to be recovered at the next start.
+  // left in the store as they are, to be recovered at the next start.
   const auto deadline = std::chrono::steady_clock::now() + drain;
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline)
     co_await wake_.wait_for(std::chrono::milliseconds{50});
@@ -79,51 +177,92 @@ bool engine::plan_inbox_batch() {
   const sys_ms now = clock_.now();
   store::store::transaction tx(store_);
   for (const auto& row : rows) {
-    auto ev = intake::parse_event(row.body);
-    if (!ev) {
-      // Intake validated it; this only happens if the schema rules changed.
-      log_.error("intake.rejected inbox row {} ({}) no longer validates: {}", row.id, row.origin,
-                 ev.error().to_string());
-      store_.inbox_remove(row.id);
-      continue;
-    }
-    const issue_identity id{ev->source, ev->tenant, ev->issue_id};
-    auto rec = store_.find_issue(id);
-    std::optional<issue_snapshot> snap;
-    if (rec)
-      snap = issue_snapshot{rec->state, rec->last_event_at, rec->ticket_id.has_value(),
-                            store_.has_pending_operation(rec->id)};
-    const plan p = plan_event(snap, *ev);
-    if (p.apply) {
-      store::issue_record r = rec ? *rec : store::issue_record{};
-      if (!rec) {
-        r.identity = id;
-        r.correlation_key = correlation_key(id);
-      }
-      r.state = ev->state;
-      r.severity = ev->severity;
-      r.last_event_at = ev->updated_at;
-      r.event_json = row.body;
-      const std::int64_t issue_row = store_.save_issue(r, now);
-      for (op_kind k : p.ops) {
-        auto desired = rules::map_event(*ev, cfg_);
-        const std::string payload = desired ? desired_to_json(*desired).dump() : json::object().dump();
-        const std::int64_t op = store_.add_operation(issue_row, to_string(k), payload, now);
-        if (!desired) {
-          store_.fail_operation(op, desired.error().what, now);
-          ++stats_.dead;
-          log_.error("op.dead_lettered issue={} op={} kind={} reason=\"{}\"", id.display(), op, to_string(k),
-                     desired.error().what);
-        }
-      }
-    }
-    log_.debug("event.planned issue={} updated_at={} apply={} ops={} reason=\"{}\"", id.display(),
-               ev->updated_at_text, p.apply, p.ops.size(), p.reason);
+    plan_row(row, now);
     store_.inbox_remove(row.id);
     ++stats_.events_planned;
   }
   tx.commit();
   return rows.size() == plan_batch;
+}
+
+void engine::plan_row(const store::inbox_row& row, sys_ms now) {
+  auto ev = intake::parse_event(row.body);
+  if (!ev) {
+    // Intake validated it; this only happens if the schema rules changed.
+    log_.error("intake.rejected inbox row {} ({}) no longer validates: {}", row.id, row.origin,
+               ev.error().to_string());
+    return;
+  }
+  const issue_identity id{ev->source, ev->tenant, ev->issue_id};
+  const std::string key = id.display();
+  auto rec = store_.find_issue(id);
+  auto desired = rules::map_event(*ev, cfg_);
+  ticket_fields fields;
+  if (desired) {
+    const auto [sev, impact] = cw_severity_impact(ev->severity);
+    fields = {desired->summary, desired->priority, sev, impact};
+  }
+  std::optional<issue_snapshot> snap;
+  if (rec)
+    snap = issue_snapshot{rec->state, rec->last_event_at, parse_phase(rec->phase), rec->resolved_at,
+                          fields_of(json::parse(rec->desired_json, nullptr, false))};
+  const plan p = plan_event(snap, *ev, fields, cfg_.ticket.lifecycle);
+  log_.debug("event.planned issue={} updated_at={} apply={} ops={} reason=\"{}\"", key, ev->updated_at_text, p.apply,
+             p.ops.size(), p.reason);
+  if (!p.apply) return;
+
+  store::issue_record r = rec ? *rec : store::issue_record{};
+  if (!rec) {
+    r.identity = id;
+    r.correlation_key = correlation_key(id);
+  }
+  r.state = ev->state;
+  r.severity = ev->severity;
+  r.last_event_at = ev->updated_at;
+  r.event_json = row.body;
+  if (!desired) {
+    // The ticket cannot be rendered (no company for the tenant, a template
+    // error): record the event, and dead-letter what it asked for, visibly.
+    const std::int64_t issue_row = store_.save_issue(r, now);
+    if (!p.ops.empty()) {
+      const std::int64_t op = store_.add_operation(issue_row, to_string(p.ops.front().kind), "{}", now);
+      store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, "mapping: " + desired.error().what}, now);
+      ++stats_.dead;
+      log_.error("op.dead_lettered issue={} op={} kind={} reason=\"mapping: {}\"", key, op,
+                 to_string(p.ops.front().kind), desired.error().what);
+    }
+    return;
+  }
+  if (p.new_generation) ++r.generation;
+  r.phase = phase_name(p.phase_after);
+  r.resolved_at = p.resolved_at;
+  json d = {{"company", desired->company_identifier},
+            {"board", desired->board},
+            {"status", desired->status},
+            {"closed_status", cfg_.ticket.closed_status},
+            {"reopen_status", cfg_.ticket.effective_reopen_status()},
+            {"description", desired->description},
+            {"xref", xref_for(r.correlation_key, r.generation)}};
+  put_fields(d, fields);
+  r.desired_json = d.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::int64_t issue_row = store_.save_issue(r, now);
+
+  for (const planned_op& op : p.ops) {
+    if (op.kind == op_kind::update) {
+      // Coalesce: a queued create/update/reopen that has not started computes
+      // its fields from `desired` when it runs, so it covers this update too.
+      auto newest = store_.newest_pending_operation(issue_row);
+      if (newest && !in_flight_ops_.contains(newest->id) &&
+          (newest->kind == "create" || newest->kind == "update" || newest->kind == "reopen")) {
+        log_.debug("op.coalesced issue={} into op={} kind={}", key, newest->id, newest->kind);
+        continue;
+      }
+    }
+    json payload = json::object();
+    if (op.kind == op_kind::note) payload["note"] = to_string(op.note);
+    if (op.kind == op_kind::create) payload["generation"] = r.generation;
+    store_.add_operation(issue_row, to_string(op.kind), payload.dump(), now);
+  }
 }
 
 net::awaitable<bool> engine::ensure_connected() {
@@ -132,6 +271,16 @@ net::awaitable<bool> engine::ensure_connected() {
   if (now < next_connect_attempt_) co_return false;
   auto r = co_await client_.connect();
   if (r) {
+    // Warm the name caches once, here, rather than in every operation that
+    // starts at the same time; the configured board's statuses included.
+    if (auto warm = co_await refresh_lookups(false); !warm) {
+      r = warm.error();
+    } else if (auto st = co_await board_status(cfg_.ticket.board, cfg_.ticket.status, false);
+               !st && st.error().what != psa_failure::kind::rejected) {
+      r = st.error();  // a missing name is reported by the operations that need it
+    }
+  }
+  if (r) {
     if (auth_blocked_) log_.info("psa.unblocked ConnectWise accepts the credentials again; sending resumes");
     auth_blocked_ = false;
     connect_failures_ = 0;
@@ -139,7 +288,7 @@ net::awaitable<bool> engine::ensure_connected() {
   }
   ++connect_failures_;
   const auto& f = r.error();
-  if (f.what == psa::psa_failure::kind::auth) {
+  if (f.what == psa_failure::kind::auth) {
     auth_blocked_ = true;
     log_.error("psa.blocked ConnectWise refused the credentials ({}): check psa.company_id, psa.public_key, the "
                "private key and psa.client_id; retrying every {} s",
@@ -162,6 +311,7 @@ void engine::dispatch() {
     if (in_flight_.size() >= max) break;
     if (in_flight_.contains(op.issue)) continue;
     in_flight_.insert(op.issue);
+    in_flight_ops_.insert(op.id);
     net::co_spawn(ex_, execute(std::move(op)), [this](std::exception_ptr e) {
       if (e) {
         try {
@@ -181,146 +331,352 @@ void engine::dispatch() {
 net::awaitable<void> engine::execute(store::operation_record op) {
   struct release {
     engine& e;
-    std::int64_t issue;
-    ~release() { e.in_flight_.erase(issue); }
-  } guard{*this, op.issue};
+    std::int64_t issue, op;
+    ~release() {
+      e.in_flight_.erase(issue);
+      e.in_flight_ops_.erase(op);
+    }
+  } guard{*this, op.issue, op.id};
 
   auto issue = store_.get_issue(op.issue);
-  if (!issue) {
-    store_.fail_operation(op.id, "issue row missing", clock_.now());
+  const auto kind = parse_op_kind(op.kind);
+  if (!issue || !kind) {
+    co_await commit_.commit([&] {
+      store_.fail_operation(op.id, store::dead_letter_info{0, {}, {}, {}, "unknown operation or issue"}, clock_.now());
+    });
     co_return;
   }
-  switch (parse_op_kind(op.kind).value_or(op_kind::create)) {
-    case op_kind::create: co_await execute_create(op, *issue); break;
+  context c{op, *issue, *kind, json::parse(issue->desired_json, nullptr, false),
+            json::parse(issue->applied_json, nullptr, false), json::parse(op.payload, nullptr, false), {}};
+  if (!c.desired.is_object()) c.desired = json::object();
+  if (!c.applied.is_object()) c.applied = json::object();
+  if (!c.payload.is_object()) c.payload = json::object();
+  const std::string key = issue->identity.display();
+
+  const bool skip = (c.kind != op_kind::create && !issue->ticket_id) ||
+                    (c.kind == op_kind::update && diff_fields(c.applied_fields(), c.desired_fields()).empty());
+  if (skip) {
+    // No ticket to act on (its create was dead-lettered), or nothing left to
+    // change (an earlier operation already sent these fields).
+    co_await commit_.commit([&] { store_.complete_operation(op.id, clock_.now()); });
+    log_.debug("op.skipped issue={} op={} kind={} reason=\"{}\"", key, op.id, op.kind,
+               issue->ticket_id ? "nothing to change" : "no ticket");
+    ++stats_.ops_completed;
+    co_return;
   }
+
+  const auto steps = steps_of(c.kind, cfg_.ticket.lifecycle.on_update, !blank(cfg_.ticket.resolve_note_template));
+  for (std::size_t i = static_cast<std::size_t>(std::max(0, op.step)); i < steps.size(); ++i) {
+    const step_result r = co_await run_step(steps[i], c);
+    if (r.failure) {
+      // Finished steps' writes were committed with advance_step; a failed step has none.
+      co_await on_failure(c.op, c.issue, *r.failure, r.request_sent && !r.failure->maybe_applied);
+      co_return;
+    }
+    if (i + 1 < steps.size()) {
+      co_await commit_.commit([&] {
+        for (auto& w : c.writes) w();
+        store_.advance_step(op.id, static_cast<int>(i + 1), clock_.now());
+      });
+      c.writes.clear();
+      c.op.sent = false;
+      c.op.step = static_cast<int>(i + 1);
+    }
+  }
+  co_await commit_.commit([&] {
+    for (auto& w : c.writes) w();
+    store_.complete_operation(op.id, clock_.now());
+  });
+  ++stats_.ops_completed;
 }
 
-net::awaitable<psa::psa_result<psa::ticket_create>> engine::resolve(const json& d, bool refresh) {
-  using psa::psa_failure;
-  const auto now = std::chrono::steady_clock::now();
-  if (!lookups_ || refresh || now - lookups_->fetched > lookup_max_age) {
-    auto boards = co_await client_.boards();
-    if (!boards) co_return boards.error();
-    auto priorities = co_await client_.priorities();
-    if (!priorities) co_return priorities.error();
-    lookups_ = lookups{std::move(*boards), {}, std::move(*priorities), now};
+net::awaitable<engine::step_result> engine::run_step(step_kind step, context& c) {
+  switch (step) {
+    case step_kind::post_ticket: return step_post_ticket(c);
+    case step_kind::post_note: return step_post_note(c);
+    case step_kind::patch_fields: return step_patch(c, false);
+    case step_kind::patch_status: return step_patch(c, true);
   }
-  const std::string board_name = str(d, "board"), status_name = str(d, "status"), priority_name = str(d, "priority");
-  auto board = psa::resolve_name(lookups_->boards, board_name);
-  if (!board)
-    co_return psa_failure{psa_failure::kind::rejected, 0, {}, not_found_message("board", board_name, lookups_->boards)};
+  return step_patch(c, false);
+}
+
+net::awaitable<engine::step_result> engine::step_post_ticket(context& c) {
+  const int gen = c.payload.value("generation", 1);
+  if (c.issue.ticket_id && c.applied.value("generation", 1) == gen) co_return step_result{};  // already there
+  const std::string xref = xref_for(c.issue.correlation_key, gen);
+  const std::string key = c.issue.identity.display();
+  const std::int64_t issue_id = c.issue.id;
+
+  auto record_ticket = [&](const psa::ticket_info& t, const ticket_fields& fields) {
+    json applied = json::object();
+    put_fields(applied, fields);
+    applied["generation"] = gen;
+    const std::string text = applied.dump(-1, ' ', false, json::error_handler_t::replace);
+    const auto state = t.closed ? store::ticket_state::closed : store::ticket_state::open;
+    c.writes.push_back([this, issue_id, id = t.id, state, text] {
+      store_.set_ticket(issue_id, id, state, clock_.now());
+      store_.set_applied(issue_id, text, clock_.now());
+    });
+  };
+
+  // A previous attempt may have created the ticket without us learning its
+  // id (timeout, reset, crash after sending): look it up before sending again.
+  if (c.op.sent) {
+    auto found = co_await client_.find_ticket_by_xref(xref);
+    if (!found) co_return step_result{found.error(), false};
+    if (*found) {
+      // Its fields are the ones sent then; a later update patches the difference.
+      ticket_fields sent_fields = c.desired_fields();
+      sent_fields.summary = (*found)->summary;
+      record_ticket(**found, sent_fields);
+      ++stats_.tickets_adopted;
+      log_.info("ticket.adopted issue={} ticket={} (created by an earlier attempt whose answer was lost)", key,
+                (*found)->id);
+      co_return step_result{};
+    }
+  }
+
+  const ticket_fields fields = c.desired_fields();
+  auto board = co_await lookup_board(str(c.desired, "board"));
+  if (!board) co_return step_result{board.error(), false};
+  auto status = co_await board_status(str(c.desired, "board"), str(c.desired, "status"), false);
+  if (!status) co_return step_result{status.error(), false};
+  auto priority = co_await lookup_priority(fields.priority);
+  if (!priority) co_return step_result{priority.error(), false};
+
+  psa::ticket_create body;
+  body.summary = fields.summary;
+  body.company_identifier = str(c.desired, "company");
+  body.board_id = board->id;
+  body.status_id = status->id;
+  body.priority_id = priority->id;
+  body.initial_description = str(c.desired, "description");
+  body.external_xref = xref;
+  body.severity = fields.severity;
+  body.impact = fields.impact;
+
+  co_await commit_.commit([&] { store_.mark_sent(c.op.id, clock_.now()); });  // durable before the request leaves
+  c.op.sent = true;
+  auto created = co_await client_.create_ticket(body);
+  if (!created) co_return step_result{created.error(), true};
+  record_ticket(*created, fields);
+  ++stats_.tickets_created;
+  log_.info("ticket.created issue={} ticket={} company={} board_id={} priority_id={} generation={}", key,
+            created->id, body.company_identifier, body.board_id, body.priority_id, gen);
+  co_return step_result{};
+}
+
+net::awaitable<engine::step_result> engine::step_post_note(context& c) {
+  const std::int64_t ticket = *c.issue.ticket_id;
+  const std::string key = c.issue.identity.display();
+  note_kind which = note_kind::update;
+  if (c.kind == op_kind::close) which = note_kind::resolve;
+  if (c.kind == op_kind::reopen) which = note_kind::reopen;
+  if (c.kind == op_kind::note) which = parse_note_kind(str(c.payload, "note")).value_or(note_kind::update);
+
+  std::string text;
+  if (c.op.sent && c.payload.contains("note_text")) {
+    // The earlier attempt may have posted it: look for exactly this text first.
+    text = str(c.payload, "note_text");
+    auto notes = co_await client_.recent_notes(ticket);
+    if (!notes) co_return step_result{notes.error(), false};
+    for (const auto& n : *notes) {
+      if (n.text != text) continue;
+      ++stats_.notes_adopted;
+      log_.info("note.adopted issue={} ticket={} note={} (posted by an earlier attempt whose answer was lost)", key,
+                ticket, n.id);
+      co_return step_result{};
+    }
+  } else {
+    auto ev = intake::parse_event(c.issue.event_json);
+    json context = ev ? ev->to_json() : json::object();
+    context["changes"] = describe_changes(diff_fields(c.applied_fields(), c.desired_fields()));
+    const std::string& tmpl = which == note_kind::resolve  ? cfg_.ticket.resolve_note_template
+                              : which == note_kind::reopen ? cfg_.ticket.reopen_note_template
+                                                           : cfg_.ticket.update_note_template;
+    auto rendered = rules::render_template(std::string(to_string(which)) + " note", tmpl, context);
+    if (!rendered) co_return step_result{config_failure(rendered.error().what), false};
+    text = valid_utf8(*rendered);
+    if (blank(text)) co_return step_result{};  // an empty note template posts nothing
+  }
+  c.payload["note_text"] = text;
+  const std::string payload = c.payload.dump(-1, ' ', false, json::error_handler_t::replace);
+  co_await commit_.commit([&] { store_.mark_sent(c.op.id, payload, clock_.now()); });
+  c.op.sent = true;
+  auto posted = co_await client_.post_note(
+      ticket, text, which == note_kind::resolve ? psa::note_area::resolution : psa::note_area::internal_analysis);
+  if (!posted) co_return step_result{posted.error(), true};
+  if (c.kind == op_kind::update && cfg_.ticket.lifecycle.on_update == config::on_update_policy::note) {
+    // Under on_update: note the ticket's fields stay as they are; remember that
+    // these changes were reported so the next note lists only newer ones.
+    json applied = c.applied;
+    put_fields(applied, c.desired_fields());
+    c.writes.push_back([this, issue_id = c.issue.id, text = applied.dump(-1, ' ', false, json::error_handler_t::replace)] {
+      store_.set_applied(issue_id, text, clock_.now());
+    });
+  }
+  ++stats_.notes_posted;
+  log_.info("ticket.noted issue={} ticket={} note={} kind={}", key, ticket, posted->id, to_string(which));
+  co_return step_result{};
+}
+
+net::awaitable<engine::step_result> engine::step_patch(context& c, bool with_status) {
+  const std::int64_t ticket = *c.issue.ticket_id;
+  const std::int64_t issue_id = c.issue.id;
+  const std::string key = c.issue.identity.display();
+  const ticket_fields desired = c.desired_fields();
+  std::vector<psa::patch_op> ops;
+  // Field changes ride along with a status change only when updates patch.
+  const bool patch_fields = !with_status || cfg_.ticket.lifecycle.on_update == config::on_update_policy::patch;
+  if (patch_fields) {
+    for (const auto& ch : diff_fields(c.applied_fields(), desired)) {
+      if (ch.field == "priority") {
+        auto priority = co_await lookup_priority(ch.to);
+        if (!priority) co_return step_result{priority.error(), false};
+        ops.push_back(psa::replace_reference("priority", priority->id));
+      } else {
+        ops.push_back(psa::replace_string(ch.field, ch.to));
+      }
+    }
+  }
+  const bool closing = with_status && c.kind == op_kind::close;
+  if (with_status) {
+    const std::string board = str(c.desired, "board");
+    auto status = co_await board_status(board, str(c.desired, closing ? "closed_status" : "reopen_status"), closing);
+    if (!status) co_return step_result{status.error(), false};
+    ops.push_back(psa::replace_reference("status", status->id));
+  }
+  if (ops.empty()) co_return step_result{};
+  auto patched = co_await client_.patch_ticket(ticket, ops);
+  if (!patched) co_return step_result{patched.error(), false};
+  ++stats_.patches;
+
+  json applied = c.applied;
+  if (patch_fields) put_fields(applied, desired);
+  const std::string text = applied.dump(-1, ' ', false, json::error_handler_t::replace);
+  const auto state = patched->closed ? store::ticket_state::closed : store::ticket_state::open;
+  c.writes.push_back([this, issue_id, ticket, state, text, with_status] {
+    store_.set_applied(issue_id, text, clock_.now());
+    if (with_status) store_.set_ticket(issue_id, ticket, state, clock_.now());
+  });
+  c.applied = std::move(applied);
+  if (with_status)
+    log_.info("{} issue={} ticket={}", closing ? "ticket.closed" : "ticket.reopened", key, ticket);
+  else
+    log_.info("ticket.updated issue={} ticket={} fields={}", key, ticket, ops.size());
+  co_return step_result{};
+}
+
+net::awaitable<psa::psa_result<void>> engine::refresh_lookups(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool stale = !lookups_ || now - lookups_->fetched > lookup_max_age ||
+                     (force && now - lookups_->fetched > lookup_min_refresh);
+  if (!stale) co_return psa::psa_result<void>{};
+  auto boards = co_await client_.boards();
+  if (!boards) co_return boards.error();
+  auto priorities = co_await client_.priorities();
+  if (!priorities) co_return priorities.error();
+  lookups_ = lookups{std::move(*boards), {}, std::move(*priorities), std::chrono::steady_clock::now()};
+  co_return psa::psa_result<void>{};
+}
+
+net::awaitable<psa::psa_result<psa::named_ref>> engine::lookup_board(std::string_view board) {
+  for (bool force : {false, true}) {
+    if (auto r = co_await refresh_lookups(force); !r) co_return r.error();
+    if (auto b = psa::resolve_name(lookups_->boards, board)) co_return *b;
+  }
+  co_return config_failure(not_found_message("board", board, lookups_->boards));
+}
+
+net::awaitable<psa::psa_result<psa::named_ref>> engine::lookup_priority(std::string_view priority) {
+  for (bool force : {false, true}) {
+    if (auto r = co_await refresh_lookups(force); !r) co_return r.error();
+    if (auto p = psa::resolve_name(lookups_->priorities, priority)) co_return *p;
+  }
+  co_return config_failure(not_found_message("priority", priority, lookups_->priorities));
+}
+
+net::awaitable<psa::psa_result<psa::named_ref>> engine::board_status(std::string_view board_name,
+                                                                     std::string_view status_name,
+                                                                     bool must_be_closed) {
+  auto board = co_await lookup_board(board_name);
+  if (!board) co_return board.error();
   if (!lookups_->statuses.contains(board->id)) {
     auto statuses = co_await client_.board_statuses(board->id);
     if (!statuses) co_return statuses.error();
     // Other operations may have refreshed lookups_ while this one waited.
     lookups_->statuses[board->id] = std::move(*statuses);
   }
-  const auto& board_statuses = lookups_->statuses.at(board->id);
-  auto status = psa::resolve_name(board_statuses, status_name);
+  const auto& statuses = lookups_->statuses.at(board->id);
+  auto status = psa::resolve_name(statuses, status_name);
   if (!status)
-    co_return psa_failure{psa_failure::kind::rejected, 0, {},
-                          not_found_message("status", status_name, board_statuses) + " on board '" + board_name + "'"};
-  auto priority = psa::resolve_name(lookups_->priorities, priority_name);
-  if (!priority)
-    co_return psa_failure{psa_failure::kind::rejected, 0, {},
-                          not_found_message("priority", priority_name, lookups_->priorities)};
-  psa::ticket_create t;
-  t.summary = str(d, "summary");
-  t.company_identifier = str(d, "company");
-  t.board_id = board->id;
-  t.status_id = status->id;
-  t.priority_id = priority->id;
-  t.initial_description = str(d, "description");
-  t.external_xref = str(d, "external_xref");
-  co_return t;
-}
-
-net::awaitable<void> engine::execute_create(const store::operation_record& op, const store::issue_record& issue) {
-  const std::string key = issue.identity.display();
-  if (issue.ticket_id) {  // adopted or created by an earlier operation
-    store_.complete_operation(op.id, clock_.now());
-    co_return;
+    co_return config_failure(not_found_message("status", status_name, statuses) + " on board '" +
+                             std::string(board_name) + "'");
+  if (must_be_closed && !status->closed_status) {
+    std::string closed;
+    for (const auto& s : statuses)
+      if (s.closed_status && !s.inactive) closed += (closed.empty() ? "'" : ", '") + s.name + "'";
+    co_return config_failure("status '" + std::string(status_name) + "' on board '" + std::string(board_name) +
+                             "' is not a closed status (closedStatus is false); closed statuses: " +
+                             (closed.empty() ? "none" : closed));
   }
-  // A previous attempt may have created the ticket without us learning its
-  // id (timeout, reset, crash after sending): look it up before sending again.
-  if (op.sent) {
-    auto found = co_await client_.find_ticket_by_xref(issue.correlation_key);
-    if (!found) {
-      on_failure(op, found.error(), false);
-      co_return;
-    }
-    if (*found) {
-      const sys_ms now = clock_.now();
-      store::store::transaction tx(store_);
-      store_.set_ticket(issue.id, (*found)->id, (*found)->closed ? store::ticket_state::closed : store::ticket_state::open,
-                        now);
-      store_.complete_operation(op.id, now);
-      tx.commit();
-      ++stats_.tickets_adopted;
-      log_.info("ticket.adopted issue={} ticket={} (created by an earlier attempt whose answer was lost)", key,
-                (*found)->id);
-      co_return;
-    }
-  }
-  const json desired = json::parse(op.payload, nullptr, false);
-  auto body = co_await resolve(desired, false);
-  if (!body) {
-    on_failure(op, body.error(), false);
-    co_return;
-  }
-  store_.mark_sent(op.id, clock_.now());  // committed before the request leaves
-  auto created = co_await client_.create_ticket(*body);
-  if (!created) {
-    on_failure(op, created.error(), true);
-    co_return;
-  }
-  const sys_ms now = clock_.now();
-  store::store::transaction tx(store_);
-  store_.set_ticket(issue.id, created->id, created->closed ? store::ticket_state::closed : store::ticket_state::open,
-                    now);
-  store_.complete_operation(op.id, now);
-  tx.commit();
-  ++stats_.tickets_created;
-  log_.info("ticket.created issue={} ticket={} company={} board_id={} priority_id={}", key, created->id,
-            body->company_identifier, body->board_id, body->priority_id);
+  co_return *status;
 }
 
 sys_ms engine::backoff_until(int attempts) {
   return clock_.now() + backoff_delay(backoff_, attempts, std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
 }
 
-void engine::on_failure(const store::operation_record& op, const psa::psa_failure& f, bool post_stage) {
-  using kind = psa::psa_failure::kind;
-  const sys_ms now = clock_.now();
-  const int attempts = op.attempts + (post_stage ? 1 : 0);
-  // After the POST stage, the only earlier uncertainty was resolved by the
-  // lookup, so an answer that proves the request was not applied clears `sent`.
-  const bool certain_not_applied = post_stage && !f.maybe_applied;
+net::awaitable<void> engine::on_failure(const store::operation_record& op, const store::issue_record& issue,
+                                        const psa_failure& f, bool clear_sent) {
+  using kind = psa_failure::kind;
+  const std::string key = issue.identity.display();
+  const int attempts = op.attempts + 1;
   switch (f.what) {
-    case kind::rejected:
-      store_.fail_operation(op.id, f.to_string(), now);
+    case kind::rejected: {
+      store::dead_letter_info info{f.http_status, f.cw.code, f.cw.message, f.cw.field(), f.to_string()};
+      // The ticket is where it is: plan from what is known to be true again.
+      co_await commit_.commit([&] {
+        store_.fail_operation(op.id, info, clock_.now());
+        if (auto cur = store_.get_issue(issue.id)) {
+          cur->phase = phase_of(cur->ticket);
+          store_.save_issue(*cur, clock_.now());
+        }
+      });
       ++stats_.dead;
-      log_.error("op.dead_lettered op={} kind={} error=\"{}\" field={}", op.id, op.kind, f.to_string(), f.cw.field());
-      return;
-    case kind::auth:
+      log_.error("op.dead_lettered issue={} op={} kind={} http_status={} cw_code={} field={} error=\"{}\"", key, op.id,
+                 op.kind, f.http_status, f.cw.code, f.cw.field(), f.to_string());
+      co_return;
+    }
+    case kind::auth: {
       auth_blocked_ = true;
       next_connect_attempt_ = std::chrono::steady_clock::now() + auth_probe_interval;
-      store_.retry_operation(op.id, now + auth_probe_interval, f.to_string(), certain_not_applied, now);
-      log_.error("psa.blocked ConnectWise answered {}: the API member's keys are wrong or its security role lacks a "
-                 "permission (Service Desk > Service Tickets: Add/Edit/Inquire; Companies > Company Maintenance: "
-                 "Inquire; System > Table Setup: Inquire); sending paused",
-                 f.to_string());
-      return;
+      co_await commit_.commit([&] {
+        store_.retry_operation(op.id, clock_.now() + auth_probe_interval, f.to_string(), clear_sent, clock_.now());
+      });
+      log_.error("psa.blocked ConnectWise answered {} for {} (issue={}): the API member's keys are wrong or its "
+                 "security role lacks a permission (Service Desk > Service Tickets: Add/Edit/Inquire; Service Desk "
+                 "> Close Service Tickets; Companies > Company Maintenance: Inquire; System > Table Setup: Inquire); "
+                 "sending paused",
+                 f.to_string(), op.kind, key);
+      break;
+    }
     case kind::throttled:
-      store_.retry_operation(op.id, now + f.retry_after, f.to_string(), certain_not_applied, now);
-      log_.warn("psa.throttled op={} retry_after_ms={}", op.id, f.retry_after.count());
+      co_await commit_.commit([&] {
+        store_.retry_operation(op.id, clock_.now() + f.retry_after, f.to_string(), clear_sent, clock_.now());
+      });
+      log_.warn("psa.throttled issue={} op={} retry_after_ms={}", key, op.id, f.retry_after.count());
       break;
     case kind::transport:
     case kind::server:
-    case kind::protocol:
-      store_.retry_operation(op.id, backoff_until(std::max(1, attempts)), f.to_string(), certain_not_applied, now);
-      log_.warn("op.retry op={} kind={} attempt={} error=\"{}\"", op.id, op.kind, attempts, f.to_string());
+    case kind::protocol: {
+      const sys_ms next = backoff_until(attempts);
+      co_await commit_.commit(
+          [&] { store_.retry_operation(op.id, next, f.to_string(), clear_sent, clock_.now()); });
+      log_.warn("op.retry issue={} op={} kind={} attempt={} error=\"{}\"", key, op.id, op.kind, attempts,
+                f.to_string());
       break;
+    }
   }
   ++stats_.retries;
 }

@@ -1,8 +1,10 @@
 // The sync engine (the only IO loop of sync/): turns inbox rows into planned
-// operations (planner + rules, committed in batches) and executes due
-// operations against ConnectWise with per-issue ordering (at most one
-// operation per issue in flight), bounded concurrency, retries and recovery
-// of uncertain creates (looked up by externalXRef before being sent again).
+// operations (rules + planner, committed in batches) and executes due
+// operations against ConnectWise: at most one operation per issue in flight,
+// bounded concurrency, the client's rate limit, retries with backoff, dead
+// letters for permanent failures, and recovery of uncertain requests (a create
+// is looked up by externalXRef, a note among the ticket's notes, before either
+// is sent again). State changes go through a group commit.
 #pragma once
 
 #include "config/config.hpp"
@@ -10,10 +12,12 @@
 #include "ops/wakeup.hpp"
 #include "psa/cw_client.hpp"
 #include "store/store.hpp"
+#include "sync/group_commit.hpp"
 #include "sync/planner.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
 #include <map>
@@ -25,8 +29,12 @@ namespace ts::sync {
 
 struct engine_stats {
   std::uint64_t events_planned = 0;
+  std::uint64_t ops_completed = 0;
   std::uint64_t tickets_created = 0;
   std::uint64_t tickets_adopted = 0;
+  std::uint64_t notes_posted = 0;
+  std::uint64_t notes_adopted = 0;
+  std::uint64_t patches = 0;
   std::uint64_t retries = 0;
   std::uint64_t dead = 0;
 };
@@ -48,6 +56,7 @@ class engine {
 
   const engine_stats& stats() const noexcept { return stats_; }
   std::size_t in_flight() const noexcept { return in_flight_.size(); }
+  const group_commit& commits() const noexcept { return commit_; }
 
  private:
   struct lookups {
@@ -56,14 +65,29 @@ class engine {
     std::vector<psa::named_ref> priorities;
     std::chrono::steady_clock::time_point fetched{};
   };
+  /// How a step ended.
+  struct step_result {
+    std::optional<psa::psa_failure> failure;  ///< set when it failed
+    bool request_sent = false;                ///< a request that may apply was attempted (for `sent`)
+  };
+  struct context;  // one operation's working state (driver.cpp)
 
   bool plan_inbox_batch();
+  void plan_row(const store::inbox_row& row, sys_ms now);
   void dispatch();
   boost::asio::awaitable<void> execute(store::operation_record op);
-  boost::asio::awaitable<void> execute_create(const store::operation_record& op, const store::issue_record& issue);
+  boost::asio::awaitable<step_result> run_step(step_kind step, context& c);
+  boost::asio::awaitable<step_result> step_post_ticket(context& c);
+  boost::asio::awaitable<step_result> step_post_note(context& c);
+  boost::asio::awaitable<step_result> step_patch(context& c, bool with_status);
   boost::asio::awaitable<bool> ensure_connected();
-  boost::asio::awaitable<psa::psa_result<psa::ticket_create>> resolve(const nlohmann::json& desired, bool refresh);
-  void on_failure(const store::operation_record& op, const psa::psa_failure& f, bool post_stage);
+  boost::asio::awaitable<psa::psa_result<psa::named_ref>> board_status(std::string_view board,
+                                                                       std::string_view status, bool must_be_closed);
+  boost::asio::awaitable<psa::psa_result<psa::named_ref>> lookup_board(std::string_view board);
+  boost::asio::awaitable<psa::psa_result<psa::named_ref>> lookup_priority(std::string_view priority);
+  boost::asio::awaitable<psa::psa_result<void>> refresh_lookups(bool force);
+  boost::asio::awaitable<void> on_failure(const store::operation_record& op, const store::issue_record& issue,
+                                          const psa::psa_failure& f, bool clear_sent);
   sys_ms backoff_until(int attempts);
 
   boost::asio::any_io_executor ex_;
@@ -73,8 +97,10 @@ class engine {
   spdlog::logger& log_;
   const ts::clock& clock_;
   ops::wakeup wake_;
+  group_commit commit_;
   bool stopping_ = false;
-  std::set<std::int64_t> in_flight_;  // issue ids
+  std::set<std::int64_t> in_flight_;      // issue ids
+  std::set<std::int64_t> in_flight_ops_;  // operation ids
   std::optional<lookups> lookups_;
   bool auth_blocked_ = false;
   std::chrono::steady_clock::time_point next_connect_attempt_{};

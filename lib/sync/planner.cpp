@@ -1,37 +1,199 @@
 #include "sync/planner.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace ts::sync {
 
+namespace {
+
+constexpr std::array<std::pair<op_kind, std::string_view>, 5> op_names{{
+    {op_kind::create, "create"},
+    {op_kind::update, "update"},
+    {op_kind::close, "close"},
+    {op_kind::reopen, "reopen"},
+    {op_kind::note, "note"},
+}};
+
+constexpr std::array<std::pair<note_kind, std::string_view>, 3> note_names{{
+    {note_kind::update, "update"},
+    {note_kind::resolve, "resolve"},
+    {note_kind::reopen, "reopen"},
+}};
+
+}  // namespace
+
 std::string_view to_string(op_kind k) noexcept {
-  switch (k) {
-    case op_kind::create: return "create";
-  }
+  for (const auto& [kind, name] : op_names)
+    if (kind == k) return name;
   return "create";
 }
 
 std::optional<op_kind> parse_op_kind(std::string_view s) noexcept {
-  if (s == "create") return op_kind::create;
+  for (const auto& [kind, name] : op_names)
+    if (name == s) return kind;
   return std::nullopt;
 }
 
-plan plan_event(const std::optional<issue_snapshot>& current, const event& ev) {
-  if (!current) {
-    if (ev.state == issue_state::open) return {true, {op_kind::create}, "new issue"};
-    return {true, {}, "new issue, already resolved"};
+std::string_view to_string(note_kind k) noexcept {
+  for (const auto& [kind, name] : note_names)
+    if (kind == k) return name;
+  return "update";
+}
+
+std::optional<note_kind> parse_note_kind(std::string_view s) noexcept {
+  for (const auto& [kind, name] : note_names)
+    if (name == s) return kind;
+  return std::nullopt;
+}
+
+std::pair<std::string, std::string> cw_severity_impact(ts::severity s) noexcept {
+  switch (s) {
+    case ts::severity::critical: return {"High", "High"};
+    case ts::severity::high: return {"High", "Medium"};
+    case ts::severity::medium: return {"Medium", "Medium"};
+    case ts::severity::low:
+    case ts::severity::info: return {"Low", "Low"};
   }
-  if (ev.updated_at <= current->last_event_at) return {false, {}, "not newer than the applied event"};
-  if (ev.state == issue_state::open && !current->has_ticket && !current->has_pending_op)
-    return {true, {op_kind::create}, "open issue without a ticket"};
-  return {true, {}, "state recorded"};
+  return {"Low", "Low"};
+}
+
+plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, const ticket_fields& fields,
+                const config::lifecycle_config& policy) {
+  using config::on_resolve_policy;
+  using config::on_update_policy;
+  const bool open = ev.state == issue_state::open;
+  plan p;
+  p.apply = true;
+
+  if (!current) {
+    if (open) {
+      p.ops = {{op_kind::create}};
+      p.phase_after = ticket_phase::open;
+      p.reason = "new issue";
+    } else {
+      p.resolved_at = ev.updated_at;
+      p.reason = "new issue, already resolved: no ticket";
+    }
+    return p;
+  }
+
+  const issue_snapshot& cur = *current;
+  if (ev.updated_at <= cur.last_event_at) return {false, {}, cur.phase, cur.resolved_at, false,
+                                                  "not newer than the applied event"};
+  p.phase_after = cur.phase;
+  p.resolved_at = open ? cur.resolved_at : (cur.state == issue_state::resolved && cur.resolved_at ? cur.resolved_at
+                                                                                                    : ev.updated_at);
+  // The issue came back within the window when its resolution is recent enough
+  // (inclusive boundary: exactly reopen_window later still reopens).
+  const bool within_window = cur.resolved_at && policy.reopen_window.count() > 0 &&
+                             ev.updated_at - *cur.resolved_at <= policy.reopen_window;
+
+  switch (cur.phase) {
+    case ticket_phase::none:
+      if (open) {
+        p.resolved_at.reset();
+        p.ops = {{op_kind::create}};
+        p.phase_after = ticket_phase::open;
+        p.reason = "open issue without a ticket";
+      } else {
+        p.reason = "resolved issue without a ticket: nothing to close";
+      }
+      return p;
+
+    case ticket_phase::open:
+      if (!open) {
+        if (cur.state == issue_state::resolved) {
+          p.reason = "already resolved";
+          return p;
+        }
+        switch (policy.on_resolve) {
+          case on_resolve_policy::close:
+            p.ops = {{op_kind::close}};
+            p.phase_after = ticket_phase::closed;
+            p.reason = "resolved: close the ticket";
+            break;
+          case on_resolve_policy::note:
+            p.ops = {{op_kind::note, note_kind::resolve}};
+            p.reason = "resolved: note only (on_resolve: note)";
+            break;
+          case on_resolve_policy::ignore: p.reason = "resolved: ignored (on_resolve: ignore)"; break;
+        }
+        return p;
+      }
+      if (cur.state == issue_state::resolved) {
+        // Back again while its ticket stayed open (on_resolve note/ignore).
+        if (policy.on_resolve == on_resolve_policy::note) p.ops.push_back({op_kind::note, note_kind::reopen});
+        p.resolved_at.reset();
+        p.reason = "open again; the ticket was left open";
+      } else {
+        p.reason = "update";
+      }
+      if (fields != cur.fields && policy.on_update != on_update_policy::ignore) p.ops.push_back({op_kind::update});
+      if (p.ops.empty() && fields == cur.fields) p.reason = "no change to the ticket's fields";
+      return p;
+
+    case ticket_phase::closed:
+      if (!open) {
+        p.reason = "already resolved and closed";
+        return p;
+      }
+      p.resolved_at.reset();
+      if (within_window) {
+        p.ops = {{op_kind::reopen}};
+        p.phase_after = ticket_phase::open;
+        p.reason = "back within the reopen window: reopen the ticket";
+      } else {
+        p.ops = {{op_kind::create}};
+        p.phase_after = ticket_phase::open;
+        p.new_generation = true;
+        p.reason = "back after the reopen window: new ticket";
+      }
+      return p;
+  }
+  return p;
+}
+
+std::vector<field_change> diff_fields(const ticket_fields& a, const ticket_fields& d) {
+  std::vector<field_change> out;
+  if (a.summary != d.summary) out.push_back({"summary", a.summary, d.summary});
+  if (a.priority != d.priority) out.push_back({"priority", a.priority, d.priority});
+  if (a.severity != d.severity) out.push_back({"severity", a.severity, d.severity});
+  if (a.impact != d.impact) out.push_back({"impact", a.impact, d.impact});
+  return out;
+}
+
+std::string describe_changes(const std::vector<field_change>& changes) {
+  std::string out;
+  for (const auto& c : changes) {
+    if (!out.empty()) out += '\n';
+    out += "- " + c.field + ": " + c.from + " \u2192 " + c.to;
+  }
+  return out;
+}
+
+std::vector<step_kind> steps_of(op_kind kind, config::on_update_policy on_update, bool resolve_note) {
+  switch (kind) {
+    case op_kind::create: return {step_kind::post_ticket};
+    case op_kind::update:
+      if (on_update == config::on_update_policy::note) return {step_kind::post_note};
+      if (on_update == config::on_update_policy::ignore) return {};
+      return {step_kind::post_note, step_kind::patch_fields};
+    case op_kind::close:
+      if (resolve_note) return {step_kind::post_note, step_kind::patch_status};
+      return {step_kind::patch_status};
+    case op_kind::reopen: return {step_kind::post_note, step_kind::patch_status};
+    case op_kind::note: return {step_kind::post_note};
+  }
+  return {};
 }
 
 std::chrono::milliseconds backoff_delay(const backoff_policy& p, int attempt, double unit_random) noexcept {
   // Clamp before subtracting: attempt may be anything an old row holds, INT_MIN included.
-  const int exp = std::clamp(attempt, 1, 31) - 1;
-  const double ceiling = std::min(static_cast<double>(p.cap.count()), static_cast<double>(p.base.count()) * std::ldexp(1.0, exp));
+  const int exp = std::clamp(attempt, 1, 64) - 1;  // 2^63 exceeds any cap
+  const double ceiling =
+      std::min(static_cast<double>(p.cap.count()), static_cast<double>(p.base.count()) * std::ldexp(1.0, exp));
   const double r = std::clamp(unit_random, 0.0, 1.0);
   return std::chrono::milliseconds{static_cast<long long>(ceiling * r)};
 }

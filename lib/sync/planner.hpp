@@ -1,48 +1,122 @@
 // The planner (pure): given what the store knows about an issue and a new
-// event, decides whether the event is news and which PSA operations follow.
-// Also the retry policy (backoff) the driver applies. No IO, no clocks.
+// event, decides whether the event is news and which PSA operations follow;
+// and, at send time, which steps an operation takes and what it changes
+// (field diffs, note texts). Also the retry policy (backoff). No IO, no clocks.
 //
-// This slice plans ticket creation; updates, closing and reopening extend
-// `op_kind` and plan_event without changing the driver's contract.
+// Operations are intents (create, update, close, reopen, note) whose content
+// is computed when they are sent, from what the ticket is known to hold
+// (`applied`) and what it should hold (`desired`, rendered from the newest
+// event). A burst of updates therefore becomes one patch, and an operation
+// retried after a crash sends what is wanted now, not what was wanted then.
 #pragma once
 
+#include "config/config.hpp"
 #include "core/event.hpp"
 #include "core/time.hpp"
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace ts::sync {
 
-enum class op_kind { create };
+enum class op_kind {
+  create,  ///< POST a ticket (a new generation's when the issue came back after the reopen window)
+  update,  ///< note what changed, then patch the changed fields (policy on_update: note = note only)
+  close,   ///< resolution note (optional), then patch the closed status
+  reopen,  ///< note, then patch the reopen status (and changed fields)
+  note,    ///< a note only (resolved or reopened while the ticket stays open)
+};
 std::string_view to_string(op_kind k) noexcept;
 std::optional<op_kind> parse_op_kind(std::string_view s) noexcept;
 
+/// Which note a `note` operation posts.
+enum class note_kind { update, resolve, reopen };
+std::string_view to_string(note_kind k) noexcept;
+std::optional<note_kind> parse_note_kind(std::string_view s) noexcept;
+
+/// Where the ticket stands, or will stand once the queued operations succeed.
+enum class ticket_phase { none, open, closed };
+
+/// The ticket fields ticketsync keeps in step with the issue.
+struct ticket_fields {
+  std::string summary;
+  std::string priority;  ///< priority name
+  std::string severity;  ///< ConnectWise severity: Low | Medium | High
+  std::string impact;    ///< ConnectWise impact: Low | Medium | High
+  friend bool operator==(const ticket_fields&, const ticket_fields&) = default;
+};
+
+/// ConnectWise severity and impact for an event severity (critical: High/High,
+/// high: High/Medium, medium: Medium/Medium, low: Low/Low, info: Low/Low).
+std::pair<std::string, std::string> cw_severity_impact(ts::severity s) noexcept;
+
 /// What the store knows about an issue, as far as planning is concerned.
 struct issue_snapshot {
-  issue_state state = issue_state::open;
-  sys_ms last_event_at{};
-  bool has_ticket = false;        ///< a ticket id is recorded
-  bool has_pending_op = false;    ///< an operation is queued or in flight
+  issue_state state = issue_state::open;  ///< of the newest applied event
+  sys_ms last_event_at{};                 ///< updated_at of the newest applied event
+  ticket_phase phase = ticket_phase::none;  ///< after the queued operations
+  std::optional<sys_ms> resolved_at;      ///< updated_at of the event that resolved the issue
+  ticket_fields fields;                   ///< desired fields as of the newest applied event
+};
+
+struct planned_op {
+  op_kind kind = op_kind::create;
+  note_kind note = note_kind::update;  ///< for op_kind::note
+  friend bool operator==(const planned_op&, const planned_op&) = default;
 };
 
 struct plan {
-  /// The event is newer than anything applied: store it as the issue's state.
-  bool apply = false;
-  std::vector<op_kind> ops;
-  /// Why (for logs and `explain`): "new issue", "older than applied event", ...
-  std::string_view reason;
+  bool apply = false;              ///< the event is newer than anything applied: store it
+  std::vector<planned_op> ops;     ///< to queue, in order
+  ticket_phase phase_after = ticket_phase::none;  ///< the ticket's phase once they succeed
+  std::optional<sys_ms> resolved_at;              ///< the issue's resolved_at after this event
+  bool new_generation = false;     ///< the create opens a new ticket for a returning issue
+  std::string_view reason;         ///< why, for logs and `explain`
 };
 
-/// Decides what `ev` means for an issue in state `current` (nullopt: never seen).
-///  - never seen, open          -> apply, create
-///  - never seen, resolved      -> apply, nothing (no ticket for an issue born resolved)
-///  - updated_at <= last applied -> nothing (duplicate or out of order; never regress)
-///  - newer, open, no ticket and nothing pending -> apply, create
-///  - otherwise newer           -> apply (state recorded; lifecycle ops come later)
-plan plan_event(const std::optional<issue_snapshot>& current, const event& ev);
+/// Decides what `ev` (whose rendered fields are `fields`) means for an issue in
+/// state `current` (nullopt: never seen), under `policy`:
+///  - not newer than the newest applied event -> nothing (never regress)
+///  - no ticket: open -> create; resolved -> record only
+///  - open ticket: open with changed fields -> update (on_update patch|note; ignore: none);
+///                 issue back after a resolve that left the ticket open -> reopen note (on_resolve note);
+///                 resolved -> close | resolve note | nothing (on_resolve)
+///  - closed ticket: open within reopen_window of resolved_at (inclusive) -> reopen;
+///                   open after it -> create a new ticket (new generation); resolved -> nothing
+plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, const ticket_fields& fields,
+                const config::lifecycle_config& policy);
+
+/// One changed field, for patches and notes.
+struct field_change {
+  std::string field;  ///< ConnectWise field: summary, priority, severity, impact
+  std::string from;
+  std::string to;
+  friend bool operator==(const field_change&, const field_change&) = default;
+};
+
+/// The fields of `desired` that differ from `applied`, in a fixed order.
+std::vector<field_change> diff_fields(const ticket_fields& applied, const ticket_fields& desired);
+
+/// `- summary: old → new` lines, one per change (the {{changes}} of note templates).
+std::string describe_changes(const std::vector<field_change>& changes);
+
+/// The steps of an operation, in order; the driver persists the index of the
+/// next step so a retry never repeats a finished one. A note comes before the
+/// patch it describes, so its text is computed from the fields the ticket still
+/// holds; patches set absolute values and may be repeated.
+///   create: post_ticket          update: post_note, patch_fields (on_update note: post_note)
+///   close:  [post_note,] patch_status       reopen: post_note, patch_status
+///   note:   post_note                        update under on_update ignore: none
+enum class step_kind {
+  post_ticket,      ///< POST /service/tickets
+  patch_fields,     ///< PATCH changed fields (skipped when nothing changed)
+  patch_status,     ///< PATCH status (close / reopen), with changed fields for reopen
+  post_note,        ///< POST /service/tickets/{id}/notes
+};
+std::vector<step_kind> steps_of(op_kind kind, config::on_update_policy on_update, bool resolve_note);
 
 /// Retry policy: exponential backoff with full jitter. attempt 1 waits up to
 /// `base`, attempt n up to min(cap, base * 2^(n-1)); `unit_random` in [0, 1)

@@ -2,9 +2,9 @@
 # End-to-end smoke test of the real cwsim binary over TLS on loopback: it starts cwsim
 # with a generated CA in a temporary directory, waits for the port file, then uses curl
 # (verifying against the written ca.pem) to fetch companyinfo, create a ticket, read it
-# back, search it by externalXRef, check /__sim/tickets, exercise keep-alive and the
-# commit-drop, reset and hang faults, and finally expects SIGTERM to end cwsim with
-# exit status 0. Usage: cwsim_smoke.sh PATH/TO/cwsim PATH/TO/seed.json
+# back, search it by externalXRef, check /__sim/tickets, close it by PATCH, add and page
+# notes, check the deny knob, exercise keep-alive and the commit-drop, reset and hang
+# faults, and finally expects SIGTERM to end cwsim with exit status 0. Usage: cwsim_smoke.sh PATH/TO/cwsim PATH/TO/seed.json
 set -euo pipefail
 
 cwsim=${1:?usage: cwsim_smoke.sh CWSIM SEED}
@@ -74,6 +74,36 @@ expect 200 '"id":1001' "$out"
 out=$(plain "$site/__sim/tickets") || fail "/__sim/tickets failed"
 expect 200 '"summary":"Smoke test alert"' "$out"
 expect 200 '"text":"from cwsim_smoke.sh"' "$out"
+
+# PATCH: close by replacing the whole status; a path into the reference is rejected.
+json=(-H "Content-Type: application/json")
+out=$(cw -X PATCH "${json[@]}" -d '[{"op":"replace","path":"/status","value":{"id":104}}]' "$api/service/tickets/1001") ||
+  fail "PATCH failed"
+expect 200 '"closedFlag":true' "$out"
+out=$(cw -X PATCH "${json[@]}" -d '[{"op":"replace","path":"status/id","value":101}]' "$api/service/tickets/1001") ||
+  fail "PATCH status/id failed"
+expect 400 '"field":"status"' "$out"
+
+# Notes: a display flag is required; lists page with a Link header.
+out=$(cw -X POST "${json[@]}" -d '{"text":"no flag"}' "$api/service/tickets/1001/notes") || fail "bad note failed"
+expect 400 'Please choose where to display the notes' "$out"
+out=$(cw -X POST "${json[@]}" -d '{"text":"Resolved by smoke","resolutionFlag":true,"processNotifications":false}' \
+  "$api/service/tickets/1001/notes") || fail "POST note failed"
+expect 201 '"ticketId":1001' "$out"
+out=$(cw -i "$api/service/tickets/1001/notes?orderBy=id%20desc&pageSize=1") || fail "GET notes failed"
+expect 200 '"text":"Resolved by smoke"' "$out"
+expect 200 'rel="next"' "$out"
+
+# deny: the area answers 403 until the knob is cleared.
+out=$(plain -X POST -d '{"deny":["tickets.edit"]}' "$site/__sim/faults") && expect 200 '"deny":["tickets.edit"]' "$out"
+out=$(cw -X PATCH "${json[@]}" -d '[{"op":"replace","path":"summary","value":"x"}]' "$api/service/tickets/1001") ||
+  fail "denied PATCH failed"
+expect 403 '"code":"Forbidden"' "$out"
+plain -X POST -d '{"deny":[]}' "$site/__sim/faults" >/dev/null
+
+out=$(plain "$site/__sim/stats") || fail "/__sim/stats failed"
+expect 200 '"PATCH /service/tickets/{id}":3' "$out"
+expect 200 '"POST /service/tickets/{id}/notes":2' "$out"
 
 # Two requests in one curl run share one keep-alive connection.
 curl -sS -v --cacert "$work/tls/ca.pem" --max-time 10 -o /dev/null -o /dev/null \

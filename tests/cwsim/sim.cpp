@@ -1,8 +1,9 @@
 // Implementation of cwsim's ConnectWise model (see sim.hpp and README.md). Layout:
 // seed loading and validation; JSON renderings of seeded records, tickets and notes
-// (hrefs kept relative and made absolute per request); ticket body validation; list
-// machinery (conditions, orderBy, paging with Link, fields); routing; /__sim control
-// endpoints; fault injection; stats and the request log.
+// (hrefs kept relative and made absolute per request); ticket body validation, PATCH
+// operations and notes; list machinery (conditions, orderBy, paging with Link, fields);
+// routing and permission areas (deny); /__sim control endpoints; fault injection; stats
+// and the request log.
 #include "sim.hpp"
 
 #include <algorithm>
@@ -34,6 +35,22 @@ constexpr std::string_view alternate_codebase = "v4_6_release";
 constexpr std::string_view json_content_type = "application/json; charset=utf-8";
 constexpr std::string_view seeded_timestamp = "2025-01-01T00:00:00Z";  // _info.lastUpdated of seeded records
 constexpr std::string_view fault_kinds[] = {"429", "500", "reset", "hang", "commit_drop"};
+// Permission areas the "deny" knob can switch off (README "Permissions").
+constexpr std::string_view deny_areas[] = {"companies",     "tickets.read", "tickets.add", "tickets.edit",
+                                           "tickets.close", "table_setup",  "system"};
+
+// The canonical spelling of a deny area (matched case-insensitively), or nullopt.
+std::optional<std::string> deny_area(std::string_view name) {
+  for (const auto area : deny_areas)
+    if (ci_equal(area, name)) return std::string(area);
+  return std::nullopt;
+}
+
+std::string deny_area_list() {
+  std::string out;
+  for (const auto area : deny_areas) out += (out.empty() ? "" : ", ") + std::string(area);
+  return out;
+}
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -86,6 +103,7 @@ struct directory {
   std::vector<board_rec> boards;
   std::vector<priority_rec> priorities;
   std::vector<source_rec> sources;
+  std::set<std::string> deny;  // permission areas answered with 403
 
   const board_rec* board(record_id id) const {
     for (const auto& b : boards)
@@ -309,6 +327,14 @@ directory parse_seed(const json& seed) {
                    seed_bool(s, "defaultFlag", where, false)};
     require_unique_name(d.sources, rec.name, where);
     d.sources.push_back(std::move(rec));
+  }
+
+  const json& deny = seed_array(seed, "deny", "document", false);
+  for (std::size_t i = 0; i < deny.size(); ++i) {
+    const std::string where = "deny[" + std::to_string(i) + "]";
+    const auto area = deny[i].is_string() ? deny_area(deny[i].get<std::string>()) : std::nullopt;
+    if (!area) seed_fail(where, "must be one of " + deny_area_list());
+    d.deny.insert(*area);
   }
   return d;
 }
@@ -778,37 +804,127 @@ std::string_view fault_name(fault f) {
 // ---------------------------------------------------------------------------------
 // Routes
 
-enum class op_kind { list, count, get, search, create_ticket, system_info };
+enum class op_kind { list, count, get, search, create_ticket, patch_ticket, create_note, system_info };
 
 struct route_def {
   std::string method;
   std::string pattern;
   op_kind op;
   std::string base;  // collection route the op works on
+  std::string area;  // permission area (deny_areas); "tickets.close" is checked inside PATCH
 };
 
 const std::vector<route_def>& routes() {
   static const std::vector<route_def> table = [] {
     std::vector<route_def> t;
-    const auto collection = [&](const std::string& base) {
-      t.push_back({"GET", base, op_kind::list, base});
-      t.push_back({"GET", base + "/count", op_kind::count, base});
-      t.push_back({"GET", base + "/{id}", op_kind::get, base});
+    const auto collection = [&](const std::string& base, const std::string& area) {
+      t.push_back({"GET", base, op_kind::list, base, area});
+      t.push_back({"GET", base + "/count", op_kind::count, base, area});
+      t.push_back({"GET", base + "/{id}", op_kind::get, base, area});
     };
-    t.push_back({"GET", "/system/info", op_kind::system_info, ""});
-    t.push_back({"POST", "/service/tickets", op_kind::create_ticket, "/service/tickets"});
-    t.push_back({"POST", "/service/tickets/search", op_kind::search, "/service/tickets"});
-    collection("/service/tickets");
-    collection("/service/tickets/{id}/notes");
-    collection("/service/boards");
+    t.push_back({"GET", "/system/info", op_kind::system_info, "", "system"});
+    t.push_back({"POST", "/service/tickets", op_kind::create_ticket, "/service/tickets", "tickets.add"});
+    t.push_back({"POST", "/service/tickets/search", op_kind::search, "/service/tickets", "tickets.read"});
+    collection("/service/tickets", "tickets.read");
+    collection("/service/tickets/{id}/notes", "tickets.read");
+    t.push_back({"PATCH", "/service/tickets/{id}", op_kind::patch_ticket, "/service/tickets", "tickets.edit"});
+    t.push_back(
+        {"POST", "/service/tickets/{id}/notes", op_kind::create_note, "/service/tickets/{id}/notes", "tickets.edit"});
+    collection("/service/boards", "table_setup");
     for (const char* sub : {"statuses", "types", "subtypes", "items"})
-      collection(std::string("/service/boards/{id}/") + sub);
-    collection("/service/priorities");
-    collection("/service/sources");
-    collection("/company/companies");
+      collection(std::string("/service/boards/{id}/") + sub, "table_setup");
+    collection("/service/priorities", "table_setup");
+    collection("/service/sources", "table_setup");
+    collection("/company/companies", "companies");
     return t;
   }();
   return table;
+}
+
+// ---------------------------------------------------------------------------------
+// Ticket PATCH paths: the whole top-level fields an operation may name (matched
+// case-insensitively, one leading '/' allowed). Paths into a field ("status/id") are
+// rejected: CW documents that a reference must be replaced as a whole, and may answer a
+// false 200 otherwise, so cwsim is strict to make such client bugs visible.
+
+enum class patch_access {
+  required,   // add/replace only: the ticket always has one
+  optional,   // add/replace/remove
+  read_only,  // computed by the server
+  post_only,  // initial*: only on POST
+};
+
+struct patch_field {
+  std::string_view name;  // CW spelling
+  patch_access access;
+  bool reference;  // replaced by a reference object ({"id":N}, ...)
+};
+
+constexpr patch_field patch_fields[] = {
+    {"summary", patch_access::required, false},
+    {"company", patch_access::required, true},
+    {"board", patch_access::required, true},
+    {"status", patch_access::required, true},
+    {"priority", patch_access::required, true},
+    {"type", patch_access::optional, true},
+    {"subType", patch_access::optional, true},
+    {"item", patch_access::optional, true},
+    {"source", patch_access::optional, true},
+    {"externalXRef", patch_access::optional, false},
+    {"severity", patch_access::optional, false},
+    {"impact", patch_access::optional, false},
+    {"contactName", patch_access::optional, false},
+    {"contactPhoneNumber", patch_access::optional, false},
+    {"contactPhoneExtension", patch_access::optional, false},
+    {"contactEmailAddress", patch_access::optional, false},
+    {"poNumber", patch_access::optional, false},
+    {"automaticEmailCc", patch_access::optional, false},
+    {"automaticEmailContactFlag", patch_access::optional, false},
+    {"automaticEmailResourceFlag", patch_access::optional, false},
+    {"automaticEmailCcFlag", patch_access::optional, false},
+    {"processNotifications", patch_access::optional, false},
+    {"skipCallback", patch_access::optional, false},
+    {"customFields", patch_access::optional, false},
+    {"integratorTags", patch_access::optional, false},
+    {"id", patch_access::read_only, false},
+    {"recordType", patch_access::read_only, false},
+    {"closedFlag", patch_access::read_only, false},
+    {"closedDate", patch_access::read_only, false},
+    {"closedBy", patch_access::read_only, false},
+    {"dateEntered", patch_access::read_only, false},
+    {"enteredBy", patch_access::read_only, false},
+    {"lastUpdated", patch_access::read_only, false},
+    {"updatedBy", patch_access::read_only, false},
+    {"_info", patch_access::read_only, false},
+    {"initialDescription", patch_access::post_only, false},
+    {"initialInternalAnalysis", patch_access::post_only, false},
+    {"initialResolution", patch_access::post_only, false},
+};
+
+const patch_field* find_patch_field(std::string_view name) {
+  for (const auto& field : patch_fields)
+    if (ci_equal(field.name, name)) return &field;
+  return nullptr;
+}
+
+// Clears an optional ticket field (a "remove" operation, or add/replace with null).
+void clear_ticket_field(ticket_rec& t, std::string_view name) {
+  if (name == "type")
+    t.type_id.reset();
+  else if (name == "subType")
+    t.subtype_id.reset();
+  else if (name == "item")
+    t.item_id.reset();
+  else if (name == "source")
+    t.source_id.reset();
+  else if (name == "externalXRef")
+    t.external_xref.reset();
+  else if (name == "severity")
+    t.severity.reset();
+  else if (name == "impact")
+    t.impact.reset();
+  else
+    t.passthrough.erase(std::string(name));  // processNotifications/skipCallback are not stored
 }
 
 // A resource list ready for the list machinery: renderings in id order.
@@ -941,6 +1057,11 @@ json load_seed_file(const std::string& path) {
 struct simulator::impl {
   directory dir;
   fault_knobs knobs;
+  std::set<std::string> denied;  // permission areas answered with 403 (seed "deny", POST /__sim/faults)
+  // Scripted faults (POST /__sim/faults {"script": [...]}): API request number -> fault. They
+  // take precedence over the random draw, so a test can fault exactly the Nth call.
+  std::map<std::uint64_t, fault> script;
+  std::uint64_t api_requests = 0;  // API requests seen since start (or /__sim/reset)
   fault_rng rng;
   clock_fn clock;
 
@@ -954,6 +1075,7 @@ struct simulator::impl {
   impl(const json& seed, fault_knobs k, std::uint64_t fault_seed, clock_fn c)
       : dir(parse_seed(seed)),
         knobs(k),
+        denied(dir.deny),
         rng(fault_seed),
         clock(c ? std::move(c) : clock_fn([] { return sys_clock::now(); })) {
     validate(knobs);
@@ -1021,7 +1143,14 @@ struct simulator::impl {
     sim_response r;
     if (is_api) {
       ++accept_versions[accept_version(req)];
-      const fault f = draw_fault();
+      ++api_requests;
+      fault f = fault::none;
+      if (const auto it = script.find(api_requests); it != script.end()) {
+        f = it->second;
+        script.erase(it);
+      } else {
+        f = draw_fault();
+      }
       switch (f) {
         case fault::reset: r.action = sim_response::disposition::reset_before_processing; break;
         case fault::hang: r.action = sim_response::disposition::hang; break;
@@ -1080,6 +1209,20 @@ struct simulator::impl {
     band += knobs.p_commit_drop;
     if (u < band) return fault::commit_drop;
     return fault::none;
+  }
+
+  static sim_response forbidden() {
+    return error_response(403, "Forbidden", "You do not have permission to perform this action.");
+  }
+
+  json faults_json() const {
+    json j = to_json(knobs);
+    j["deny"] = denied;
+    json pending = json::array();
+    for (const auto& [at, f] : script) pending.push_back({{"at", at - api_requests}, {"kind", fault_name(f)}});
+    j["script"] = pending;
+    j["api_requests"] = api_requests;
+    return j;
   }
 
   static sim_response method_not_allowed(const std::string& allowed) {
@@ -1144,6 +1287,7 @@ struct simulator::impl {
       if (!allowed.empty()) return method_not_allowed(allowed);
       return not_found("The requested resource was not found: " + c.route);
     }
+    if (denied.count(match->area) != 0) return forbidden();
     switch (match->op) {
       case op_kind::system_info:
         return json_response(200, json{{"version", dir.version_code + "." + dir.build},
@@ -1151,6 +1295,8 @@ struct simulator::impl {
                                        {"serverTimeZone", "Eastern Standard Time"},
                                        {"cloudRegion", "NA"}});
       case op_kind::create_ticket: return create_ticket(c);
+      case op_kind::patch_ticket: return patch_ticket(c);
+      case op_kind::create_note: return create_note(c);
       case op_kind::search: return search(c, *match);
       case op_kind::list:
       case op_kind::count:
@@ -1513,8 +1659,8 @@ struct simulator::impl {
   // `creating`, required fields must be present and omitted references get CW-like
   // defaults (first board, its default status, the default priority). Field names match
   // case-insensitively; unknown fields are ignored; read-only fields (id, _info,
-  // closedFlag...) are ignored. This is also the seam for PATCH (apply the patched
-  // fields with creating = false). Returns the notes created by initial* fields.
+  // closedFlag...) are ignored. PATCH applies its surviving operation values through here
+  // with creating = false. Returns the notes created by initial* fields.
   std::vector<note_rec> apply_ticket_fields(const json& body, ticket_rec& t, bool creating, field_errors& errs) const {
     const auto string_field = [&](const char* name, std::size_t max_len, std::optional<std::string>& out) {
       const json* v = member_ci(body, name);
@@ -1715,6 +1861,188 @@ struct simulator::impl {
     return json_response(201, out);
   }
 
+  // PATCH /service/tickets/{id}: a JSON array of {op, path, value}, all or nothing. Each
+  // operation names one whole field; per field the last operation wins, and the surviving
+  // values go through apply_ticket_fields exactly like a create body (so board, then
+  // status/type/subType/item on the resulting board, whatever the operation order).
+  sim_response patch_ticket(const call& c) {
+    const auto found = tickets.find(c.ids.at(0));
+    if (found == tickets.end()) return not_found("Ticket not found");
+    json body;
+    try {
+      body = json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      const std::string msg = std::string("The request body is not valid JSON: ") + e.what();
+      return invalid_object("ticket", {{"InvalidObject", msg, ""}}, msg);
+    }
+    if (!body.is_array()) {
+      const std::string msg = "The request body must be a JSON array of patch operations {op, path, value}, not " +
+                              std::string(body.type_name()) + ".";
+      return invalid_object("ticket", {{"InvalidObject", msg, ""}}, msg);
+    }
+
+    field_errors errs;
+    std::map<std::string, std::optional<json>> changes;  // field → new value; nullopt clears it
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const json& op = body[i];
+      const std::string where = "operations[" + std::to_string(i) + "]";
+      if (!op.is_object()) {
+        errs.push_back({"InvalidField", where + " must be an object {op, path, value}.", ""});
+        continue;
+      }
+      const json* path_value = member_ci(op, "path");
+      if (path_value == nullptr || !path_value->is_string()) {
+        errs.push_back(
+            {"InvalidField", where + ": path must be a string naming a ticket field, e.g. \"summary\".", ""});
+        continue;
+      }
+      std::string_view path = path_value->get_ref<const std::string&>();
+      if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+      const auto slash = path.find('/');
+      const patch_field* field = find_patch_field(path.substr(0, slash));
+      if (field == nullptr) {
+        errs.push_back(
+            {"InvalidField", where + ": unknown ticket field '" + std::string(path) + "'.", std::string(path)});
+        continue;
+      }
+      const std::string name(field->name);
+      if (slash != std::string_view::npos) {
+        errs.push_back(
+            {"InvalidField",
+             where + ": the path '" + std::string(path) + "' points inside " + name + "; replace the whole " + name +
+                 (field->reference
+                      ? " object instead, e.g. {\"op\":\"replace\",\"path\":\"" + name + "\",\"value\":{\"id\":1}}."
+                      : " field instead."),
+             name});
+        continue;
+      }
+      if (field->access == patch_access::read_only) {
+        errs.push_back({"InvalidField",
+                        name == "closedFlag"
+                            ? "The closedFlag field is read-only: close a ticket by replacing its status with a "
+                              "closed status."
+                            : "The " + name + " field is read-only.",
+                        name});
+        continue;
+      }
+      if (field->access == patch_access::post_only) {
+        errs.push_back({"InvalidField",
+                        "The " + name + " field can only be sent when creating a ticket; add a note instead.", name});
+        continue;
+      }
+      const json* kind_value = member_ci(op, "op");
+      const std::string kind =
+          kind_value != nullptr && kind_value->is_string() ? to_lower(kind_value->get<std::string>()) : std::string();
+      if (kind != "add" && kind != "replace" && kind != "remove") {
+        errs.push_back({"InvalidField",
+                        where + ": op must be add, replace or remove" +
+                            (kind_value != nullptr ? " (got " + dump(*kind_value) + ")" : std::string()) + ".",
+                        name});
+        continue;
+      }
+      if (kind == "remove") {
+        changes[name] = std::nullopt;
+        continue;
+      }
+      bool has_value = false;
+      for (auto it = op.begin(); it != op.end(); ++it) has_value = has_value || ci_equal(it.key(), "value");
+      if (!has_value) {
+        errs.push_back({"InvalidField", where + ": " + kind + " needs a value.", name});
+        continue;
+      }
+      const json* value = member_ci(op, "value");  // null clears the field, like remove
+      changes[name] = value == nullptr ? std::nullopt : std::optional<json>(*value);
+    }
+
+    ticket_rec next = found->second;
+    json fields = json::object();
+    for (const auto& [name, value] : changes) {
+      if (value) {
+        fields[name] = *value;
+      } else if (find_patch_field(name)->access == patch_access::required) {
+        errs.push_back({"Required", "The " + name + " field is required and cannot be removed.", name});
+      } else {
+        clear_ticket_field(next, name);
+      }
+    }
+    apply_ticket_fields(fields, next, false, errs);
+    if (!errs.empty()) return invalid_object("ticket", errs);
+
+    const status_rec& status = *find_by_id(dir.board(next.board_id)->statuses, next.status_id);
+    if (status.closed && next.status_id != found->second.status_id && denied.count("tickets.close") != 0)
+      return forbidden();
+    if (!body.empty()) {  // CW saves the record for any operation, even one that changes nothing
+      const auto now = clock();
+      next.updated = now;
+      if (!status.closed)
+        next.closed_at.reset();
+      else if (!next.closed_at)
+        next.closed_at = now;
+    }
+    next.view = render_ticket(dir, next);
+    found->second = std::move(next);
+    json out = found->second.view;
+    externalize(out, c.api_base);
+    return json_response(200, out);
+  }
+
+  // POST /service/tickets/{id}/notes: a ServiceNote with non-blank text and at least one
+  // display flag (detailDescriptionFlag, internalAnalysisFlag, resolutionFlag).
+  sim_response create_note(const call& c) {
+    const auto found = tickets.find(c.ids.at(0));
+    if (found == tickets.end()) return not_found("Ticket not found");
+    json body;
+    try {
+      body = json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      const std::string msg = std::string("The request body is not valid JSON: ") + e.what();
+      return invalid_object("serviceNote", {{"InvalidObject", msg, ""}}, msg);
+    }
+    if (!body.is_object()) {
+      const std::string msg =
+          "The request body must be a JSON object (a serviceNote), not " + std::string(body.type_name()) + ".";
+      return invalid_object("serviceNote", {{"InvalidObject", msg, ""}}, msg);
+    }
+    field_errors errs;
+    note_rec n;
+    if (const json* text = member_ci(body, "text"); text == nullptr) {
+      errs.push_back({"Required", "The text field is required.", "text"});
+    } else if (!text->is_string()) {
+      errs.push_back({"InvalidField", "The text field must be a string.", "text"});
+    } else if (trim(text->get_ref<const std::string&>()).empty()) {
+      errs.push_back({"Required", "The text field is required.", "text"});
+    } else {
+      n.text = text->get<std::string>();
+    }
+    const auto flag = [&](const char* name, bool* out) {
+      const json* v = member_ci(body, name);
+      if (v == nullptr) return;
+      if (!v->is_boolean()) {
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be true or false.", name});
+        return;
+      }
+      if (out != nullptr) *out = v->get<bool>();
+    };
+    flag("detailDescriptionFlag", &n.detail);
+    flag("internalAnalysisFlag", &n.internal);
+    flag("resolutionFlag", &n.resolution);
+    // Accepted and type-checked, not stored (internalFlag/externalFlag are derived).
+    for (const char* name :
+         {"processNotifications", "internalFlag", "externalFlag", "issueFlag", "customerUpdatedFlag"})
+      flag(name, nullptr);
+    if (!n.detail && !n.internal && !n.resolution)
+      errs.push_back({"InvalidField", "Please choose where to display the notes in order to save this record.",
+                      "detailDescriptionFlag"});
+    if (!errs.empty()) return invalid_object("serviceNote", errs);
+
+    n.id = next_note_id++;
+    n.created = clock();
+    found->second.notes.push_back(n);
+    json out = render_note(dir, found->first, n);
+    externalize(out, c.api_base);
+    return json_response(201, out);
+  }
+
   // ---- /__sim
 
   sim_response handle_sim(const call& c) {
@@ -1763,8 +2091,44 @@ struct simulator::impl {
             seed = update["seed"].get<std::uint64_t>();
             update.erase("seed");
           }
+          std::optional<std::map<std::uint64_t, fault>> new_script;
+          if (update.is_object() && update.contains("script")) {
+            // [{"at": N, "kind": "reset|hang|500|429|commit_drop"}]: the Nth API request from
+            // now (1 = the next one) gets that fault. Replaces any earlier script.
+            const json& list = update["script"];
+            if (!list.is_array()) throw std::invalid_argument("script must be an array of {at, kind}");
+            new_script.emplace();
+            for (const json& entry : list) {
+              if (!entry.is_object() || !entry.contains("at") || !entry["at"].is_number_unsigned() ||
+                  entry["at"].get<std::uint64_t>() == 0 || !entry.contains("kind") || !entry["kind"].is_string())
+                throw std::invalid_argument("script entries are {\"at\": N >= 1, \"kind\": NAME}, got " + dump(entry));
+              const std::string kind = entry["kind"].get<std::string>();
+              fault f = fault::none;
+              for (fault k : {fault::reset, fault::hang, fault::error500, fault::throttle, fault::commit_drop})
+                if (fault_name(k) == kind) f = k;
+              if (f == fault::none)
+                throw std::invalid_argument("unknown fault kind '" + kind + "' (known: reset, hang, 500, 429, commit_drop)");
+              (*new_script)[api_requests + entry["at"].get<std::uint64_t>()] = f;
+            }
+            update.erase("script");
+          }
+          std::optional<std::set<std::string>> deny;
+          if (update.is_object() && update.contains("deny")) {
+            const json& list = update["deny"];
+            if (!list.is_array()) throw std::invalid_argument("deny must be an array of areas: " + deny_area_list());
+            deny.emplace();
+            for (const json& entry : list) {
+              const auto area = entry.is_string() ? deny_area(entry.get<std::string>()) : std::nullopt;
+              if (!area)
+                throw std::invalid_argument("unknown deny area " + dump(entry) + " (known: " + deny_area_list() + ")");
+              deny->insert(*area);
+            }
+            update.erase("deny");
+          }
           apply_fault_update(knobs, update);
           if (seed) rng = fault_rng(*seed);
+          if (deny) denied = std::move(*deny);
+          if (new_script) script = std::move(*new_script);
         } catch (const json::parse_error& e) {
           return error_response(400, "InvalidObject", std::string("The request body is not valid JSON: ") + e.what());
         } catch (const std::invalid_argument& e) {
@@ -1773,13 +2137,15 @@ struct simulator::impl {
       } else if (method != "GET") {
         return method_not_allowed("GET, POST");
       }
-      return json_response(200, to_json(knobs));
+      return json_response(200, faults_json());
     }
     if (what == "reset") {
       if (method != "POST") return method_not_allowed("POST");
       tickets.clear();
       next_ticket_id = first_ticket_id;
       next_note_id = first_note_id;
+      script.clear();
+      api_requests = 0;
       reset_counters();
       return json_response(200, json{{"reset", true}});
     }

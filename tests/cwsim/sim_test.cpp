@@ -1,7 +1,8 @@
 // Unit tests of cwsim's pure parts: simulator::handle (auth, companyinfo, lookups,
-// ticket creation and validation, conditions, paging, faults, /__sim endpoints), the
-// seed validator, the text helpers, the command line and the TLS material. Most cases
-// are tables; the simulator runs on tests/cwsim/seed.json with a pinned clock.
+// ticket creation and validation, PATCH, notes, conditions, paging, faults, deny
+// permissions, /__sim endpoints), the seed validator, the text helpers, the command line
+// and the TLS material. Most cases are tables; the simulator runs on
+// tests/cwsim/seed.json with a settable clock (pinned at 2026-01-01T00:00:00Z).
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -103,8 +104,20 @@ class sim_test : public ::testing::Test {
     const sim_response r = call("POST", "/__sim/faults", knobs.dump());
     ASSERT_EQ(r.status, 200) << r.body;
   }
+  sim_response patch(std::int64_t ticket, const json& ops) {
+    return api_call("PATCH", "/service/tickets/" + std::to_string(ticket), ops.dump());
+  }
+  sim_response add_note(std::int64_t ticket, const json& note) {
+    return api_call("POST", "/service/tickets/" + std::to_string(ticket) + "/notes", note.dump());
+  }
+  json stored_ticket(std::int64_t id) {
+    for (const auto& t : body_of(call("GET", "/__sim/tickets")))
+      if (t["id"] == id) return t;
+    return nullptr;
+  }
 
-  cwsim::simulator sim_{seed(), {}, 1, [] { return pinned_now; }};
+  std::chrono::system_clock::time_point now_ = pinned_now;  // the simulator's clock
+  cwsim::simulator sim_{seed(), {}, 1, [this] { return now_; }};
 };
 
 // ---------------------------------------------------------------------------------
@@ -405,9 +418,484 @@ TEST_F(sim_test, unknown_ticket_and_routes) {
   EXPECT_EQ(api_call("GET", "/service/nothing").status, 404);
   EXPECT_EQ(call("GET", "/").status, 404);
 
-  const sim_response patch = api_call("PATCH", "/service/tickets/1001", "[]");
-  EXPECT_EQ(patch.status, 405);
-  EXPECT_EQ(header(patch, "Allow"), "GET");
+  EXPECT_EQ(body_of(api_call("PATCH", "/service/tickets/4242", "[]")), body_of(r));
+  EXPECT_EQ(api_call("POST", "/service/tickets/4242/notes", R"({"text":"x","internalAnalysisFlag":true})").status, 404);
+  EXPECT_EQ(api_call("GET", "/service/tickets/4242/notes/1").status, 404);
+
+  const sim_response put = api_call("PUT", "/service/tickets/1001", "{}");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(header(put, "Allow"), "GET, PATCH");
+  const sim_response del = api_call("DELETE", "/service/tickets/1001/notes");
+  EXPECT_EQ(del.status, 405);
+  EXPECT_EQ(header(del, "Allow"), "GET, POST");
+}
+
+// ---------------------------------------------------------------------------------
+// Ticket updates (PATCH)
+
+// A ticket with every patchable reference set, created afresh for each table row.
+json patch_base_ticket() {
+  return {{"summary", "original"},
+          {"company", {{"id", 250}}},
+          {"board", {{"id", 1}}},
+          {"status", {{"id", 101}}},
+          {"type", {{"id", 301}}},
+          {"subType", {{"id", 401}}},
+          {"item", {{"id", 501}}},
+          {"source", {{"id", 9}}},
+          {"externalXRef", "ts1:orig"},
+          {"severity", "Medium"},
+          {"impact", "Low"},
+          {"contactEmailAddress", "soc@acme.test"},
+          {"customFields", json::array({{{"id", 7}, {"value", "a"}}})}};
+}
+
+TEST_F(sim_test, patch_operations_table) {
+  using ops = std::vector<json>;
+  const auto op = [](const char* kind, const char* path, json value) {
+    return json{{"op", kind}, {"path", path}, {"value", std::move(value)}};
+  };
+  const auto remove = [](const char* path) { return json{{"op", "remove"}, {"path", path}}; };
+  struct row {
+    const char* name;
+    ops body;
+    std::function<void(const json&)> check;  // on the 200 body
+  };
+  const std::vector<row> rows = {
+      {"replace summary",
+       {op("replace", "summary", "New summary")},
+       [](const json& t) { EXPECT_EQ(t["summary"], "New summary"); }},
+      {"leading slash, upper-case op and path",
+       {op("REPLACE", "/Summary", "slashed")},
+       [](const json& t) { EXPECT_EQ(t["summary"], "slashed"); }},
+      {"add acts as replace", {op("add", "summary", "added")}, [](const json& t) { EXPECT_EQ(t["summary"], "added"); }},
+      {"status by id",
+       {op("replace", "status", {{"id", 102}})},
+       [](const json& t) {
+         EXPECT_EQ(t["status"]["name"], "In Progress");
+         EXPECT_EQ(t["closedFlag"], false);
+       }},
+      {"status by name",
+       {op("replace", "status", {{"name", "waiting on customer"}})},
+       [](const json& t) { EXPECT_EQ(t["status"]["id"], 103); }},
+      {"priority by name",
+       {op("replace", "priority", {{"name", "Priority 1 - Emergency Response"}})},
+       [](const json& t) { EXPECT_EQ(t["priority"]["id"], 15); }},
+      {"company by identifier",
+       {op("replace", "company", {{"identifier", "globex"}})},
+       [](const json& t) { EXPECT_EQ(t["company"]["id"], 251); }},
+      {"company by id",
+       {op("replace", "company", {{"id", 252}})},
+       [](const json& t) { EXPECT_EQ(t["company"]["identifier"], "Initech"); }},
+      {"board change resets status, type, subType, item",
+       {op("replace", "board", {{"id", 2}})},
+       [](const json& t) {
+         EXPECT_EQ(t["board"]["name"], "Help Desk");
+         EXPECT_EQ(t["status"]["id"], 201);  // the new board's default status
+         EXPECT_FALSE(t.contains("type"));
+         EXPECT_FALSE(t.contains("subType"));
+         EXPECT_FALSE(t.contains("item"));
+         EXPECT_EQ(t["source"]["id"], 9);  // not board-scoped
+       }},
+      {"status of the new board listed before the board",
+       {op("replace", "status", {{"id", 202}}), op("replace", "board", {{"name", "help desk"}})},
+       [](const json& t) { EXPECT_EQ(t["status"]["name"], "Assigned"); }},
+      {"type of the new board",
+       {op("replace", "board", {{"id", 2}}), op("replace", "type", {{"name", "Problem"}})},
+       [](const json& t) { EXPECT_EQ(t["type"]["id"], 312); }},
+      {"same board keeps the status",
+       {op("replace", "board", {{"id", 1}})},
+       [](const json& t) { EXPECT_EQ(t["status"]["id"], 101); }},
+      {"severity and impact normalised",
+       {op("replace", "severity", "high"), op("replace", "impact", "MEDIUM")},
+       [](const json& t) {
+         EXPECT_EQ(t["severity"], "High");
+         EXPECT_EQ(t["impact"], "Medium");
+       }},
+      {"replace externalXRef",
+       {op("replace", "externalXRef", "ts1:new")},
+       [](const json& t) { EXPECT_EQ(t["externalXRef"], "ts1:new"); }},
+      {"remove externalXRef",
+       {remove("externalXRef")},
+       [](const json& t) { EXPECT_FALSE(t.contains("externalXRef")); }},
+      {"replace with null clears",
+       {op("replace", "type", nullptr)},
+       [](const json& t) {
+         EXPECT_FALSE(t.contains("type"));
+         EXPECT_EQ(t["subType"]["id"], 401);
+       }},
+      {"remove references",
+       {remove("subType"), remove("/item"), remove("source")},
+       [](const json& t) {
+         EXPECT_FALSE(t.contains("subType"));
+         EXPECT_FALSE(t.contains("item"));
+         EXPECT_FALSE(t.contains("source"));
+         EXPECT_EQ(t["type"]["id"], 301);
+       }},
+      {"contactEmailAddress",
+       {op("replace", "contactemailaddress", "noc@acme.test")},
+       [](const json& t) { EXPECT_EQ(t["contactEmailAddress"], "noc@acme.test"); }},
+      {"customFields stored whole",
+       {op("replace", "customFields", json::array({{{"id", 8}, {"caption", "Risk"}, {"value", 9}}}))},
+       [](const json& t) { EXPECT_EQ(t["customFields"], json::parse(R"([{"id":8,"caption":"Risk","value":9}])")); }},
+      {"remove customFields",
+       {remove("customFields")},
+       [](const json& t) { EXPECT_FALSE(t.contains("customFields")); }},
+      {"the last operation on a field wins",
+       {op("replace", "summary", "A"), op("replace", "summary", "B")},
+       [](const json& t) { EXPECT_EQ(t["summary"], "B"); }},
+      {"remove then add",
+       {remove("externalXRef"), op("add", "externalXRef", "ts1:again")},
+       [](const json& t) { EXPECT_EQ(t["externalXRef"], "ts1:again"); }},
+      {"the Developer Guide example",
+       {op("replace", "summary", "New Summary"), op("replace", "company", {{"identifier", "Umbrella"}}),
+        op("replace", "status", {{"id", 103}})},
+       [](const json& t) {
+         EXPECT_EQ(t["summary"], "New Summary");
+         EXPECT_EQ(t["company"]["id"], 253);
+         EXPECT_EQ(t["status"]["id"], 103);
+       }},
+      {"processNotifications accepted, not echoed",
+       {op("replace", "processNotifications", false)},
+       [](const json& t) { EXPECT_FALSE(t.contains("processNotifications")); }},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+    create(patch_base_ticket());
+    const sim_response res = patch(1001, r.body);
+    ASSERT_EQ(res.status, 200) << res.body;
+    const json t = body_of(res);
+    EXPECT_EQ(t["id"], 1001);
+    r.check(t);
+    EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001")), t);  // stored as returned
+  }
+}
+
+TEST_F(sim_test, patch_validation_table_changes_nothing) {
+  const std::string s100(100, 'x');
+  std::string emoji51;  // 102 UTF-16 code units
+  for (int i = 0; i < 51; ++i) emoji51 += "\xF0\x9F\x9A\xA8";
+  const auto op = [](const char* path, json value) {
+    return json{{"op", "replace"}, {"path", path}, {"value", std::move(value)}};
+  };
+  const auto ops = [](std::initializer_list<json> list) { return json(list).dump(); };
+  struct row {
+    const char* name;
+    std::string body;
+    const char* field;  // expected ValidationError.field
+    const char* code;   // expected ValidationError.code; "InvalidObject" for body-level errors
+    const char* message_part;
+  };
+  const std::vector<row> rows = {
+      {"path into a reference", ops({op("status/id", 104)}), "status", "InvalidField", "replace the whole status"},
+      {"path into company with slash", ops({op("/company/identifier", "Globex")}), "company", "InvalidField",
+       "points inside company"},
+      {"path into a scalar", ops({op("summary/x", "y")}), "summary", "InvalidField", "points inside summary"},
+      {"closedFlag is read-only", ops({op("closedFlag", true)}), "closedFlag", "InvalidField", "read-only"},
+      {"id is read-only", ops({op("id", 5)}), "id", "InvalidField", "read-only"},
+      {"initialDescription only on POST", ops({op("initialDescription", "x")}), "initialDescription", "InvalidField",
+       "add a note"},
+      {"unknown field", ops({op("colour", "red")}), "colour", "InvalidField", "unknown ticket field 'colour'"},
+      {"two leading slashes", ops({op("//summary", "x")}), "/summary", "InvalidField", "unknown ticket field"},
+      {"empty path", ops({op("", "x")}), "", "InvalidField", "unknown ticket field"},
+      {"op move", ops({{{"op", "move"}, {"path", "summary"}, {"value", "x"}}}), "summary", "InvalidField",
+       "op must be add, replace or remove (got \"move\")"},
+      {"op missing", ops({{{"path", "summary"}, {"value", "x"}}}), "summary", "InvalidField", "op must be"},
+      {"path missing", ops({{{"op", "replace"}, {"value", "x"}}}), "", "InvalidField", "path must be a string"},
+      {"path not a string", ops({{{"op", "replace"}, {"path", 3}, {"value", "x"}}}), "", "InvalidField",
+       "path must be a string"},
+      {"value missing", ops({{{"op", "replace"}, {"path", "summary"}}}), "summary", "InvalidField", "needs a value"},
+      {"operation not an object", "[1]", "", "InvalidField", "must be an object {op, path, value}"},
+      {"empty summary", ops({op("summary", "")}), "summary", "Required", "required"},
+      {"blank summary", ops({op("summary", "   ")}), "summary", "Required", "required"},
+      {"summary of 101", ops({op("summary", s100 + "x")}), "summary", "MaxLength", "100"},
+      {"summary of 102 UTF-16 units", ops({op("summary", emoji51)}), "summary", "MaxLength", "102"},
+      {"summary not a string", ops({op("summary", 5)}), "summary", "InvalidField", "string"},
+      {"externalXRef of 101", ops({op("externalXRef", s100 + "y")}), "externalXRef", "MaxLength", "100"},
+      {"status of another board", ops({op("status", {{"id", 201}})}), "status", "InvalidField", "belongs to board 2"},
+      {"status name not on board", ops({op("status", {{"name", "Assigned"}})}), "status", "InvalidField", "Assigned"},
+      {"status of the old board with a board change", ops({op("board", {{"id", 2}}), op("status", {{"id", 102}})}),
+       "status", "InvalidField", "not to the ticket's board 2"},
+      {"status as a bare id", ops({op("status", 104)}), "status", "InvalidField", "must be an object"},
+      {"unknown board", ops({op("board", {{"id", 9}})}), "board", "InvalidField", "9"},
+      {"unknown company identifier", ops({op("company", {{"identifier", "Nope"}})}), "company", "InvalidField", "Nope"},
+      {"company by name", ops({op("company", {{"name", "Globex Corporation"}})}), "company", "InvalidField",
+       "identifier"},
+      {"unknown priority", ops({op("priority", {{"id", 99}})}), "priority", "InvalidField", "99"},
+      {"type of another board", ops({op("type", {{"id", 311}})}), "type", "InvalidField", "belongs to board 2"},
+      {"unknown source", ops({op("source", {{"name", "Fax"}})}), "source", "InvalidField", "Fax"},
+      {"severity out of enum", ops({op("severity", "Urgent")}), "severity", "InvalidField", "Low, Medium, High"},
+      {"impact out of enum", ops({op("impact", "none")}), "impact", "InvalidField", "Low, Medium, High"},
+      {"contactEmailAddress too long", ops({op("contactEmailAddress", std::string(251, 'a'))}), "contactEmailAddress",
+       "MaxLength", "250"},
+      {"customFields not an array", ops({op("customFields", {{"id", 1}})}), "customFields", "InvalidField", "array"},
+      {"remove summary", ops({{{"op", "remove"}, {"path", "summary"}}}), "summary", "Required", "cannot be removed"},
+      {"status replaced by null", ops({op("status", nullptr)}), "status", "Required", "cannot be removed"},
+      {"remove board", ops({{{"op", "remove"}, {"path", "/board"}}}), "board", "Required", "cannot be removed"},
+      {"one bad operation among good ones", ops({op("summary", "changed"), op("status/name", "Closed")}), "status",
+       "InvalidField", "replace the whole status"},
+      {"malformed JSON", "[{\"op\":", "", "InvalidObject", "not valid JSON"},
+      {"empty body", "", "", "InvalidObject", "not valid JSON"},
+      {"object body", op("summary", "x").dump(), "", "InvalidObject", "JSON array of patch operations"},
+  };
+  create(patch_base_ticket());
+  const json original = body_of(api_call("GET", "/service/tickets/1001"));
+  now_ += std::chrono::hours(1);
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call("PATCH", "/service/tickets/1001", r.body);
+    ASSERT_EQ(res.status, 400) << res.body;
+    const json b = body_of(res);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    if (std::string_view(r.code) != "InvalidObject") {
+      EXPECT_EQ(b["message"], "ticket object is invalid");
+    }
+    ASSERT_TRUE(b["errors"].is_array());
+    bool found = false;
+    for (const auto& e : b["errors"]) {
+      EXPECT_EQ(e["resource"], "ticket");
+      for (const char* key : {"code", "message", "resource", "field"}) EXPECT_TRUE(e.contains(key)) << key;
+      if (e["field"] == r.field && e["code"] == r.code) {
+        found = true;
+        EXPECT_NE(e["message"].get<std::string>().find(r.message_part), std::string::npos) << e["message"];
+      }
+    }
+    EXPECT_TRUE(found) << b.dump();
+    EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001")), original);  // all or nothing
+  }
+}
+
+TEST_F(sim_test, patch_reports_all_errors_together) {
+  create(patch_base_ticket());
+  const sim_response r = patch(1001, json::parse(R"([{"op":"replace","path":"summary","value":""},
+      {"op":"replace","path":"status/id","value":105},{"op":"replace","path":"severity","value":"x"}])"));
+  ASSERT_EQ(r.status, 400);
+  const json b = body_of(r);
+  ASSERT_EQ(b["errors"].size(), 3u) << b.dump();
+  EXPECT_EQ(b["errors"][0]["field"], "status");  // operation errors first, then field validation
+}
+
+TEST_F(sim_test, patch_closes_and_reopens_by_status) {
+  const auto at = [](int hour) { return cwsim::format_datetime(pinned_now + std::chrono::hours(hour)); };
+  const auto status = [](int id) {
+    return json::array({{{"op", "replace"}, {"path", "status"}, {"value", {{"id", id}}}}});
+  };
+  create(patch_base_ticket());  // at hour 0, status New
+  struct row {
+    const char* name;
+    json ops;
+    int hour;  // the clock when patching
+    int status_id;
+    bool closed;
+    int closed_hour;  // closedDate; -1 when absent
+    int updated_hour;
+  };
+  const std::vector<row> rows = {
+      {"close via Resolved", status(104), 1, 104, true, 1, 1},
+      {"Resolved to Closed keeps closedDate", status(105), 2, 105, true, 1, 2},
+      {"an empty patch changes nothing", json::array(), 3, 105, true, 1, 2},
+      {"summary edit on a closed ticket", json::parse(R"([{"op":"replace","path":"summary","value":"s"}])"), 4, 105,
+       true, 1, 4},
+      {"reopen clears closedDate", status(106), 5, 106, false, -1, 5},
+      {"close again", status(105), 6, 105, true, 6, 6},
+      {"board change reopens at the new board's default status",
+       json::parse(R"([{"op":"replace","path":"board","value":{"id":2}}])"), 7, 201, false, -1, 7},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    now_ = pinned_now + std::chrono::hours(r.hour);
+    const sim_response res = patch(1001, r.ops);
+    ASSERT_EQ(res.status, 200) << res.body;
+    const json t = body_of(res);
+    EXPECT_EQ(t["status"]["id"], r.status_id);
+    EXPECT_EQ(t["closedFlag"], r.closed);
+    EXPECT_EQ(t.contains("closedDate") ? t["closedDate"].get<std::string>() : "none",
+              r.closed_hour < 0 ? "none" : at(r.closed_hour));
+    EXPECT_EQ(t.contains("closedBy") ? t["closedBy"].get<std::string>() : "none", r.closed ? "TicketSyncAPI" : "none");
+    EXPECT_EQ(t["_info"]["lastUpdated"], at(r.updated_hour));
+    EXPECT_EQ(t["_info"]["dateEntered"], at(0));
+  }
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=closedFlag%3Dfalse")), std::vector<std::int64_t>{1001});
+}
+
+// ---------------------------------------------------------------------------------
+// Notes
+
+TEST_F(sim_test, create_note_returns_the_note) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}, {"initialDescription", "opened"}});  // note 1
+  create({{"summary", "b"}, {"company", {{"id", 251}}}});
+  now_ += std::chrono::minutes(5);
+  const sim_response r = add_note(1001, {{"text", "Remediation ran: OK"},
+                                         {"internalAnalysisFlag", true},
+                                         {"processNotifications", false},
+                                         {"member", {{"id", 1}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json expected = {{"id", 2},
+                         {"ticketId", 1001},
+                         {"text", "Remediation ran: OK"},
+                         {"detailDescriptionFlag", false},
+                         {"internalAnalysisFlag", true},
+                         {"resolutionFlag", false},
+                         {"issueFlag", false},
+                         {"customerUpdatedFlag", false},
+                         {"internalFlag", true},
+                         {"externalFlag", false},
+                         {"dateCreated", "2026-01-01T00:05:00Z"},
+                         {"createdBy", "TicketSyncAPI"},
+                         {"_info", {{"lastUpdated", "2026-01-01T00:05:00Z"}, {"updatedBy", "TicketSyncAPI"}}}};
+  EXPECT_EQ(body_of(r), expected);
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001/notes/2")), expected);
+
+  // Note ids are global and increasing across tickets.
+  const sim_response other =
+      add_note(1002, {{"text", "Fixed"}, {"resolutionFlag", true}, {"detailDescriptionFlag", true}});
+  ASSERT_EQ(other.status, 201);
+  EXPECT_EQ(body_of(other)["id"], 3);
+  EXPECT_EQ(body_of(other)["externalFlag"], true);
+  EXPECT_EQ(body_of(add_note(1001, {{"text", "again"}, {"detailDescriptionFlag", true}}))["id"], 4);
+
+  // The ticket itself is untouched; /__sim/tickets lists the notes.
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001"))["_info"]["lastUpdated"], "2026-01-01T00:00:00Z");
+  const json stored = stored_ticket(1001);
+  ASSERT_EQ(stored["notes"].size(), 3u);
+  EXPECT_EQ(stored["notes"][0]["text"], "opened");
+  EXPECT_EQ(stored["notes"][1]["text"], "Remediation ran: OK");
+  EXPECT_EQ(stored["notes"][2]["id"], 4);
+  EXPECT_EQ(stored_ticket(1002)["notes"].size(), 1u);
+}
+
+TEST_F(sim_test, create_note_validation_table) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  const json no_display = {{"code", "InvalidObject"},
+                           {"message", "serviceNote object is invalid"},
+                           {"errors",
+                            {{{"code", "InvalidField"},
+                              {"message", "Please choose where to display the notes in order to save this record."},
+                              {"resource", "serviceNote"},
+                              {"field", "detailDescriptionFlag"}}}}};
+  EXPECT_EQ(body_of(add_note(1001, {{"text", "x"}})), no_display);
+  EXPECT_EQ(body_of(add_note(1001, {{"text", "x"},
+                                    {"detailDescriptionFlag", false},
+                                    {"internalAnalysisFlag", false},
+                                    {"resolutionFlag", false},
+                                    {"internalFlag", true}})),
+            no_display);
+
+  struct row {
+    const char* name;
+    std::string body;
+    const char* field;
+    const char* code;
+    const char* message_part;
+  };
+  const json flag = {{"internalAnalysisFlag", true}};
+  const auto with = [&](json extra) {
+    json b = flag;
+    b.update(extra);
+    return b.dump();
+  };
+  const std::vector<row> rows = {
+      {"missing text", flag.dump(), "text", "Required", "The text field is required."},
+      {"null text", with({{"text", nullptr}}), "text", "Required", "required"},
+      {"empty text", with({{"text", ""}}), "text", "Required", "required"},
+      {"blank text", with({{"text", " \t"}}), "text", "Required", "required"},
+      {"text not a string", with({{"text", 42}}), "text", "InvalidField", "string"},
+      {"display flag not a boolean", json{{"text", "x"}, {"detailDescriptionFlag", "yes"}}.dump(),
+       "detailDescriptionFlag", "InvalidField", "true or false"},
+      {"processNotifications not a boolean", with({{"text", "x"}, {"processNotifications", "no"}}),
+       "processNotifications", "InvalidField", "true or false"},
+      {"internalFlag not a boolean", with({{"text", "x"}, {"internalFlag", 1}}), "internalFlag", "InvalidField",
+       "true or false"},
+      {"externalFlag not a boolean", with({{"text", "x"}, {"externalFlag", "false"}}), "externalFlag", "InvalidField",
+       "true or false"},
+      {"malformed JSON", "{\"text\":", "", "InvalidObject", "not valid JSON"},
+      {"array body", "[]", "", "InvalidObject", "JSON object"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call("POST", "/service/tickets/1001/notes", r.body);
+    ASSERT_EQ(res.status, 400) << res.body;
+    const json b = body_of(res);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    bool found = false;
+    for (const auto& e : b["errors"]) {
+      EXPECT_EQ(e["resource"], "serviceNote");
+      found = found || (e["field"] == r.field && e["code"] == r.code &&
+                        e["message"].get<std::string>().find(r.message_part) != std::string::npos);
+    }
+    EXPECT_TRUE(found) << b.dump();
+  }
+  EXPECT_TRUE(stored_ticket(1001)["notes"].empty());
+  // Passes: camel-case-insensitive names, the optional booleans, unknown fields ignored.
+  EXPECT_EQ(add_note(1001, {{"TEXT", "ok"},
+                            {"ResolutionFlag", true},
+                            {"processNotifications", false},
+                            {"internalFlag", false},
+                            {"externalFlag", true},
+                            {"sentimentScore", 0.5}})
+                .status,
+            201);
+}
+
+TEST_F(sim_test, note_lists_page_order_and_filter) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  create({{"summary", "b"}, {"company", {{"id", 250}}}});
+  for (const char* text : {"Alert opened", "Remediation started", "Remediation done", "Alert closed", "Follow-up"})
+    ASSERT_EQ(add_note(1001, {{"text", text}, {"internalAnalysisFlag", true}}).status, 201);           // notes 1-5
+  ASSERT_EQ(add_note(1002, {{"text", "Alert opened"}, {"detailDescriptionFlag", true}}).status, 201);  // note 6
+
+  const std::string notes = std::string(api_base_url) + "/service/tickets/1001/notes?";
+  const auto link = [&](const std::string& query, int page, const char* rel) {
+    return "<" + notes + query + "page=" + std::to_string(page) + ">; rel=\"" + rel + "\"";
+  };
+  struct row {
+    std::string query;
+    std::vector<std::int64_t> ids;
+    std::string link;
+  };
+  const std::vector<row> rows = {
+      {"", {1, 2, 3, 4, 5}, ""},
+      {"orderBy=id%20desc", {5, 4, 3, 2, 1}, ""},
+      {"orderBy=id+asc", {1, 2, 3, 4, 5}, ""},
+      {"pageSize=2", {1, 2}, link("pageSize=2&", 2, "next") + ", " + link("pageSize=2&", 3, "last")},
+      {"pageSize=2&page=3", {5}, link("pageSize=2&", 1, "first") + ", " + link("pageSize=2&", 2, "prev")},
+      {"orderBy=id%20desc&pageSize=2&page=2",
+       {3, 2},
+       link("orderBy=id%20desc&pageSize=2&", 1, "first") + ", " + link("orderBy=id%20desc&pageSize=2&", 1, "prev") +
+           ", " + link("orderBy=id%20desc&pageSize=2&", 3, "next") + ", " +
+           link("orderBy=id%20desc&pageSize=2&", 3, "last")},
+      {"conditions=text%3D%22alert+closed%22", {4}, ""},
+      {"conditions=text%20like%20%22Remediation%25%22", {2, 3}, ""},
+      {"conditions=text%20contains%20%27alert%27", {1, 4}, ""},
+      {"conditions=text%20not%20contains%20%22Remediation%22%20and%20id%3C5", {1, 4}, ""},
+      {"conditions=id%3E3", {4, 5}, ""},
+      {"conditions=id%3D6", {}, ""},  // another ticket's note
+      {"conditions=id%20in%20(2,4)&orderBy=id%20desc", {4, 2}, ""},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.query);
+    const sim_response res = api_call("GET", "/service/tickets/1001/notes?" + r.query);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(ids_of(res), r.ids);
+    EXPECT_EQ(header(res, "Link"), r.link);
+    if (r.query.rfind("conditions=", 0) == 0) {
+      const sim_response count = api_call("GET", "/service/tickets/1001/notes/count?" + r.query);
+      ASSERT_EQ(count.status, 200) << count.body;
+      EXPECT_EQ(body_of(count), (json{{"count", r.ids.size()}}));
+    }
+  }
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001/notes/count")), (json{{"count", 5}}));
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001/notes/3"))["text"], "Remediation done");
+  const sim_response foreign = api_call("GET", "/service/tickets/1001/notes/6");
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(body_of(foreign), (json{{"code", "NotFound"}, {"message", "Note not found"}, {"errors", nullptr}}));
+  EXPECT_EQ(api_call("GET", "/service/tickets/1001/notes/99").status, 404);
+  const sim_response bad = api_call("GET", "/service/tickets/1001/notes?conditions=colour%3D1");
+  ASSERT_EQ(bad.status, 400);
+  EXPECT_EQ(body_of(bad)["errors"][0]["field"], "conditions");
+  EXPECT_EQ(body_of(bad)["errors"][0]["resource"], "serviceNote");
+  EXPECT_EQ(api_call("GET", "/service/tickets/1001/notes?orderBy=colour").status, 400);
 }
 
 // ---------------------------------------------------------------------------------
@@ -709,6 +1197,49 @@ TEST_F(sim_test, fault_decisions_table) {
   }
 }
 
+TEST_F(sim_test, faults_apply_to_patch_and_notes) {
+  struct request {
+    const char* name;
+    std::string method, path, body;
+    std::function<bool(const json&)> processed;  // on the stored ticket
+  };
+  const std::vector<request> requests = {
+      {"PATCH", "PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"summary","value":"patched"}])",
+       [](const json& t) { return t["summary"] == "patched"; }},
+      {"POST notes", "POST", "/service/tickets/1001/notes", R"({"text":"n","internalAnalysisFlag":true})",
+       [](const json& t) { return t["notes"].size() == 1; }},
+  };
+  struct row {
+    const char* knob;
+    disposition action;
+    int status;  // when answered
+    bool processed;
+  };
+  const std::vector<row> rows = {
+      {"p429", disposition::respond, 429, false},
+      {"p500", disposition::respond, 500, false},
+      {"p_reset", disposition::reset_before_processing, 0, false},
+      {"p_hang", disposition::hang, 0, false},
+      {"p_commit_drop", disposition::drop_after_processing, 0, true},
+  };
+  for (const auto& q : requests) {
+    for (const auto& r : rows) {
+      SCOPED_TRACE(std::string(q.name) + " " + r.knob);
+      ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+      create({{"summary", "f"}, {"company", {{"id", 250}}}});
+      set_faults({{"preset", "none"}, {r.knob, 1.0}, {"latency_ms", 15}});
+      const sim_response res = api_call(q.method, q.path, q.body);
+      EXPECT_EQ(res.action, r.action);
+      EXPECT_EQ(res.delay, std::chrono::milliseconds(15));
+      if (r.action == disposition::respond) {
+        EXPECT_EQ(res.status, r.status);
+      }
+      set_faults({{"preset", "none"}});
+      EXPECT_EQ(q.processed(stored_ticket(1001)), r.processed);
+    }
+  }
+}
+
 TEST_F(sim_test, fault_draws_are_reproducible_from_the_seed) {
   const auto sequence = [](std::uint64_t fault_seed) {
     cwsim::fault_knobs k;
@@ -770,9 +1301,48 @@ TEST_F(sim_test, sim_stats_requests_and_reset) {
   EXPECT_EQ(create({{"summary", "b"}, {"company", {{"id", 250}}}})["id"], 1001);
 }
 
+TEST_F(sim_test, sim_stats_count_patch_and_note_routes) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  patch(1001, json::parse(R"([{"op":"replace","path":"summary","value":"b"}])"));
+  add_note(1001, {{"text", "n"}, {"internalAnalysisFlag", true}});
+  api_call("GET", "/service/tickets/1001/notes/1");
+  api_call("GET", "/service/tickets/1001/notes/count");
+  const json more = body_of(call("GET", "/__sim/stats"));
+  EXPECT_EQ(more["requests"]["PATCH /service/tickets/{id}"], 1);
+  EXPECT_EQ(more["requests"]["POST /service/tickets/{id}/notes"], 1);
+  EXPECT_EQ(more["requests"]["GET /service/tickets/{id}/notes/{id}"], 1);
+  EXPECT_EQ(more["requests"]["GET /service/tickets/{id}/notes/count"], 1);
+  EXPECT_EQ(more["responses"]["201"], 2);
+  EXPECT_EQ(more["responses"]["200"], 3);
+  const json log = body_of(call("GET", "/__sim/requests?limit=4"));
+  EXPECT_EQ(log[0]["method"], "PATCH");
+  EXPECT_EQ(log[0]["body"][0]["path"], "summary");
+  EXPECT_EQ(log[1]["body"]["text"], "n");
+}
+
+TEST_F(sim_test, scripted_faults_hit_exactly_the_nth_api_request) {
+  ASSERT_EQ(call("POST", "/__sim/faults", R"({"script":[{"at":2,"kind":"500"},{"at":3,"kind":"commit_drop"}]})").status,
+            200);
+  EXPECT_EQ(body_of(call("GET", "/__sim/faults"))["script"].size(), 2u);
+  EXPECT_EQ(api_call("GET", "/system/info").status, 200);  // 1st: no fault
+  EXPECT_EQ(api_call("GET", "/system/info").status, 500);  // 2nd: scripted 500
+  const sim_response dropped = api_call("POST", "/service/tickets", R"({"summary":"s","company":{"identifier":"AcmeCorp"}})");
+  EXPECT_EQ(dropped.action, sim_response::disposition::drop_after_processing);  // 3rd: processed, not answered
+  EXPECT_EQ(body_of(call("GET", "/__sim/tickets")).size(), 1u);
+  EXPECT_EQ(api_call("GET", "/system/info").status, 200);  // script used up
+  EXPECT_TRUE(body_of(call("GET", "/__sim/faults"))["script"].empty());
+  for (const char* bad : {R"({"script":[{"at":0,"kind":"500"}]})", R"({"script":[{"at":1,"kind":"boom"}]})",
+                          R"({"script":{"at":1}})"})
+    EXPECT_EQ(call("POST", "/__sim/faults", bad).status, 400) << bad;
+}
+
 TEST_F(sim_test, sim_fault_knobs) {
   const json initial = body_of(call("GET", "/__sim/faults"));
-  EXPECT_EQ(initial, cwsim::to_json(cwsim::fault_knobs{}));
+  json expected = cwsim::to_json(cwsim::fault_knobs{});
+  expected["deny"] = json::array();
+  expected["script"] = json::array();
+  expected["api_requests"] = 0;
+  EXPECT_EQ(initial, expected);
 
   const sim_response partial = call("POST", "/__sim/faults", R"({"p429":0.5,"retry_after":3})");
   ASSERT_EQ(partial.status, 200);
@@ -791,6 +1361,137 @@ TEST_F(sim_test, sim_fault_knobs) {
   ASSERT_EQ(preset.status, 200);
   EXPECT_EQ(body_of(preset)["p429"], 0.3);
   EXPECT_EQ(body_of(preset)["retry_after"], 9);
+}
+
+// ---------------------------------------------------------------------------------
+// Permissions ("deny")
+
+TEST_F(sim_test, deny_areas_table) {
+  const json forbidden = {
+      {"code", "Forbidden"}, {"message", "You do not have permission to perform this action."}, {"errors", nullptr}};
+  struct probe {
+    std::string method, path, body;
+    std::vector<std::string> areas;  // denying any of these answers 403
+  };
+  const std::vector<probe> probes = {
+      {"GET", "/company/companies", "", {"companies"}},
+      {"GET", "/company/companies/250", "", {"companies"}},
+      {"GET", "/service/tickets", "", {"tickets.read"}},
+      {"GET", "/service/tickets/count", "", {"tickets.read"}},
+      {"GET", "/service/tickets/1001", "", {"tickets.read"}},
+      {"GET", "/service/tickets/1001/notes", "", {"tickets.read"}},
+      {"POST", "/service/tickets/search", "{}", {"tickets.read"}},
+      {"POST", "/service/tickets", R"({"summary":"n","company":{"id":250}})", {"tickets.add"}},
+      {"PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"summary","value":"e"}])", {"tickets.edit"}},
+      {"POST", "/service/tickets/1001/notes", R"({"text":"n","internalAnalysisFlag":true})", {"tickets.edit"}},
+      {"PATCH",
+       "/service/tickets/1001",
+       R"([{"op":"replace","path":"status","value":{"id":105}}])",
+       {"tickets.edit", "tickets.close"}},
+      {"GET", "/service/boards", "", {"table_setup"}},
+      {"GET", "/service/boards/1/statuses", "", {"table_setup"}},
+      {"GET", "/service/boards/1/types/count", "", {"table_setup"}},
+      {"GET", "/service/priorities", "", {"table_setup"}},
+      {"GET", "/service/sources/9", "", {"table_setup"}},
+      {"GET", "/system/info", "", {"system"}},
+  };
+  for (const char* area :
+       {"", "companies", "tickets.read", "tickets.add", "tickets.edit", "tickets.close", "table_setup", "system"}) {
+    ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+    set_faults({{"deny", json::array()}});
+    create({{"summary", "t"}, {"company", {{"id", 250}}}});
+    set_faults({{"deny", *area ? json::array({area}) : json::array()}});
+    for (const auto& p : probes) {
+      SCOPED_TRACE(std::string(area) + ": " + p.method + " " + p.path + " " + p.body);
+      const bool denied = std::find(p.areas.begin(), p.areas.end(), area) != p.areas.end();
+      const sim_response res = api_call(p.method, p.path, p.body);
+      if (denied) {
+        EXPECT_EQ(res.status, 403);
+        EXPECT_EQ(body_of(res), forbidden);
+      } else {
+        EXPECT_LT(res.status, 300) << res.body;
+      }
+    }
+  }
+}
+
+TEST_F(sim_test, deny_tickets_close_only_blocks_moves_to_a_closed_status) {
+  create({{"summary", "open"}, {"company", {{"id", 250}}}});
+  create({{"summary", "born closed"}, {"company", {{"id", 250}}}, {"status", {{"id", 104}}}});  // POST: tickets.add
+  set_faults({{"deny", {"tickets.close"}}});
+  const auto status = [](int id) {
+    return json::array({{{"op", "replace"}, {"path", "status"}, {"value", {{"id", id}}}}});
+  };
+  struct row {
+    const char* name;
+    std::int64_t ticket;
+    json ops;
+    int status;
+  };
+  const std::vector<row> rows = {
+      {"summary edit", 1001, json::parse(R"([{"op":"replace","path":"summary","value":"x"}])"), 200},
+      {"to an open status", 1001, status(102), 200},
+      {"to a closed status", 1001, status(105), 403},
+      {"to a closed status of a new board", 1001, json::parse(R"([{"op":"replace","path":"board","value":{"id":2}},
+                       {"op":"replace","path":"status","value":{"name":"Completed"}}])"),
+       403},
+      {"invalid patch is still a 400", 1001, json::parse(R"([{"op":"replace","path":"status/id","value":105}])"), 400},
+      {"edit of an already closed ticket", 1002, json::parse(R"([{"op":"replace","path":"summary","value":"y"}])"),
+       200},
+      {"from one closed status to another", 1002, status(105), 403},
+      {"reopen", 1002, status(106), 200},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const json before = stored_ticket(r.ticket);
+    const sim_response res = patch(r.ticket, r.ops);
+    EXPECT_EQ(res.status, r.status) << res.body;
+    if (r.status != 200) {
+      EXPECT_EQ(stored_ticket(r.ticket), before);
+    }
+  }
+  set_faults({{"deny", json::array()}});
+  EXPECT_EQ(patch(1001, status(105)).status, 200);
+}
+
+TEST_F(sim_test, deny_precedence_and_knob) {
+  set_faults({{"deny", {"Tickets.Read", "system"}}});  // matched case-insensitively, stored canonically
+  EXPECT_EQ(body_of(call("GET", "/__sim/faults"))["deny"], (json{"system", "tickets.read"}));
+  // Authentication, unknown routes and methods come first; a missing ticket is never revealed.
+  header_map no_auth = good_headers();
+  no_auth.erase("Authorization");
+  EXPECT_EQ(call("GET", std::string(api) + "/system/info", {}, no_auth).status, 401);
+  EXPECT_EQ(api_call("GET", "/system/nothing").status, 404);
+  EXPECT_EQ(api_call("DELETE", "/service/tickets/1").status, 405);
+  EXPECT_EQ(api_call("GET", "/service/tickets/4242").status, 403);
+  EXPECT_EQ(body_of(call("GET", "/__sim/stats"))["responses"]["403"], 1);
+
+  for (const char* bad :
+       {R"({"deny":"system"})", R"({"deny":["nope"]})", R"({"deny":[1]})", R"({"deny":["companies"],"p429":2})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(call("POST", "/__sim/faults", bad).status, 400);
+  }
+  EXPECT_EQ(body_of(call("GET", "/__sim/faults"))["deny"], (json{"system", "tickets.read"}));  // unchanged
+  set_faults({{"preset", "none"}});                     // presets leave deny alone
+  ASSERT_EQ(call("POST", "/__sim/reset").status, 200);  // so does reset
+  EXPECT_EQ(api_call("GET", "/system/info").status, 403);
+  set_faults({{"deny", json::array()}});
+  EXPECT_EQ(api_call("GET", "/system/info").status, 200);
+}
+
+TEST(cwsim_seed, deny_from_the_seed) {
+  json s = seed();
+  s["deny"] = {"companies", "tickets.add"};
+  cwsim::simulator sim(s);
+  header_map h = good_headers();
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/company/companies", h, ""}).status, 403);
+  EXPECT_EQ(
+      sim.handle(sim_request{"POST", std::string(api) + "/service/tickets", h, R"({"summary":"s","company":{"id":2}})"})
+          .status,
+      403);
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/system/info", h, ""}).status, 200);
+  EXPECT_EQ(json::parse(sim.handle(sim_request{"GET", "/__sim/faults", {}, ""}).body)["deny"],
+            (json{"companies", "tickets.add"}));
 }
 
 // ---------------------------------------------------------------------------------
@@ -813,6 +1514,12 @@ TEST(cwsim_seed, rejects_inconsistent_seeds) {
       {"two default statuses", [](json& s) { s["boards"][0]["statuses"][1]["defaultFlag"] = true; }, "defaultFlag"},
       {"board without statuses", [](json& s) { s["boards"][0]["statuses"] = json::array(); }, "statuses"},
       {"id not an integer", [](json& s) { s["priorities"][0]["id"] = "15"; }, "priorities[0]"},
+      {"unknown deny area",
+       [](json& s) {
+         s["deny"] = {"companies", "billing"};
+       },
+       "deny[1]"},
+      {"deny not an array", [](json& s) { s["deny"] = "companies"; }, "\"deny\" must be an array"},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);

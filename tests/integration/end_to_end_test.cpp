@@ -215,7 +215,9 @@ TEST(Crash, SigkillDuringARunLeavesEveryAcceptedEventAsExactlyOneTicket) {
 TEST(Psa, RefusedCredentialsBlockSendingAndNothingIsLostOnceFixed) {
   temp_dir tmp("ts-auth");
   cwsim_process sim(tmp.path() / "sim");
-  daemon_setup wrong(tmp.path() / "daemon", sim, "", "not-the-private-key");
+  setup_options wrong_key;
+  wrong_key.private_key = "not-the-private-key";
+  daemon_setup wrong(tmp.path() / "daemon", sim, wrong_key);
   std::map<std::string, expected_ticket> expect;
   const auto files = write_events(tmp.path() / "events", 5, expect, "auth");
   std::string out;

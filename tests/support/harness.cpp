@@ -12,6 +12,7 @@
 #include <iostream>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 namespace ts::test {
 
@@ -95,9 +96,8 @@ nlohmann::json cwsim_process::post(const std::string& target, const nlohmann::js
   return sim_http{"localhost", port_, ca_file()}.call(boost::beast::http::verb::post, target, body.dump());
 }
 
-daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const std::string& psa_extra,
-                           const std::string& private_key)
-    : dir_(dir), private_key_(private_key) {
+daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const setup_options& opts)
+    : dir_(dir), private_key_(opts.private_key) {
   fs::create_directories(dir_);
   std::ofstream out(config_path());
   out << "psa:\n"
@@ -109,13 +109,15 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
       << "  ca_file: " << sim.ca_file() << "\n"
       << "  timeouts: {connect: 2s, handshake: 2s, request: 2s}\n"
       << "  requests_per_minute: 600000\n"
-      << psa_extra
+      << opts.psa_extra
       << "companies:\n"
       << "  default: MSPInternal\n"
       << "  tenants:\n    acme-prod: AcmeCorp\n    globex: Globex\n    initech: Initech\n"
       << "ticket:\n"
-      << "  board: Security Incidents\n  status: New\n  priority: Priority 2 - Quick Response\n"
+      << "  board: Security Incidents\n  status: New\n"
+      << opts.priority
       << "  summary: \"[{{severity}}] {{title}}\"\n"
+      << opts.ticket_extra
       << "storage:\n  database: " << database().string() << "\n"
       << "intake:\n  spool_dir: " << spool().string() << "\n  rescan_interval: 1s\n"
       << "logging:\n  level: info\n";
@@ -143,6 +145,22 @@ void daemon_setup::spool_raw(const std::string& name, const std::string& content
     out << content;
   }
   fs::rename(tmp, spool() / "new" / name);
+}
+
+nlohmann::json ticket_by_xref(const nlohmann::json& tickets, const std::string& xref) {
+  for (const auto& t : tickets)
+    if (t.value("externalXRef", "") == xref) return t;
+  return nullptr;
+}
+
+bool wait_for(const cwsim_process& sim, const std::function<bool(const nlohmann::json&)>& pred,
+              std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred(sim.tickets())) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
 }
 
 std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,

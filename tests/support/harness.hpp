@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,13 +55,19 @@ class cwsim_process {
   std::unique_ptr<child_process> proc_;
 };
 
+/// What a test may change in the generated configuration.
+struct setup_options {
+  std::string psa_extra;     ///< lines appended inside psa: (indented two spaces)
+  std::string ticket_extra;  ///< lines appended inside ticket: (indented two spaces)
+  std::string priority = "  priority: Priority 2 - Quick Response\n";  ///< the ticket.priority lines
+  std::string private_key = "demo-private-key";
+};
+
 /// A daemon configuration and its state directory.
 class daemon_setup {
  public:
   /// Writes `dir/ticketsync.yaml` pointing at `sim`, with state and spool in `dir`.
-  /// `psa_extra` is appended inside the psa: section (indented two spaces).
-  daemon_setup(const fs::path& dir, const cwsim_process& sim, const std::string& psa_extra = "",
-               const std::string& private_key = "demo-private-key");
+  daemon_setup(const fs::path& dir, const cwsim_process& sim, const setup_options& opts = {});
 
   const fs::path& dir() const noexcept { return dir_; }
   std::string config_path() const { return (dir_ / "ticketsync.yaml").string(); }
@@ -83,6 +90,13 @@ class daemon_setup {
   fs::path dir_;
   std::string private_key_;
 };
+
+/// The simulator's ticket whose externalXRef is `xref`, or null.
+nlohmann::json ticket_by_xref(const nlohmann::json& tickets, const std::string& xref);
+
+/// Polls the simulator until `pred(tickets)` holds or `timeout` passes.
+bool wait_for(const cwsim_process& sim, const std::function<bool(const nlohmann::json&)>& pred,
+              std::chrono::milliseconds timeout);
 
 /// A schema v1 event.
 std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,

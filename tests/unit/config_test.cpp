@@ -29,6 +29,8 @@ using ts::config::config_error;
 using ts::config::load_config;
 using ts::config::load_config_from_string;
 using ts::config::load_result;
+using ts::config::on_resolve_policy;
+using ts::config::on_update_policy;
 using ts::config::resolve_secret;
 using ts::config::secret_ref;
 
@@ -185,7 +187,9 @@ TEST(ConfigLoader, FullConfigSetsEveryField) {
 
   EXPECT_EQ(cfg.ticket.board, "Security Incidents");
   EXPECT_EQ(cfg.ticket.status, "New");
-  EXPECT_EQ(cfg.ticket.priority, "Priority 2 - Quick Response");
+  for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
+                   ts::severity::info})
+    EXPECT_EQ(cfg.ticket.priority.at(sev), "Priority 2 - Quick Response");
   EXPECT_EQ(cfg.ticket.summary_template, "{{title}}");
   EXPECT_EQ(cfg.ticket.description_template, "Seen by {{source}}");
 
@@ -195,6 +199,97 @@ TEST(ConfigLoader, FullConfigSetsEveryField) {
   EXPECT_EQ(cfg.intake.rescan_interval, 1h);
   EXPECT_EQ(cfg.intake.batch_size, 100u);
   EXPECT_EQ(cfg.logging.level, "debug");
+}
+
+// The ticket section's lifecycle keys: priority by severity, statuses, note
+// templates and policies.
+constexpr std::string_view lifecycle_config = R"(psa:
+  site: na
+  company_id: c
+  public_key: p
+  private_key: {env: K}
+  client_id: id
+companies: {default: X}
+ticket:
+  board: B
+  status: New
+  closed_status: Resolved
+  reopen_status: Reopened
+  priority:
+    critical: P1
+    high: P2
+    medium: P3
+    low: P4
+    info: P5
+  notes:
+    update: "u {{changes}}"
+    resolve: ""
+    reopen: "r"
+  lifecycle:
+    on_update: note
+    on_resolve: ignore
+    reopen_window: 2d
+)";
+
+TEST(ConfigLoader, LifecycleKeysAreRead) {
+  const config cfg = load_ok(lifecycle_config);
+  EXPECT_EQ(cfg.ticket.closed_status, "Resolved");
+  EXPECT_EQ(cfg.ticket.effective_reopen_status(), "Reopened");
+  const std::map<ts::severity, std::string> prio{{ts::severity::critical, "P1"}, {ts::severity::high, "P2"},
+                                                 {ts::severity::medium, "P3"},   {ts::severity::low, "P4"},
+                                                 {ts::severity::info, "P5"}};
+  EXPECT_EQ(cfg.ticket.priority, prio);
+  EXPECT_EQ(cfg.ticket.update_note_template, "u {{changes}}");
+  EXPECT_EQ(cfg.ticket.resolve_note_template, "");
+  EXPECT_EQ(cfg.ticket.reopen_note_template, "r");
+  EXPECT_EQ(cfg.ticket.lifecycle.on_update, on_update_policy::note);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_resolve, on_resolve_policy::ignore);
+  EXPECT_EQ(cfg.ticket.lifecycle.reopen_window, std::chrono::hours{48});
+}
+
+TEST(ConfigLoader, LifecycleDefaults) {
+  std::string text(lifecycle_config);
+  text = text.substr(0, text.find("  closed_status")) + "  priority: P3\n";
+  const config cfg = load_ok(text);
+  EXPECT_EQ(cfg.ticket.closed_status, "Closed");
+  EXPECT_EQ(cfg.ticket.effective_reopen_status(), "New");
+  EXPECT_EQ(cfg.ticket.lifecycle.on_update, on_update_policy::patch);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_resolve, on_resolve_policy::close);
+  EXPECT_EQ(cfg.ticket.lifecycle.reopen_window, std::chrono::hours{24 * 7});
+  EXPECT_FALSE(cfg.ticket.resolve_note_template.empty());
+}
+
+TEST(ConfigLoader, ReopenWindowZeroMeansAlwaysANewTicket) {
+  std::string text(lifecycle_config);
+  text.replace(text.find("2d"), 2, "0");
+  EXPECT_EQ(load_ok(text).ticket.lifecycle.reopen_window, std::chrono::milliseconds{0});
+}
+
+TEST(ConfigLoader, LifecycleMistakesAreReportedWithPositions) {
+  struct mistake {
+    std::string from, to;
+    int line, col;
+    std::string message;
+  };
+  const std::vector<mistake> mistakes = {
+      {"    high: P2\n", "", 14, 5, "missing required key 'ticket.priority.high'"},
+      {"on_update: note", "on_update: overwrite", 24, 16, "must be one of patch, note, ignore"},
+      {"on_resolve: ignore", "on_resolve: delete", 25, 17, "must be one of close, note, ignore"},
+      {"reopen_window: 2d", "reopen_window: 2w", 26, 20, "expected a duration"},
+      {"    reopen: \"r\"", "    reopn: \"r\"", 22, 5, "did you mean 'reopen'?"},
+      {"  closed_status: Resolved", "  closed_status: \"\"", 11, 18, "must not be empty"},
+  };
+  for (const auto& m : mistakes) {
+    std::string text(lifecycle_config);
+    const auto at = text.find(m.from);
+    ASSERT_NE(at, std::string::npos) << m.from;
+    text.replace(at, m.from.size(), m.to);
+    const load_result r = load_config_from_string(text, config_name);
+    ASSERT_FALSE(r.errors.empty()) << m.to;
+    EXPECT_EQ(r.errors[0].line, m.line) << m.to << ": " << r.errors[0].to_string();
+    EXPECT_EQ(r.errors[0].column, m.col) << m.to << ": " << r.errors[0].to_string();
+    EXPECT_NE(r.errors[0].message.find(m.message), std::string::npos) << r.errors[0].to_string();
+  }
 }
 
 TEST(ConfigLoader, DefaultsApplyWhenOptionalKeysAreMissing) {
@@ -215,6 +310,14 @@ TEST(ConfigLoader, DefaultsApplyWhenOptionalKeysAreMissing) {
   EXPECT_TRUE(cfg.companies.tenants.empty());
   EXPECT_EQ(cfg.ticket.summary_template, defaults.ticket.summary_template);
   EXPECT_EQ(cfg.ticket.description_template, defaults.ticket.description_template);
+  EXPECT_EQ(cfg.ticket.closed_status, defaults.ticket.closed_status);
+  EXPECT_EQ(cfg.ticket.reopen_status, defaults.ticket.reopen_status);
+  EXPECT_EQ(cfg.ticket.update_note_template, defaults.ticket.update_note_template);
+  EXPECT_EQ(cfg.ticket.resolve_note_template, defaults.ticket.resolve_note_template);
+  EXPECT_EQ(cfg.ticket.reopen_note_template, defaults.ticket.reopen_note_template);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_update, defaults.ticket.lifecycle.on_update);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_resolve, defaults.ticket.lifecycle.on_resolve);
+  EXPECT_EQ(cfg.ticket.lifecycle.reopen_window, defaults.ticket.lifecycle.reopen_window);
   EXPECT_EQ(cfg.storage.database, defaults.storage.database);
   EXPECT_EQ(cfg.intake.spool_dir, defaults.intake.spool_dir);
   EXPECT_EQ(cfg.intake.max_event_bytes, defaults.intake.max_event_bytes);
@@ -327,7 +430,7 @@ const error_case error_cases[] = {
     {"codebase without slash", "  codebase: v2024_1/", "  codebase: v2024_1", 9, 13, "must end with '/'"},
     {"duration without unit", "    connect: 5s", "    connect: 5", 12, 14, "needs a unit"},
     {"duration of zero", "    request: 2m", "    request: 0s", 14, 14, "greater than zero"},
-    {"duration with unknown unit", "    handshake: 1500ms", "    handshake: 2d", 13, 16, "expected a duration"},
+    {"duration with unknown unit", "    handshake: 1500ms", "    handshake: 2w", 13, 16, "expected a duration"},
     {"size with unknown unit", "  max_response_size: 4MiB", "  max_response_size: 4MB", 15, 22, "expected a size"},
     {"size of zero", "  max_response_size: 4MiB", "  max_response_size: 0", 15, 22, "must be greater than zero"},
     {"event size too large", "  max_event_size: 64KiB", "  max_event_size: 32MiB", 33, 19,
@@ -620,7 +723,10 @@ TEST(ShippedConfigs, DemoLoadsAndPointsIntoBuildDemo) {
   EXPECT_EQ(cfg.companies.default_company, "MSPInternal");
   EXPECT_EQ(cfg.ticket.board, "Security Incidents");
   EXPECT_EQ(cfg.ticket.status, "New");
-  EXPECT_EQ(cfg.ticket.priority, "Priority 3 - Normal Response");
+  EXPECT_EQ(cfg.ticket.priority.at(ts::severity::critical), "Priority 1 - Emergency Response");
+  EXPECT_EQ(cfg.ticket.priority.at(ts::severity::medium), "Priority 3 - Normal Response");
+  EXPECT_EQ(cfg.ticket.closed_status, "Closed");
+  EXPECT_EQ(cfg.ticket.effective_reopen_status(), "Reopened");
   EXPECT_EQ(cfg.ticket.summary_template, "[{{severity}}] {{title}}");
 }
 

@@ -294,6 +294,10 @@ TEST(EventParser, QuotedBadValueIsEscapedAndCut) {
   EXPECT_LT(e.message.size(), 200u);
   EXPECT_NE(e.message.find("xxxx\u2026\""), std::string::npos) << e.message;
 
+  // Control characters JSON leaves raw (DEL, C1) are escaped too.
+  EXPECT_EQ(error_of(with(valid_event(), "severity", "l\x7Fw\u0085")).message,
+            R"(must be one of critical, high, medium, low, info (got "l\u007fw\u0085"))");
+
   // Cutting never splits a multi-byte character.
   std::string emoji;
   for (int i = 0; i < 40; ++i) emoji += "\U0001F600";
@@ -500,6 +504,15 @@ TEST(EventParser, SyntaxErrorsNamePosition) {
   }
   EXPECT_EQ(error_of_text("{\"a\":1}x").message,
             "not valid JSON: invalid literal; expected end of input at line 1, column 8 (byte 7)");
+  EXPECT_EQ(error_of_text("{\"a\":1,}").message,
+            "not valid JSON: unexpected '}'; expected string literal at line 1, column 8 (byte 7)");
+  // The raw token nlohmann quotes ("last read") is dropped, however long, even
+  // when it looks like part of the message.
+  const std::string long_token = "{\"a\":\"" + std::string(3000, 'x') + "; expected ':'\\q\"}";
+  const event_error e = error_of_text(long_token);
+  EXPECT_EQ(e.message.rfind("not valid JSON: invalid string: forbidden character after backslash at line 1", 0), 0u)
+      << e.message;
+  EXPECT_LT(e.message.size(), 200u);
   // Raw control characters inside strings are not valid JSON.
   const event_error lf = error_of_text("{\"title\":\"a\nb\"}");
   EXPECT_NE(lf.message.find("U+000A"), std::string::npos) << lf.message;
@@ -603,8 +616,23 @@ TEST(EventError, ValueThrowsInvalidArgumentWithTheMessage) {
 // ---------------------------------------------------------------------------
 // The shipped examples (examples/events) are what docs and the demo use.
 
+// The source tree's examples/events: from TS_SOURCE_DIR when the build defines
+// it, else found by walking up from this file's path (absolute or relative to
+// the build directory) and from the working directory.
 std::filesystem::path examples_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" / "events";
+  namespace fs = std::filesystem;
+#ifdef TS_SOURCE_DIR
+  return fs::path(TS_SOURCE_DIR) / "examples" / "events";
+#else
+  std::error_code ec;
+  for (fs::path start : {fs::path(__FILE__).parent_path(), fs::current_path(ec)}) {
+    for (fs::path p = fs::absolute(start, ec); !p.empty(); p = p.parent_path()) {
+      if (fs::is_regular_file(p / "examples" / "events" / "README.md", ec)) return p / "examples" / "events";
+      if (p == p.parent_path()) break;
+    }
+  }
+  return {};
+#endif
 }
 
 std::string read_file(const std::filesystem::path& p) {

@@ -46,7 +46,8 @@ class MapEvent : public testing::Test {
     cfg_.companies.tenants = {{"acme-prod", "AcmeCorp"}, {"globex", "Globex"}, {"blank", ""}};
     cfg_.ticket.board = "Security Incidents";
     cfg_.ticket.status = "New (Automated)";
-    cfg_.ticket.priority = "Priority 2 - High";
+    for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
+      cfg_.ticket.priority[sev] = "Priority 2 - High";
     ev_.source = "wazuh";
     ev_.tenant = "acme-prod";
     ev_.issue_id = "alert-42";
@@ -218,8 +219,8 @@ TEST_F(MapEvent, PartialsRenderNothingSoEventTextIsNeverATemplate) {
 TEST_F(MapEvent, SummaryIsOneLine) {
   ev_.category = "auth";
   EXPECT_EQ(summary_of("  {{title}}\n\t{{category}}\r\n  x  "), "SSH brute force on srv01 auth x");
-  ev_.extra = {{"weird", "a\u0007b\u001Bc"}};
-  EXPECT_EQ(summary_of("{{weird}}"), "a b c");
+  ev_.extra = {{"weird", "a\u0007b\u001Bc\u0085d\u2028e\u2029\u007F f\u00A0g"}};
+  EXPECT_EQ(summary_of("{{weird}}"), "a b c d e f\u00A0g");  // NBSP is text, not layout
 }
 
 TEST_F(MapEvent, EmptySummaryFallsBackToTitle) {

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -64,6 +65,14 @@ issue_record make_issue(const std::string& issue_id, ts::issue_state state = ts:
   return r;
 }
 
+// Why an operation was given up; the cw_* fields stay empty.
+dead_letter_info failure(std::string error, int http_status = 0) {
+  dead_letter_info info;
+  info.http_status = http_status;
+  info.error = std::move(error);
+  return info;
+}
+
 class store_test : public ::testing::Test {
  protected:
   std::int64_t new_issue(const std::string& issue_id) { return st_.save_issue(make_issue(issue_id), at(1)); }
@@ -85,6 +94,7 @@ TEST_F(store_test, open_applies_migrations_and_sets_user_version) {
   EXPECT_TRUE(st_.db().tableExists("inbox"));
   EXPECT_TRUE(st_.db().tableExists("issues"));
   EXPECT_TRUE(st_.db().tableExists("operations"));
+  EXPECT_TRUE(st_.db().tableExists("dead_letters"));
   EXPECT_EQ(st_.db().execAndGet("PRAGMA foreign_keys").getInt(), 1);
 }
 
@@ -200,6 +210,90 @@ TEST(migrate, list_out_of_order_is_a_programming_error) {
   EXPECT_THROW(migrate(db, {{2, "0002_b", "SELECT 1;"}, {1, "0001_a", "SELECT 1;"}}), std::logic_error);
   EXPECT_THROW(migrate(db, {{1, "0001_a", "SELECT 1;"}, {1, "0001_b", "SELECT 1;"}}), std::logic_error);
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 0);
+}
+
+TEST(migrate, version_1_database_gains_the_lifecycle_columns_with_backfill) {
+  const std::vector<migration>& shipped = embedded_migrations();
+  ASSERT_GE(shipped.size(), 2u);
+  ASSERT_EQ(shipped[0].version, 1);
+  ASSERT_EQ(shipped[0].name, "0001_init");
+  ASSERT_EQ(shipped[1].version, 2);
+
+  temp_dir dir;
+  const std::string path = (dir.path() / "v1.db").string();
+  std::int64_t with_ticket = 0, creating = 0, untouched = 0, create_op = 0;
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_EQ(migrate(raw, {shipped[0]}), 1);
+    ASSERT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 1);
+    ASSERT_FALSE(raw.tableExists("dead_letters"));
+
+    // As a version-1 ticketsyncd left them: one issue with its ticket, one
+    // whose create is still queued, one with neither.
+    raw.exec(
+        "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at, event,"
+        " ticket_id, ticket_state, created_at, updated_at)"
+        " VALUES ('wazuh', 'acme', 'T', 'ts1:t', 'open', 'high', 10, '{\"v\":1}', 4711, 'open', 10, 11)");
+    with_ticket = raw.getLastInsertRowid();
+    raw.exec(
+        "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at, event,"
+        " created_at, updated_at)"
+        " VALUES ('wazuh', 'acme', 'C', 'ts1:c', 'open', 'low', 20, '{}', 20, 20)");
+    creating = raw.getLastInsertRowid();
+    raw.exec(
+        "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at, event,"
+        " created_at, updated_at)"
+        " VALUES ('wazuh', 'acme', 'N', 'ts1:n', 'resolved', 'low', 30, '{}', 30, 30)");
+    untouched = raw.getLastInsertRowid();
+    SQLite::Statement add_op(raw,
+                             "INSERT INTO operations (issue, kind, payload, attempts, sent, next_attempt_at,"
+                             " created_at, updated_at) VALUES (?1, 'create', '{\"s\":1}', 2, 1, 40, 40, 40)");
+    add_op.bind(1, creating);
+    add_op.exec();
+    create_op = raw.getLastInsertRowid();
+
+    EXPECT_EQ(migrate(raw, shipped), static_cast<int>(shipped.size()) - 1);
+    EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), newest_version());
+    EXPECT_TRUE(raw.tableExists("dead_letters"));
+    EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM dead_letters").getInt(), 0);
+    EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM issues WHERE resolved_at IS NOT NULL").getInt(), 0);
+  }
+
+  // Read back through the store (which finds nothing more to apply).
+  store st(path);
+  EXPECT_EQ(st.schema_version(), newest_version());
+
+  auto t = st.get_issue(with_ticket);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->phase, "open");
+  EXPECT_EQ(t->generation, 1);
+  EXPECT_FALSE(t->resolved_at);
+  EXPECT_EQ(t->desired_json, "{}");
+  EXPECT_EQ(t->applied_json, "{}");
+  EXPECT_EQ(t->ticket_id, 4711);  // version-1 data is kept
+  EXPECT_EQ(t->ticket, ticket_state::open);
+  EXPECT_EQ(t->event_json, R"({"v":1})");
+
+  auto c = st.get_issue(creating);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->phase, "open");
+  EXPECT_EQ(c->generation, 1);
+  EXPECT_FALSE(c->resolved_at);
+  EXPECT_EQ(c->desired_json, "{}");
+  EXPECT_EQ(c->applied_json, "{}");
+  EXPECT_FALSE(c->ticket_id);
+
+  auto n = st.get_issue(untouched);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->phase, "none");
+
+  auto op = st.get_operation(create_op);
+  ASSERT_TRUE(op);
+  EXPECT_EQ(op->step, 0);
+  EXPECT_EQ(op->attempts, 2);
+  EXPECT_TRUE(op->sent);
+  EXPECT_EQ(op->payload, R"({"s":1})");
+  EXPECT_TRUE(st.dead_letters(10).empty());
 }
 
 //------------------------------------------------------------------------------
@@ -323,6 +417,104 @@ TEST_F(store_test, issue_update_changes_event_fields_only) {
   EXPECT_EQ(st_.get_counts().issues, 1);
 }
 
+TEST_F(store_test, issue_insert_defaults_the_lifecycle_fields) {
+  const std::int64_t id = new_issue("I-1");
+  auto got = st_.get_issue(id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->generation, 1);
+  EXPECT_EQ(got->phase, "none");
+  EXPECT_FALSE(got->resolved_at);
+  EXPECT_EQ(got->desired_json, "{}");
+  EXPECT_EQ(got->applied_json, "{}");
+}
+
+TEST_F(store_test, issue_insert_stores_the_lifecycle_fields) {
+  issue_record rec = make_issue("I-1");
+  rec.generation = 3;
+  rec.phase = "closed";
+  rec.resolved_at = at(900);
+  rec.desired_json = R"({"summary":"s","status":"Closed"})";
+  rec.applied_json = R"({"summary":"old"})";
+  rec.ticket_id = 31;
+  rec.ticket = ticket_state::closed;
+  const std::int64_t id = st_.save_issue(rec, at(5));
+
+  auto got = st_.find_issue(rec.identity);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, id);
+  EXPECT_EQ(got->generation, 3);
+  EXPECT_EQ(got->phase, "closed");
+  EXPECT_EQ(got->resolved_at, at(900));
+  EXPECT_EQ(got->desired_json, R"({"summary":"s","status":"Closed"})");
+  EXPECT_EQ(got->applied_json, R"({"summary":"old"})");
+  EXPECT_EQ(got->ticket_id, 31);  // an insert stores the ticket fields too
+  EXPECT_EQ(got->ticket, ticket_state::closed);
+}
+
+TEST_F(store_test, issue_update_writes_lifecycle_fields_but_not_applied) {
+  issue_record rec = make_issue("I-1");
+  rec.applied_json = R"({"a":0})";
+  rec.id = st_.save_issue(rec, at(5));
+
+  rec.generation = 2;
+  rec.phase = "open";
+  rec.resolved_at = at(1'500);
+  rec.desired_json = R"({"d":1})";
+  rec.applied_json = R"({"a":1})";  // ignored: only set_applied changes it
+  EXPECT_EQ(st_.save_issue(rec, at(6)), rec.id);
+  auto got = st_.get_issue(rec.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->generation, 2);
+  EXPECT_EQ(got->phase, "open");
+  EXPECT_EQ(got->resolved_at, at(1'500));
+  EXPECT_EQ(got->desired_json, R"({"d":1})");
+  EXPECT_EQ(got->applied_json, R"({"a":0})");
+
+  // Reopened: resolved_at clears.
+  rec.resolved_at.reset();
+  rec.phase = "closed";
+  st_.save_issue(rec, at(7));
+  got = st_.get_issue(rec.id);
+  EXPECT_FALSE(got->resolved_at);
+  EXPECT_EQ(got->phase, "closed");
+  EXPECT_EQ(got->applied_json, R"({"a":0})");
+}
+
+TEST_F(store_test, issue_phase_outside_the_schema_is_refused) {
+  issue_record rec = make_issue("I-1");
+  rec.phase = "creating";
+  EXPECT_THROW(st_.save_issue(rec, at(1)), SQLite::Exception);
+  EXPECT_EQ(st_.get_counts().issues, 0);
+}
+
+TEST_F(store_test, set_applied_records_the_ticket_fields_only) {
+  issue_record rec = make_issue("I-1");
+  rec.phase = "open";
+  rec.desired_json = R"({"d":1})";
+  rec.id = st_.save_issue(rec, at(1));
+  st_.set_ticket(rec.id, 9, ticket_state::open, at(2));
+
+  st_.set_applied(rec.id, R"({"summary":"x","priority":"P1"})", at(3));
+  auto got = st_.get_issue(rec.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->applied_json, R"({"summary":"x","priority":"P1"})");
+  EXPECT_EQ(got->desired_json, R"({"d":1})");
+  EXPECT_EQ(got->phase, "open");
+  EXPECT_EQ(got->ticket_id, 9);
+  EXPECT_EQ(got->ticket, ticket_state::open);
+  EXPECT_EQ(got->event_json, rec.event_json);
+
+  // A later event's save keeps it.
+  rec.desired_json = R"({"d":2})";
+  st_.save_issue(rec, at(4));
+  EXPECT_EQ(st_.get_issue(rec.id)->applied_json, R"({"summary":"x","priority":"P1"})");
+
+  st_.set_applied(rec.id, "{}", at(5));
+  EXPECT_EQ(st_.get_issue(rec.id)->applied_json, "{}");
+
+  EXPECT_THROW(st_.set_applied(rec.id + 1, R"({"x":1})", at(6)), std::logic_error);
+}
+
 TEST_F(store_test, issue_identity_and_key_are_unique) {
   st_.save_issue(make_issue("I-1"), at(1));
   EXPECT_THROW(st_.save_issue(make_issue("I-1"), at(2)), SQLite::Exception);
@@ -390,6 +582,7 @@ TEST_F(store_test, new_operation_is_pending_and_due_now) {
   EXPECT_FALSE(rec->sent);
   EXPECT_EQ(rec->next_attempt_at, at(100));
   EXPECT_EQ(rec->last_error, "");
+  EXPECT_EQ(rec->step, 0);
   EXPECT_TRUE(st_.has_pending_operation(issue));
   EXPECT_FALSE(st_.get_operation(op + 1));
 }
@@ -430,12 +623,13 @@ TEST_F(store_test, due_operations_give_only_the_oldest_of_each_issue) {
 TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
   const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
 
+  // Sending is not a failure: attempts counts failed attempts only.
   st_.mark_sent(op, at(110));
   auto rec = st_.get_operation(op);
-  EXPECT_EQ(rec->attempts, 1);
+  EXPECT_EQ(rec->attempts, 0);
   EXPECT_TRUE(rec->sent);
 
-  // Timeout: the create may have landed, so `sent` stays.
+  // Timeout: the create may have landed, so `sent` stays; the failure counts.
   st_.retry_operation(op, at(1'000), "timeout", false, at(120));
   rec = st_.get_operation(op);
   EXPECT_TRUE(rec->sent);
@@ -445,6 +639,7 @@ TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
   EXPECT_EQ(rec->attempts, 1);
 
   st_.mark_sent(op, at(1'000));
+  EXPECT_EQ(st_.get_operation(op)->attempts, 1);
   // Answered with an error: certainly not applied, `sent` clears.
   st_.retry_operation(op, at(2'000), "503 busy", true, at(1'010));
   rec = st_.get_operation(op);
@@ -452,12 +647,18 @@ TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
   EXPECT_FALSE(rec->sent);
   EXPECT_EQ(rec->last_error, "503 busy");
 
-  st_.mark_sent(op, at(2'000));
-  st_.complete_operation(op, at(2'010));
+  // A retry before anything was sent counts too, and leaves `sent` clear.
+  st_.retry_operation(op, at(2'500), "rate limited", false, at(2'010));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->attempts, 3);
+  EXPECT_FALSE(rec->sent);
+
+  st_.mark_sent(op, at(2'500));
+  st_.complete_operation(op, at(2'510));
   rec = st_.get_operation(op);
   EXPECT_EQ(rec->status, op_status::done);
   EXPECT_FALSE(rec->sent);
-  EXPECT_EQ(rec->attempts, 3);
+  EXPECT_EQ(rec->attempts, 3);  // success adds nothing
 }
 
 TEST_F(store_test, fail_makes_an_operation_dead) {
@@ -480,6 +681,231 @@ TEST_F(store_test, transitions_require_a_pending_operation) {
   EXPECT_THROW(st_.fail_operation(op, "x", at(120)), std::logic_error);
   EXPECT_THROW(st_.mark_sent(op + 100, at(120)), std::logic_error);
   EXPECT_EQ(st_.get_operation(op)->status, op_status::done);
+}
+
+TEST_F(store_test, newest_pending_operation_of_an_issue) {
+  const std::int64_t a = new_issue("A"), b = new_issue("B");
+  EXPECT_FALSE(st_.newest_pending_operation(a));
+  EXPECT_FALSE(st_.newest_pending_operation(a + b + 1));  // no such issue
+
+  const std::int64_t a1 = st_.add_operation(a, "create", R"({"n":1})", at(100));
+  const std::int64_t a2 = st_.add_operation(a, "update", R"({"n":2})", at(50));  // earlier time, still newer
+  const std::int64_t a3 = st_.add_operation(a, "note", R"({"n":3})", at(100));
+  const std::int64_t b1 = st_.add_operation(b, "create", R"({"n":4})", at(200));  // other issue, newest overall
+
+  auto newest = st_.newest_pending_operation(a);
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(newest->id, a3);
+  EXPECT_EQ(newest->issue, a);
+  EXPECT_EQ(newest->kind, "note");
+  EXPECT_EQ(newest->payload, R"({"n":3})");
+  EXPECT_EQ(newest->status, op_status::pending);
+  EXPECT_EQ(st_.newest_pending_operation(b)->id, b1);
+
+  // Done and dead operations are not pending.
+  st_.complete_operation(a3, at(110));
+  EXPECT_EQ(st_.newest_pending_operation(a)->id, a2);
+  st_.fail_operation(a2, "400", at(120));
+  EXPECT_EQ(st_.newest_pending_operation(a)->id, a1);
+  st_.fail_operation(a1, failure("400", 400), at(130));
+  EXPECT_FALSE(st_.newest_pending_operation(a));
+  EXPECT_EQ(st_.newest_pending_operation(b)->id, b1);
+}
+
+TEST_F(store_test, mark_sent_with_payload_stores_it) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "note", R"({"text":null})", at(100));
+  st_.mark_sent(op, R"({"text":"Resolved at 10:00"})", at(110));
+  auto rec = st_.get_operation(op);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->payload, R"({"text":"Resolved at 10:00"})");
+  EXPECT_TRUE(rec->sent);
+  EXPECT_EQ(rec->attempts, 0);
+  EXPECT_EQ(rec->status, op_status::pending);
+
+  // The payload survives a retry and a plain mark_sent: the next attempt
+  // repeats the same request.
+  st_.retry_operation(op, at(500), "timeout", false, at(120));
+  st_.mark_sent(op, at(500));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->payload, R"({"text":"Resolved at 10:00"})");
+  EXPECT_EQ(rec->attempts, 1);
+
+  st_.complete_operation(op, at(510));
+  EXPECT_THROW(st_.mark_sent(op, "other", at(520)), std::logic_error);
+  EXPECT_THROW(st_.mark_sent(op + 100, "other", at(520)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(op)->payload, R"({"text":"Resolved at 10:00"})");
+}
+
+TEST_F(store_test, advance_step_records_progress_and_clears_sent) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "close", R"({"p":1})", at(100));
+  st_.retry_operation(op, at(200), "503", true, at(110));
+  st_.mark_sent(op, at(200));
+  ASSERT_TRUE(st_.get_operation(op)->sent);
+
+  st_.advance_step(op, 1, at(210));
+  auto rec = st_.get_operation(op);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->step, 1);
+  EXPECT_FALSE(rec->sent);
+  EXPECT_EQ(rec->status, op_status::pending);
+  EXPECT_EQ(rec->attempts, 1);  // untouched
+  EXPECT_EQ(rec->payload, R"({"p":1})");
+
+  st_.mark_sent(op, at(220));
+  st_.advance_step(op, 2, at(230));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->step, 2);
+  EXPECT_FALSE(rec->sent);
+
+  st_.complete_operation(op, at(240));
+  EXPECT_THROW(st_.advance_step(op, 3, at(250)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(op)->step, 2);
+  EXPECT_THROW(st_.advance_step(op + 100, 1, at(250)), std::logic_error);
+
+  const std::int64_t dead = st_.add_operation(new_issue("B"), "close", "{}", at(100));
+  st_.fail_operation(dead, "gone", at(110));
+  EXPECT_THROW(st_.advance_step(dead, 1, at(120)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(dead)->step, 0);
+}
+
+TEST_F(store_test, fail_with_dead_letter_info_records_why) {
+  const std::int64_t issue = new_issue("A");
+  const std::int64_t op1 = st_.add_operation(issue, "create", "{}", at(100));
+  const std::int64_t op2 = st_.add_operation(issue, "note", "{}", at(100));
+  st_.retry_operation(op1, at(200), "503", true, at(110));
+  st_.mark_sent(op1, at(200));
+  st_.retry_operation(op1, at(300), "timeout", false, at(210));
+  ASSERT_EQ(st_.get_operation(op1)->attempts, 2);
+  EXPECT_EQ(due_ids(300), (std::vector<std::int64_t>{op1}));
+
+  dead_letter_info info = failure("400 InvalidObject: company not found (company/identifier)", 400);
+  info.cw_code = "InvalidObject";
+  info.cw_message = "company not found";
+  info.cw_field = "company/identifier";
+  st_.fail_operation(op1, info, at(5'000));
+
+  auto rec = st_.get_operation(op1);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->status, op_status::dead);
+  EXPECT_EQ(rec->last_error, info.error);
+  EXPECT_EQ(st_.get_counts().dead, 1);
+
+  const auto letters = st_.dead_letters(10);
+  ASSERT_EQ(letters.size(), 1u);
+  const dead_letter& d = letters[0];
+  EXPECT_GT(d.id, 0);
+  EXPECT_EQ(d.operation, op1);
+  EXPECT_EQ(d.issue, issue);
+  EXPECT_EQ(d.kind, "create");
+  EXPECT_EQ(d.info.http_status, 400);
+  EXPECT_EQ(d.info.cw_code, "InvalidObject");
+  EXPECT_EQ(d.info.cw_message, "company not found");
+  EXPECT_EQ(d.info.cw_field, "company/identifier");
+  EXPECT_EQ(d.info.error, info.error);
+  EXPECT_EQ(d.attempts, 2);  // copied from the operation
+  EXPECT_EQ(d.created_at, at(5'000));
+
+  // The issue's queue moves on.
+  EXPECT_EQ(due_ids(5'000), (std::vector<std::int64_t>{op2}));
+  EXPECT_TRUE(st_.has_pending_operation(issue));
+}
+
+TEST_F(store_test, dead_letter_without_http_answer_stores_nulls) {
+  const std::int64_t issue = new_issue("A");
+  const std::int64_t op = st_.add_operation(issue, "create", "{}", at(100));
+  st_.fail_operation(op, failure("board 'Nope' does not resolve"), at(200));
+
+  SQLite::Statement raw(st_.db(),
+                        "SELECT http_status IS NULL, cw_code IS NULL, cw_message IS NULL, cw_field IS NULL,"
+                        " error, attempts FROM dead_letters WHERE operation = ?1");
+  raw.bind(1, op);
+  ASSERT_TRUE(raw.executeStep());
+  EXPECT_EQ(raw.getColumn(0).getInt(), 1);
+  EXPECT_EQ(raw.getColumn(1).getInt(), 1);
+  EXPECT_EQ(raw.getColumn(2).getInt(), 1);
+  EXPECT_EQ(raw.getColumn(3).getInt(), 1);
+  EXPECT_EQ(raw.getColumn(4).getString(), "board 'Nope' does not resolve");
+  EXPECT_EQ(raw.getColumn(5).getInt(), 0);
+  raw.reset();
+
+  const auto letters = st_.dead_letters(10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].info.http_status, 0);
+  EXPECT_EQ(letters[0].info.cw_code, "");
+  EXPECT_EQ(letters[0].info.cw_message, "");
+  EXPECT_EQ(letters[0].info.cw_field, "");
+  EXPECT_EQ(letters[0].attempts, 0);
+  EXPECT_EQ(st_.get_operation(op)->status, op_status::dead);
+}
+
+// Like the other transitions: std::logic_error, and nothing written, when the
+// operation does not exist or is not pending.
+TEST_F(store_test, fail_with_dead_letter_requires_a_pending_operation) {
+  const dead_letter_info info = failure("400", 400);
+  EXPECT_THROW(st_.fail_operation(12345, info, at(1)), std::logic_error);
+  EXPECT_TRUE(st_.dead_letters(10).empty());
+
+  const std::int64_t done = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  st_.complete_operation(done, at(110));
+  EXPECT_THROW(st_.fail_operation(done, info, at(120)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(done)->status, op_status::done);
+  EXPECT_TRUE(st_.dead_letters(10).empty()) << "a dead letter was written for a done operation";
+}
+
+TEST_F(store_test, fail_with_dead_letter_twice_is_refused_like_any_transition) {
+  const dead_letter_info info = failure("400", 400);
+  const std::int64_t dead = st_.add_operation(new_issue("B"), "create", "{}", at(100));
+  st_.fail_operation(dead, info, at(110));
+  ASSERT_EQ(st_.dead_letters(10).size(), 1u);
+  EXPECT_THROW(st_.fail_operation(dead, info, at(120)), std::logic_error);
+  const auto letters = st_.dead_letters(10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].operation, dead);
+  EXPECT_EQ(letters[0].created_at, at(110));
+
+  // Failed with a plain error first: no dead letter yet, but not pending either.
+  const std::int64_t plain = st_.add_operation(new_issue("C"), "create", "{}", at(100));
+  st_.fail_operation(plain, "gone", at(110));
+  EXPECT_THROW(st_.fail_operation(plain, info, at(120)), std::logic_error);
+  EXPECT_EQ(st_.dead_letters(10).size(), 1u) << "a dead letter was written for an operation already dead";
+  EXPECT_EQ(st_.get_operation(plain)->last_error, "gone");
+}
+
+TEST_F(store_test, fail_with_dead_letter_rolls_back_with_the_transaction) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  {
+    store::transaction tx(st_);
+    st_.fail_operation(op, failure("400", 400), at(110));
+  }
+  EXPECT_TRUE(st_.dead_letters(10).empty());
+  EXPECT_EQ(st_.get_operation(op)->status, op_status::pending);
+}
+
+TEST_F(store_test, dead_letters_newest_first_with_limit) {
+  EXPECT_TRUE(st_.dead_letters(10).empty());
+  const std::int64_t o1 = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  const std::int64_t o2 = st_.add_operation(new_issue("B"), "update", "{}", at(100));
+  const std::int64_t o3 = st_.add_operation(new_issue("C"), "close", "{}", at(100));
+  // Failed in an order unlike the operation ids.
+  st_.fail_operation(o2, failure("second"), at(1'000));
+  st_.fail_operation(o3, failure("third"), at(2'000));
+  st_.fail_operation(o1, failure("first"), at(3'000));
+
+  const auto all = st_.dead_letters(10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].operation, o1);
+  EXPECT_EQ(all[0].created_at, at(3'000));
+  EXPECT_EQ(all[1].operation, o3);
+  EXPECT_EQ(all[1].kind, "close");
+  EXPECT_EQ(all[2].operation, o2);
+  EXPECT_EQ(all[2].info.error, "second");
+
+  const auto two = st_.dead_letters(2);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].operation, o1);
+  EXPECT_EQ(two[1].operation, o3);
+  EXPECT_EQ(st_.dead_letters(1).size(), 1u);
+  EXPECT_TRUE(st_.dead_letters(0).empty());
 }
 
 TEST_F(store_test, next_due_time_follows_the_issue_heads) {
@@ -578,7 +1004,7 @@ TEST(store_durability, committed_data_survives_close_and_reopen) {
   auto o = st.get_operation(op);
   ASSERT_TRUE(o);
   EXPECT_TRUE(o->sent);
-  EXPECT_EQ(o->attempts, 1);
+  EXPECT_EQ(o->attempts, 0);  // mark_sent is not a failed attempt
 }
 
 TEST(store_durability, reads_leave_no_snapshot_open) {

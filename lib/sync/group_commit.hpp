@@ -1,0 +1,49 @@
+// Group commit: store writes requested by concurrent operations during one turn
+// of the event loop are committed in one SQLite transaction (one fsync), and
+// every requester resumes once that transaction is durable. Throughput is then
+// bounded by the PSA, not by fsyncs. Single-threaded: use from the executor's
+// thread only.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace ts::sync {
+
+class group_commit {
+ public:
+  group_commit(boost::asio::any_io_executor ex, store::store& st) : ex_(std::move(ex)), store_(st) {}
+
+  /// Runs `write` inside the next batch transaction and returns after it
+  /// committed. Rethrows the batch's exception (every write of a failed batch
+  /// was rolled back).
+  boost::asio::awaitable<void> commit(std::function<void()> write);
+
+  std::uint64_t batches() const noexcept { return batches_; }
+  std::uint64_t writes() const noexcept { return writes_; }
+
+ private:
+  struct batch {
+    explicit batch(boost::asio::any_io_executor ex) : done(std::move(ex)) {}
+    std::vector<std::function<void()>> writes;
+    boost::asio::steady_timer done;  // waited on by the writers; cancelled when committed
+    std::exception_ptr error;
+  };
+  void flush();
+
+  boost::asio::any_io_executor ex_;
+  store::store& store_;
+  std::shared_ptr<batch> current_;
+  std::uint64_t batches_ = 0;
+  std::uint64_t writes_ = 0;
+};
+
+}  // namespace ts::sync
