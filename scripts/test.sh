@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs missing Debian packages, builds ticketsync and
 # runs every test (unit, cwsim, integration), then builds and runs the whole
-# suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs
+# each libFuzzer target for 15 s.
 #   scripts/test.sh            both passes
 #   TS_SKIP_SANITIZE=1 scripts/test.sh   the plain pass only (quicker, local use)
+#   TS_SKIP_FUZZ=1 scripts/test.sh       without the short fuzz pass (scripts/fuzz.sh 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,5 +29,9 @@ run_pass "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${TS_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_pass "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON
+fi
+# Fuzz pass (clang, build-fuzz/): a short bounded run of every libFuzzer target.
+if [ "${TS_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz.sh 15
 fi
 echo "== ticketsync: all tests passed"

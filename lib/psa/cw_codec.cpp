@@ -51,6 +51,8 @@ result<ticket_info> ticket_from_json(const json& j) {
   t.board_id = ref_id(j, "board");
   t.status_id = ref_id(j, "status");
   t.priority_id = ref_id(j, "priority");
+  t.severity = string_or_empty(j, "severity");
+  t.impact = string_or_empty(j, "impact");
   if (auto c = j.find("closedFlag"); c != j.end() && c->is_boolean()) t.closed = c->get<bool>();
   return t;
 }

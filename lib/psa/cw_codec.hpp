@@ -104,6 +104,8 @@ struct ticket_info {
   std::int64_t board_id = 0;
   std::int64_t status_id = 0;
   std::int64_t priority_id = 0;
+  std::string severity;  ///< Low | Medium | High, "" when absent
+  std::string impact;    ///< Low | Medium | High, "" when absent
   bool closed = false;
 };
 

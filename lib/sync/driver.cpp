@@ -386,8 +386,23 @@ net::awaitable<void> engine::execute(store::operation_record op) {
   co_await commit_.commit([&] {
     for (auto& w : c.writes) w();
     store_.complete_operation(op.id, clock_.now());
+    if (c.kind == op_kind::create) follow_up_after_create(c.issue.id);
   });
   ++stats_.ops_completed;
+}
+
+void engine::follow_up_after_create(std::int64_t issue_id) {
+  // Updates that arrived while the create waited were folded into it; but an
+  // adopted ticket holds the fields of the attempt that created it, and a
+  // create in flight could not take newer ones. Whatever still differs gets an
+  // update (one that finds nothing to change costs no PSA call).
+  auto cur = store_.get_issue(issue_id);
+  if (!cur || !cur->ticket_id) return;
+  const json desired = json::parse(cur->desired_json, nullptr, false);
+  const json applied = json::parse(cur->applied_json, nullptr, false);
+  if (!desired.is_object() || !applied.is_object() || fields_of(desired) == fields_of(applied)) return;
+  if (auto newest = store_.newest_pending_operation(issue_id); newest && newest->kind == "update") return;
+  store_.add_operation(issue_id, to_string(op_kind::update), "{}", clock_.now());
 }
 
 net::awaitable<engine::step_result> engine::run_step(step_kind step, context& c) {
@@ -425,10 +440,13 @@ net::awaitable<engine::step_result> engine::step_post_ticket(context& c) {
     auto found = co_await client_.find_ticket_by_xref(xref);
     if (!found) co_return step_result{found.error(), false};
     if (*found) {
-      // Its fields are the ones sent then; a later update patches the difference.
-      ticket_fields sent_fields = c.desired_fields();
-      sent_fields.summary = (*found)->summary;
-      record_ticket(**found, sent_fields);
+      // Record what the ticket holds (it was created from an earlier `desired`);
+      // the follow-up update after the create patches any difference.
+      ticket_fields held{(*found)->summary, {}, (*found)->severity, (*found)->impact};
+      if (lookups_)
+        for (const auto& p : lookups_->priorities)
+          if (p.id == (*found)->priority_id) held.priority = p.name;
+      record_ticket(**found, held);
       ++stats_.tickets_adopted;
       log_.info("ticket.adopted issue={} ticket={} (created by an earlier attempt whose answer was lost)", key,
                 (*found)->id);

@@ -76,6 +76,7 @@ class engine {
   void plan_row(const store::inbox_row& row, sys_ms now);
   void dispatch();
   boost::asio::awaitable<void> execute(store::operation_record op);
+  void follow_up_after_create(std::int64_t issue_id);
   boost::asio::awaitable<step_result> run_step(step_kind step, context& c);
   boost::asio::awaitable<step_result> step_post_ticket(context& c);
   boost::asio::awaitable<step_result> step_post_note(context& c);

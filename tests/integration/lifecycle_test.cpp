@@ -1,0 +1,334 @@
+// The issue lifecycle over real sockets: open → update → resolve → reopen (or
+// a new ticket after the reopen window), against cwsim, and the same lifecycle
+// under faults: every PSA call position × every fault kind (the failure-point
+// sweep), a 429 storm, and a run whose daemon is SIGKILLed over and over. The
+// invariants, checked on what the simulator holds: one ticket per issue (per
+// generation), its final state right, no note posted twice.
+#include "support/harness.hpp"
+
+#include "core/issue_key.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace ts::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string priority_map =
+    "  priority:\n"
+    "    critical: Priority 1 - Emergency Response\n"
+    "    high: Priority 2 - Quick Response\n"
+    "    medium: Priority 3 - Normal Response\n"
+    "    low: Priority 4 - Schedule Maintenance\n"
+    "    info: Priority 4 - Schedule Maintenance\n";
+
+setup_options lifecycle_options() {
+  setup_options o;
+  o.priority = priority_map;
+  o.ticket_extra =
+      "  closed_status: Closed\n"
+      "  reopen_status: Reopened\n"
+      "  lifecycle: {on_update: patch, on_resolve: close, reopen_window: 7d}\n";
+  return o;
+}
+
+std::string at(int minutes) {
+  // 2026-11-01T10:00:00Z plus `minutes`.
+  const int total = 10 * 60 + minutes;
+  const int day = 1 + total / (24 * 60);
+  const int rem = total % (24 * 60);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-%02dT%02d:%02d:00Z", day, rem / 60, rem % 60);
+  return buf;
+}
+
+std::string event(const std::string& id, const std::string& state, const std::string& severity,
+                  const std::string& title, int minutes) {
+  return make_event("wazuh", "acme-prod", id, state, severity, title, at(minutes));
+}
+
+std::string xref(const std::string& id) { return correlation_key({"wazuh", "acme-prod", id}); }
+
+int notes_starting(const json& ticket, const std::string& prefix) {
+  int n = 0;
+  for (const auto& note : ticket.value("notes", json::array()))
+    if (note.value("text", "").rfind(prefix, 0) == 0) ++n;
+  return n;
+}
+
+/// Every note text on the ticket appears once.
+void expect_no_duplicate_notes(const json& ticket) {
+  std::map<std::string, int> seen;
+  for (const auto& note : ticket.value("notes", json::array())) ++seen[note.value("text", "")];
+  for (const auto& [text, n] : seen) EXPECT_EQ(n, 1) << "note posted " << n << " times on ticket " << ticket["id"] << ": " << text;
+}
+
+int tickets_with(const json& tickets, const std::string& x) {
+  int n = 0;
+  for (const auto& t : tickets) n += t.value("externalXRef", "") == x;
+  return n;
+}
+
+void wait_ready(const daemon_setup& d) {
+  ASSERT_TRUE(wait_until([&] { return d.log().find("daemon.ready") != std::string::npos; }, 30s)) << d.log();
+}
+
+int seq = 0;
+void spool(const daemon_setup& d, const std::string& content) {
+  d.spool_raw("evt-" + std::to_string(++seq) + ".json", content);
+}
+
+TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
+  temp_dir tmp("ts-life");
+  cwsim_process sim(tmp.path() / "sim");
+  daemon_setup d(tmp.path() / "daemon", sim, lifecycle_options());
+  auto daemon = d.start();
+  wait_ready(d);
+  const std::string x = xref("life-1");
+
+  spool(d, event("life-1", "open", "high", "SSH brute force", 0));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x).is_null(); }, 30s)) << d.log();
+  json t = ticket_by_xref(sim.tickets(), x);
+  EXPECT_EQ(t["summary"], "[high] SSH brute force");
+  EXPECT_EQ(t["priority"]["name"], "Priority 2 - Quick Response");
+  EXPECT_EQ(t["severity"], "High");
+  EXPECT_EQ(t["impact"], "Medium");
+  const auto first_id = t["id"];
+
+  // Update: severity and title change -> a note with what changed, then a patch.
+  spool(d, event("life-1", "open", "critical", "SSH brute force, 40 hosts", 10));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
+    return ticket_by_xref(ts, x).value("summary", "") == "[critical] SSH brute force, 40 hosts";
+  }, 30s)) << d.log();
+  t = ticket_by_xref(sim.tickets(), x);
+  EXPECT_EQ(t["priority"]["name"], "Priority 1 - Emergency Response");
+  EXPECT_EQ(t["impact"], "High");
+  ASSERT_EQ(notes_starting(t, "Updated by wazuh"), 1) << t.dump();
+  for (const auto& note : t["notes"]) {
+    const std::string text = note["text"];
+    if (text.rfind("Updated by", 0) != 0) continue;
+    EXPECT_NE(text.find("- summary: [high] SSH brute force \u2192 [critical] SSH brute force, 40 hosts"),
+              std::string::npos) << text;
+    EXPECT_NE(text.find("- priority: Priority 2 - Quick Response \u2192 Priority 1 - Emergency Response"),
+              std::string::npos) << text;
+  }
+
+  // An older event changes nothing and costs no PSA call.
+  const json before = sim.stats()["requests"];
+  spool(d, event("life-1", "resolved", "low", "stale", 5));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(sim.stats()["requests"], before);
+  EXPECT_FALSE(ticket_by_xref(sim.tickets(), x)["closedFlag"].get<bool>());
+
+  // Resolve: resolution note, then the closed status.
+  spool(d, event("life-1", "resolved", "critical", "SSH brute force, 40 hosts", 20));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s))
+      << d.log();
+  t = ticket_by_xref(sim.tickets(), x);
+  EXPECT_EQ(t["status"]["name"], "Closed");
+  EXPECT_EQ(notes_starting(t, "Resolved in wazuh"), 1);
+
+  // Back within the window: the same ticket reopens.
+  spool(d, event("life-1", "open", "high", "SSH brute force again", 60));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
+    return ticket_by_xref(ts, x).value("status", json::object()).value("name", "") == "Reopened";
+  }, 30s)) << d.log();
+  t = ticket_by_xref(sim.tickets(), x);
+  EXPECT_FALSE(t["closedFlag"].get<bool>());
+  EXPECT_EQ(t["summary"], "[high] SSH brute force again");
+  EXPECT_EQ(notes_starting(t, "The issue is open again"), 1);
+  EXPECT_EQ(t["id"], first_id);
+
+  // Resolved again, then back after the 7-day window: a new ticket.
+  spool(d, event("life-1", "resolved", "high", "SSH brute force again", 70));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s));
+  spool(d, event("life-1", "open", "medium", "SSH brute force, months later", 70 + 8 * 24 * 60));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x + "#2").is_null(); }, 30s))
+      << d.log();
+  const json all = sim.tickets();
+  EXPECT_EQ(all.size(), 2u);
+  EXPECT_TRUE(ticket_by_xref(all, x)["closedFlag"].get<bool>());
+  EXPECT_EQ(ticket_by_xref(all, x + "#2")["summary"], "[medium] SSH brute force, months later");
+  for (const auto& tk : all) expect_no_duplicate_notes(tk);
+
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
+}
+
+/// Runs open → update → resolve for issue `id`, one event at a time, waiting
+/// for each to show in the simulator. Returns false on a timeout.
+bool run_lifecycle(const cwsim_process& sim, const daemon_setup& d, const std::string& id, int base_minute) {
+  const std::string x = xref(id);
+  spool(d, event(id, "open", "high", "v1 " + id, base_minute));
+  if (!wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x).is_null(); }, 40s)) return false;
+  spool(d, event(id, "open", "critical", "v2 " + id, base_minute + 1));
+  if (!wait_for(sim, [&](const json& ts) {
+        const json t = ticket_by_xref(ts, x);
+        return t.value("summary", "") == "[critical] v2 " + id &&
+               t["priority"].value("name", "") == "Priority 1 - Emergency Response";
+      }, 40s))
+    return false;
+  spool(d, event(id, "resolved", "critical", "v2 " + id, base_minute + 2));
+  return wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 40s);
+}
+
+TEST(Faults, FailurePointSweepEveryCallPositionAndFaultKind) {
+  temp_dir tmp("ts-sweep");
+  cwsim_process sim(tmp.path() / "sim", {"--retry-after", "1"});
+  daemon_setup d(tmp.path() / "daemon", sim, lifecycle_options());
+  auto daemon = d.start();
+  wait_ready(d);
+  // Warm up: connection, codebase, lookups; the sweep then counts lifecycle calls only.
+  ASSERT_TRUE(run_lifecycle(sim, d, "warmup", 0)) << d.log();
+
+  // A lifecycle is 5 PSA calls when nothing fails: POST ticket; note + PATCH
+  // (update); note + PATCH status (resolve). Each position gets each fault.
+  int runs = 0;
+  for (const std::string kind : {"reset", "500", "429", "commit_drop", "hang"}) {
+    for (int pos = 1; pos <= 5; ++pos) {
+      SCOPED_TRACE("fault " + kind + " at call " + std::to_string(pos));
+      const std::string id = "sweep-" + kind + "-" + std::to_string(pos);
+      sim.post("/__sim/faults", {{"script", json::array({{{"at", pos}, {"kind", kind}}})}});
+      ASSERT_TRUE(run_lifecycle(sim, d, id, 10 * ++runs)) << d.log();
+      const json tickets = sim.tickets();
+      EXPECT_EQ(tickets_with(tickets, xref(id)), 1) << "duplicate or lost ticket";
+      const json t = ticket_by_xref(tickets, xref(id));
+      EXPECT_EQ(t["status"]["name"], "Closed");
+      EXPECT_EQ(t["summary"], "[critical] v2 " + id);
+      EXPECT_EQ(notes_starting(t, "Updated by"), 1) << t.dump();
+      EXPECT_EQ(notes_starting(t, "Resolved in"), 1) << t.dump();
+      expect_no_duplicate_notes(t);
+      EXPECT_TRUE(sim.get("/__sim/faults")["script"].empty()) << "the fault never fired";
+    }
+  }
+  const json stats = sim.stats();
+  std::cout << "[sweep] runs=" << runs << " faults=" << stats["faults"].dump() << " requests=" << stats["requests"].dump()
+            << "\n";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
+}
+
+TEST(Faults, A429StormNeverDuplicatesAndNeverLosesAnUpdate) {
+  temp_dir tmp("ts-storm");
+  cwsim_process sim(tmp.path() / "sim", {"--p429", "0.3", "--retry-after", "0", "--fault-seed", "11"});
+  daemon_setup d(tmp.path() / "daemon", sim, lifecycle_options());
+  auto daemon = d.start();
+  wait_ready(d);
+  constexpr int n = 40;
+  for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "open", "high", "v1", 0));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ts.size() == n; }, 120s)) << d.log();
+  for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "open", "critical", "v2", 1));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
+    for (const auto& t : ts)
+      if (t.value("summary", "") != "[critical] v2") return false;
+    return true;
+  }, 120s)) << d.log();
+  for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "resolved", "critical", "v2", 2));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
+    for (const auto& t : ts)
+      if (!t.value("closedFlag", false)) return false;
+    return true;
+  }, 120s)) << d.log();
+
+  const json tickets = sim.tickets();
+  EXPECT_EQ(tickets.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const json t = ticket_by_xref(tickets, xref("storm-" + std::to_string(i)));
+    ASSERT_FALSE(t.is_null());
+    EXPECT_EQ(t["priority"]["name"], "Priority 1 - Emergency Response");
+    EXPECT_EQ(notes_starting(t, "Updated by"), 1) << t.dump();
+    EXPECT_EQ(notes_starting(t, "Resolved in"), 1) << t.dump();
+    expect_no_duplicate_notes(t);
+  }
+  const json stats = sim.stats();
+  EXPECT_GT(stats["faults"].value("429", 0), 20) << stats.dump();
+  std::cout << "[storm] " << stats.dump() << "\n";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
+}
+
+// Lifecycles of many issues (open, two updates, resolve; every tenth comes
+// back within the window) submitted in waves while the daemon is SIGKILLed at
+// random moments, with cwsim throttling, failing and dropping answers.
+// TS_CRASH_ISSUES sets the count (default 200; the recorded full run uses 2000).
+TEST(Crash, LifecyclesSurviveRepeatedSigkillUnderFaults) {
+  const char* env = std::getenv("TS_CRASH_ISSUES");
+  const int n = env ? std::max(10, std::atoi(env)) : 200;
+  temp_dir tmp("ts-crashlife");
+  cwsim_process sim(tmp.path() / "sim", {"--p429", "0.05", "--p500", "0.05", "--p-commit-drop", "0.03",
+                                         "--retry-after", "0", "--latency-ms", "2", "--fault-seed", "5"});
+  setup_options opts = lifecycle_options();
+  opts.psa_extra = "  max_connections: 8\n";
+  daemon_setup d(tmp.path() / "daemon", sim, opts);
+
+  auto id = [](int i) { return "crash-" + std::to_string(i); };
+  const std::vector<std::function<std::string(int)>> waves = {
+      [&](int i) { return event(id(i), "open", "high", "v1", 0); },
+      [&](int i) { return event(id(i), "open", "critical", "v2", 1); },
+      [&](int i) { return event(id(i), "open", "critical", "v3", 2); },
+      [&](int i) { return event(id(i), "resolved", "critical", "v3", 3); },
+  };
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<int> pause_ms(150, 700);
+  int kills = 0;
+  auto kill_cycles = [&](int cycles) {
+    for (int c = 0; c < cycles; ++c) {
+      auto daemon = d.start();
+      std::this_thread::sleep_for(std::chrono::milliseconds{pause_ms(rng)});
+      daemon->signal(SIGKILL);
+      EXPECT_EQ(daemon->wait(10s).value_or(-1), 128 + SIGKILL);
+      ++kills;
+    }
+  };
+  for (const auto& wave : waves) {
+    for (int i = 0; i < n; ++i) spool(d, wave(i));
+    kill_cycles(5);
+  }
+  for (int i = 0; i < n; i += 10) spool(d, event(id(i), "open", "medium", "v4", 60));  // back within the window
+  kill_cycles(2);
+  EXPECT_GE(kills, 20);
+
+  auto daemon = d.start();
+  auto settled = [&](const json& ts) {
+    if (ts.size() != static_cast<std::size_t>(n)) return false;
+    for (const auto& t : ts) {
+      const bool reopened = t.value("summary", "") == "[medium] v4";
+      if (reopened ? t.value("closedFlag", true) : !t.value("closedFlag", false)) return false;
+      if (!reopened && t.value("summary", "") != "[critical] v3") return false;
+    }
+    return true;
+  };
+  const bool ok = wait_for(sim, settled, std::chrono::seconds{std::max(240, n / 4)});
+  const json tickets = sim.tickets();
+  const json stats = sim.stats();
+  std::cout << "[crash-lifecycle] issues=" << n << " kills=" << kills << " tickets=" << tickets.size()
+            << " psa_requests=" << stats["requests"].dump() << " faults=" << stats["faults"].dump() << "\n";
+  ASSERT_TRUE(ok) << d.log().substr(0, 4000);
+  for (int i = 0; i < n; ++i) {
+    SCOPED_TRACE(id(i));
+    EXPECT_EQ(tickets_with(tickets, xref(id(i))), 1);
+    const json t = ticket_by_xref(tickets, xref(id(i)));
+    if (i % 10 == 0) {
+      EXPECT_EQ(t["status"]["name"], "Reopened");
+      EXPECT_EQ(t["priority"]["name"], "Priority 3 - Normal Response");
+    } else {
+      EXPECT_EQ(t["status"]["name"], "Closed");
+      EXPECT_EQ(t["priority"]["name"], "Priority 1 - Emergency Response");
+    }
+    expect_no_duplicate_notes(t);
+  }
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
+}
+
+}  // namespace
+}  // namespace ts::test
