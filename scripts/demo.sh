@@ -52,12 +52,22 @@ for _ in $(seq 150); do
   [ "$n" -ge "$issues" ] && break
   sleep 0.2
 done
+# Then until ConnectWise sees no more requests for a second: updates, notes and
+# closes follow the creates.
+last=-1
+for _ in $(seq 30); do
+  total=$(sim /__sim/stats | jq '[.requests[]] | add')
+  [ "$total" = "$last" ] && break
+  last=$total
+  sleep 1
+done
 
 echo
 echo "== tickets in ConnectWise (cwsim)"
 sim /__sim/tickets | jq -r '
   def pad(n): tostring | if length > n then .[0:n-1] + "…" else . + (" " * (n - length)) end;
-  (["ID", "COMPANY", "BOARD", "PRIORITY", "STATUS", "SUMMARY"] | "\(.[0] | pad(6)) \(.[1] | pad(12)) \(.[2] | pad(19)) \(.[3] | pad(29)) \(.[4] | pad(7)) \(.[5])"),
-  (.[] | "\(.id | pad(6)) \(.company.identifier | pad(12)) \(.board.name | pad(19)) \(.priority.name | pad(29)) \(.status.name | pad(7)) \(.summary)")'
+  (["ID", "COMPANY", "BOARD", "PRIORITY", "STATUS", "SUMMARY"] | "\(.[0] | pad(6)) \(.[1] | pad(12)) \(.[2] | pad(19)) \(.[3] | pad(33)) \(.[4] | pad(7)) \(.[5])"),
+  (.[] | "\(.id | pad(6)) \(.company.identifier | pad(12)) \(.board.name | pad(19)) \(.priority.name | pad(33)) \(.status.name | pad(7)) \(.summary)")'
 echo
-echo "$(sim /__sim/tickets | jq length) tickets for ${#events[@]} events about $issues issues. Daemon log: build/demo/daemon.log"
+echo "$(sim /__sim/tickets | jq length) tickets for ${#events[@]} events about $issues issues; $(sim /__sim/stats | jq '[.requests[]] | add') ConnectWise requests."
+echo "Notes on the tickets: $(sim /__sim/tickets | jq '[.[].notes | length] | add'). Daemon log: build/demo/daemon.log"
