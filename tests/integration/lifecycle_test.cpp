@@ -7,11 +7,13 @@
 #include "support/harness.hpp"
 
 #include "core/issue_key.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -254,6 +256,51 @@ TEST(Faults, A429StormNeverDuplicatesAndNeverLosesAnUpdate) {
   std::cout << "[storm] " << stats.dump() << "\n";
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
+}
+
+TEST(Faults, PermanentErrorsAreDeadLetteredWithConnectWisesAnswerAndOthersFlow) {
+  temp_dir tmp("ts-dead");
+  cwsim_process sim(tmp.path() / "sim");
+  setup_options opts = lifecycle_options();
+  // "In Progress" exists on the board but is not a closed status.
+  opts.ticket_extra = "  closed_status: In Progress\n";
+  daemon_setup d(tmp.path() / "daemon", sim, opts);
+  // A tenant mapped to a company ConnectWise does not know: its create gets a 400.
+  {
+    std::string cfg = read_file(d.config_path());
+    cfg.replace(cfg.find("    globex: Globex"), 18, "    globex: NoSuchCompany");
+    std::ofstream(d.config_path()) << cfg;
+  }
+  auto daemon = d.start();
+  wait_ready(d);
+  spool(d, make_event("wazuh", "globex", "bad-company", "open", "high", "x", at(0)));
+  spool(d, make_event("wazuh", "acme-prod", "good", "open", "high", "y", at(0)));
+  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ts.size() == 1; }, 30s)) << d.log();
+  spool(d, make_event("wazuh", "acme-prod", "good", "resolved", "high", "y", at(1)));
+  ASSERT_TRUE(wait_until([&] { return d.log().find("op.dead_lettered") != std::string::npos &&
+                                      d.log().find("kind=close") != std::string::npos; }, 30s)) << d.log();
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(30s).value_or(-1), 0);
+
+  store::store st(d.database().string());
+  const auto dead = st.dead_letters(10);
+  ASSERT_EQ(dead.size(), 2u);
+  std::map<std::string, store::dead_letter> by_kind;
+  for (const auto& dl : dead) by_kind[dl.kind] = dl;
+  const auto& create = by_kind.at("create");
+  EXPECT_EQ(create.info.http_status, 400);
+  EXPECT_EQ(create.info.cw_code, "InvalidObject");
+  EXPECT_EQ(create.info.cw_field, "company");
+  EXPECT_FALSE(create.info.cw_message.empty());
+  const auto& close = by_kind.at("close");
+  EXPECT_EQ(close.info.http_status, 0);  // refused before sending: ticketsync checks closedStatus itself
+  EXPECT_NE(close.info.error.find("'In Progress' on board 'Security Incidents' is not a closed status"),
+            std::string::npos) << close.info.error;
+  EXPECT_NE(close.info.error.find("'Closed'"), std::string::npos) << "the hint names the closed statuses";
+  // The good issue's ticket exists, still open, and got no status patch.
+  const json t = ticket_by_xref(sim.tickets(), xref("good"));
+  EXPECT_FALSE(t["closedFlag"].get<bool>());
+  EXPECT_EQ(sim.stats()["requests"].value("PATCH /service/tickets/{id}", 0), 0);
 }
 
 // Lifecycles of many issues (open, two updates, resolve; every tenth comes
