@@ -141,7 +141,13 @@ int cmd_run(const std::string& config_path) {
           watcher.stop();
           engine.stop();
         }
-        if (--running == 0) signals.cancel();
+        if (--running == 0) {
+          // Both loops are done (the engine drained within its bound): stop
+          // now rather than wait on requests still in flight; what they were
+          // doing is in the store and is recovered at the next start.
+          signals.cancel();
+          ioc.stop();
+        }
       };
     };
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {

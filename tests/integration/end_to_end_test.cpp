@@ -212,6 +212,37 @@ TEST(Crash, SigkillDuringARunLeavesEveryAcceptedEventAsExactlyOneTicket) {
   std::cout << "[crash] kills=" << kills << " sim stats: " << stats.dump() << "\n";
 }
 
+TEST(Shutdown, SigtermWhileRequestsHangExitsWithinTheDrainBoundAndLosesNothing) {
+  temp_dir tmp("ts-stop");
+  cwsim_process sim(tmp.path() / "sim");
+  setup_options slow;
+  slow.timeouts = "{connect: 2s, handshake: 2s, request: 120s}";
+  daemon_setup d(tmp.path() / "daemon", sim, slow);
+  auto daemon = d.start();
+  wait_ready(d);
+  std::map<std::string, expected_ticket> expect;
+  // Connected; now every API request hangs (well past the drain bound).
+  ASSERT_TRUE(wait_until([&] { return d.log().find("psa.connected") != std::string::npos; }, 30s)) << d.log();
+  sim.post("/__sim/faults", {{"p_hang", 1.0}});
+  const auto files = write_events(tmp.path() / "events", 3, expect, "stop");
+  std::string out;
+  ASSERT_EQ(d.submit(files, &out), 0) << out;
+  ASSERT_TRUE(wait_until([&] { return fs::is_empty(d.spool() / "new"); }, 30s));  // committed to the inbox
+  std::this_thread::sleep_for(1s);  // the creates are now waiting on hung requests
+  const auto t0 = std::chrono::steady_clock::now();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(25s).value_or(-1), 0) << d.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);  // drain bound 10 s, TimeoutStopSec 30 s
+
+  // The hung requests were never processed; after a restart all three arrive once.
+  sim.post("/__sim/faults", {{"p_hang", 0.0}});
+  daemon = d.start();
+  ASSERT_TRUE(wait_for_tickets(sim, 3, 60s)) << d.log();
+  std::this_thread::sleep_for(300ms);
+  expect_exactly(sim.tickets(), expect);
+  EXPECT_EQ(stop(*daemon), 0);
+}
+
 TEST(Psa, RefusedCredentialsBlockSendingAndNothingIsLostOnceFixed) {
   temp_dir tmp("ts-auth");
   cwsim_process sim(tmp.path() / "sim");

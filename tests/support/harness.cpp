@@ -107,7 +107,7 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
       << "  private_key:\n    env: TS_TEST_PRIVATE_KEY\n"
       << "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
       << "  ca_file: " << sim.ca_file() << "\n"
-      << "  timeouts: {connect: 2s, handshake: 2s, request: 2s}\n"
+      << "  timeouts: " << opts.timeouts << "\n"
       << "  requests_per_minute: 600000\n"
       << opts.psa_extra
       << "companies:\n"

@@ -61,6 +61,7 @@ struct setup_options {
   std::string ticket_extra;  ///< lines appended inside ticket: (indented two spaces)
   std::string priority = "  priority: Priority 2 - Quick Response\n";  ///< the ticket.priority lines
   std::string private_key = "demo-private-key";
+  std::string timeouts = "{connect: 2s, handshake: 2s, request: 2s}";  ///< psa.timeouts
 };
 
 /// A daemon configuration and its state directory.
