@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <limits>
 
 namespace ts::psa {
 namespace {
@@ -24,7 +25,23 @@ std::string sanitize_snippet(std::string_view body, std::size_t max) {
     const auto u = static_cast<unsigned char>(c);
     out.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
   }
-  return out;
+  // Invalid UTF-8 (a proxy's Latin-1 page) becomes U+FFFD, so the message can
+  // go into logs, JSON and the store as text.
+  return json::parse(json(out).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
+/// A record id: a positive integer that fits int64 (a negative or wrapped id
+/// would address the wrong record).
+std::optional<std::int64_t> record_id(const json& j) {
+  auto it = j.find("id");
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    if (v == 0 || v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(v);
+  }
+  if (it->is_number_integer() && it->get<std::int64_t>() > 0) return it->get<std::int64_t>();
+  return std::nullopt;
 }
 
 std::string string_or_empty(const json& j, const char* key) {
@@ -41,10 +58,10 @@ std::int64_t ref_id(const json& j, const char* key) {
 
 result<ticket_info> ticket_from_json(const json& j) {
   if (!j.is_object()) return errc::psa_protocol;
-  auto id = j.find("id");
-  if (id == j.end() || !id->is_number_integer()) return errc::psa_protocol;
+  const auto id = record_id(j);
+  if (!id) return errc::psa_protocol;
   ticket_info t;
-  t.id = id->get<std::int64_t>();
+  t.id = *id;
   t.summary = string_or_empty(j, "summary");
   t.external_xref = string_or_empty(j, "externalXRef");
   if (auto c = j.find("company"); c != j.end() && c->is_object()) t.company_identifier = string_or_empty(*c, "identifier");
@@ -272,10 +289,10 @@ result<std::vector<named_ref>> parse_named_list(std::string_view body) {
   out.reserve(j.size());
   for (const auto& v : j) {
     if (!v.is_object()) return errc::psa_protocol;
-    auto id = v.find("id");
-    if (id == v.end() || !id->is_number_integer()) return errc::psa_protocol;
+    const auto id = record_id(v);
+    if (!id) return errc::psa_protocol;
     named_ref r;
-    r.id = id->get<std::int64_t>();
+    r.id = *id;
     r.name = string_or_empty(v, "name");
     r.closed_status = flag(v, "closedStatus");
     r.inactive = flag(v, "inactive") || flag(v, "inactiveFlag");
@@ -338,9 +355,9 @@ std::string encode_note(std::string_view text, note_area area) {
 namespace {
 result<note_info> note_from_json(const json& v) {
   if (!v.is_object()) return errc::psa_protocol;
-  auto id = v.find("id");
-  if (id == v.end() || !id->is_number_integer()) return errc::psa_protocol;
-  return note_info{id->get<std::int64_t>(), string_or_empty(v, "text")};
+  const auto id = record_id(v);
+  if (!id) return errc::psa_protocol;
+  return note_info{*id, string_or_empty(v, "text")};
 }
 }  // namespace
 

@@ -349,30 +349,43 @@ std::string imf_fixdate(std::chrono::sys_seconds t) {
   return buf;
 }
 
+// delta-seconds: that many seconds, capped at a day.
+void check_delta_seconds(const std::string& value) {
+  if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) return;
+  std::int64_t secs = 0;
+  for (char c : value) {
+    secs = secs * 10 + (c - '0');
+    if (secs >= 24 * 3600) {
+      secs = 24 * 3600;
+      break;
+    }
+  }
+  const auto w = psa::parse_retry_after(value, fixed_now);
+  CHECK(w.has_value() && *w == std::chrono::seconds{secs}, value);
+}
+
 void check_retry_after(std::string_view body, FuzzedDataProvider& fdp) {
-  const std::string value(body.substr(0, 256));
+  const std::string value(body);
   const auto w = psa::parse_retry_after(value, fixed_now);
   check_wait(w, value);
   if (value.empty()) CHECK(!w.has_value());  // absent
-  if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    // delta-seconds, capped at a day
-    std::int64_t secs = 0;
-    for (char c : value) {
-      secs = secs * 10 + (c - '0');
-      if (secs >= 24 * 3600) {
-        secs = 24 * 3600;
-        break;
-      }
-    }
-    CHECK(w.has_value() && *w == std::chrono::seconds{secs}, value);
-  }
+  check_delta_seconds(value);
 
-  // An HTTP date: the wait until then, zero when past, at most a day.
+  // Generated delta-seconds, up to far beyond what an int64 holds.
+  std::string digits(fdp.ConsumeIntegralInRange<std::size_t>(1, 40), '0');
+  for (char& c : digits) c = static_cast<char>('0' + fdp.ConsumeIntegralInRange<int>(0, 9));
+  check_delta_seconds(digits);
+
+  // A generated HTTP date: the wait until then, zero when past, at most a day.
   using namespace std::chrono;
   constexpr auto first = sys_days{year{1000} / January / 1};
   constexpr auto last = sys_days{year{9999} / December / 31};
-  const sys_seconds at{seconds{fdp.ConsumeIntegralInRange<std::int64_t>(
-      first.time_since_epoch() / seconds{1}, (last.time_since_epoch() + days{1}) / seconds{1} - 1)}};
+  const auto now_s = floor<seconds>(fixed_now);
+  const sys_seconds at =
+      fdp.ConsumeBool()
+          ? now_s + seconds{fdp.ConsumeIntegralInRange<std::int64_t>(-3 * 86400, 3 * 86400)}  // around now
+          : sys_seconds{seconds{fdp.ConsumeIntegralInRange<std::int64_t>(
+                first.time_since_epoch() / seconds{1}, (last.time_since_epoch() + days{1}) / seconds{1} - 1)}};
   const std::string date = imf_fixdate(at);
   const auto dw = psa::parse_retry_after(date, fixed_now);
   CHECK(dw.has_value(), date);
@@ -382,7 +395,11 @@ void check_retry_after(std::string_view body, FuzzedDataProvider& fdp) {
 
 // ---- encoders -----------------------------------------------------------------
 
-std::string take_string(FuzzedDataProvider& fdp) { return fdp.ConsumeRandomLengthString(512); }
+// A string from the front of the input, its length from the back: the body's
+// bytes (invalid UTF-8 included) spread over every field.
+std::string take_string(FuzzedDataProvider& fdp) {
+  return fdp.ConsumeBytesAsString(fdp.ConsumeIntegralInRange<std::size_t>(0, 300));
+}
 
 std::int64_t ref(const json& j, const char* key) {
   CHECK(j.contains(key) && j[key].is_object() && j[key].size() == 1, key);

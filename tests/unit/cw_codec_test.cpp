@@ -163,6 +163,21 @@ TEST(ParseCwError, EveryC0ControlByteIsReplaced) {
 }
 
 // The header promises "control characters replaced"; DEL (0x7F) is one.
+TEST(ParseCwError, InvalidUtf8InANonJsonBodyBecomesReplacementCharacters) {
+  const auto e = psa::parse_cw_error(502, "\xff\xfe proxy error");
+  EXPECT_EQ(e.message, "\xEF\xBF\xBD\xEF\xBF\xBD proxy error");
+}
+
+TEST(ParseTicket, IdsMustBePositiveAndFitInt64) {
+  EXPECT_FALSE(psa::parse_ticket(R"({"id":-7})"));
+  EXPECT_FALSE(psa::parse_ticket(R"({"id":0})"));
+  EXPECT_FALSE(psa::parse_ticket(R"({"id":18446744073709551615})"));
+  EXPECT_FALSE(psa::parse_named_list(R"([{"id":-1,"name":"x"}])"));
+  EXPECT_FALSE(psa::parse_note(R"({"id":-3,"text":"t"})"));
+  ASSERT_TRUE(psa::parse_ticket(R"({"id":9223372036854775807})"));
+  EXPECT_EQ(psa::parse_ticket(R"({"id":9223372036854775807})")->id, 9223372036854775807LL);
+}
+
 TEST(ParseCwError, SnippetIsNeverCutInsideAUtf8Character) {
   const std::string body = std::string(199, 'x') + "\xC3\xA9" + "tail";  // é straddles byte 200
   const auto e = psa::parse_cw_error(502, body);
