@@ -24,7 +24,8 @@ using record_id = std::int64_t;
 
 constexpr record_id first_ticket_id = 1001;
 constexpr record_id first_note_id = 1;
-constexpr std::size_t request_log_capacity = 1000;
+// Enough for a benchmark's whole run (e.g. 2,000 issues x 7 calls) to be read back.
+constexpr std::size_t request_log_capacity = 20000;
 constexpr std::size_t request_log_body_limit = 64 * 1024;  // larger bodies are logged as a placeholder
 constexpr std::int64_t default_request_log_limit = 100;
 constexpr std::int64_t default_page_size = 25;
@@ -1132,11 +1133,14 @@ struct simulator::impl {
       stats_route = normalize(c.segments, 0, nullptr);
     }
     ++requests_by_route[req.method + " " + stats_route];
+    const auto received_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock().time_since_epoch()).count();
     request_log.push_back(json{{"method", req.method},
                                {"target", req.target},
                                {"body", logged_body(req.body)},
                                {"status", nullptr},
-                               {"fault", nullptr}});
+                               {"fault", nullptr},
+                               {"received_at_ms", received_ms}});
     while (request_log.size() > request_log_capacity) request_log.pop_front();
     json& log_entry = request_log.back();
 

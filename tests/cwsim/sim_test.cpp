@@ -1301,6 +1301,29 @@ TEST_F(sim_test, sim_stats_requests_and_reset) {
   EXPECT_EQ(create({{"summary", "b"}, {"company", {{"id", 250}}}})["id"], 1001);
 }
 
+TEST_F(sim_test, request_log_stamps_each_request_with_the_simulator_clock) {
+  api_call("GET", "/system/info");
+  now_ += std::chrono::milliseconds(1234);
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  call("GET", "/login/companyinfo/demo");  // not an API call: stamped too
+  const json log = body_of(call("GET", "/__sim/requests"));
+  ASSERT_EQ(log.size(), 3u);
+  const std::int64_t pinned_ms = 1767225600LL * 1000;
+  EXPECT_EQ(log[0]["received_at_ms"], pinned_ms);
+  EXPECT_EQ(log[1]["received_at_ms"], pinned_ms + 1234);
+  EXPECT_EQ(log[2]["received_at_ms"], pinned_ms + 1234);
+}
+
+TEST_F(sim_test, request_log_keeps_the_last_20000_requests) {
+  for (int i = 0; i < 20'005; ++i) call("GET", "/login/companyinfo/r" + std::to_string(i));
+  const json all = body_of(call("GET", "/__sim/requests?limit=1000000"));
+  ASSERT_EQ(all.size(), 20'000u);
+  EXPECT_EQ(all.front()["target"], "/login/companyinfo/r5");  // the 5 oldest were dropped
+  EXPECT_EQ(all.back()["target"], "/login/companyinfo/r20004");
+  EXPECT_EQ(body_of(call("GET", "/__sim/requests?limit=20000")).size(), 20'000u);
+  EXPECT_EQ(body_of(call("GET", "/__sim/requests?limit=0")).size(), 0u);
+}
+
 TEST_F(sim_test, sim_stats_count_patch_and_note_routes) {
   create({{"summary", "a"}, {"company", {{"id", 250}}}});
   patch(1001, json::parse(R"([{"op":"replace","path":"summary","value":"b"}])"));
