@@ -154,8 +154,11 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
     // Sleep until the next operation is due, something is notified, or a poll.
     std::chrono::steady_clock::duration wait = idle_poll;
     if (auto due = store_.next_due_time()) {
+      // Work already due that dispatch() did not start waits for an operation
+      // in flight (same issue, or all connections busy); its completion
+      // notifies. Waiting 0 here would spin the loop while requests run.
       const auto until = *due - clock_.now();
-      wait = std::clamp<std::chrono::steady_clock::duration>(until, std::chrono::milliseconds{0}, idle_poll);
+      if (until > std::chrono::milliseconds{0}) wait = std::min<std::chrono::steady_clock::duration>(until, idle_poll);
     }
     if (!client_.connected() || auth_blocked_)
       wait = std::min<std::chrono::steady_clock::duration>(wait, std::chrono::seconds{1});
