@@ -496,6 +496,9 @@ class rig {
     daemon_.reset();
   }
 
+  /// Keep the run's directory (something worth a look happened).
+  void keep() { failed_ = true; }
+
   [[noreturn]] void fail(const std::string& why) {
     failed_ = true;
     throw std::runtime_error(why);
@@ -626,6 +629,8 @@ struct lifecycle_result {
   double sim_cpu_s = 0;
   std::size_t retries = 0, dead = 0;
   int wrong_tickets = 0;  // tickets not in the expected final state
+  std::string anomalies;  // anything that is not the plain fast path
+  std::string label;
   std::string load_before;
   std::int64_t fsyncs = -1;  // profiled runs: fsync + fdatasync calls of the daemon
   double fsync_ms = 0;       // and the time spent in them
@@ -636,6 +641,15 @@ struct lifecycle_result {
   double calls_per_issue() const { return static_cast<double>(calls) / issues; }
   double cpu_per_1000() const { return daemon_cpu_s / static_cast<double>(calls) * 1000.0; }
 };
+
+/// The ticket shows wave `wave` of issue i: its summary (waves 0-2; wave 3
+/// keeps wave 2's) or, for the resolve, a closed status.
+bool wave_applied(const json& ticket, int i, int wave) {
+  if (wave == 3) return ticket.value("closedFlag", false);
+  static const char* severity[] = {"high", "critical", "medium"};
+  const std::string title = "Issue " + std::to_string(i) + (wave == 0 ? "" : wave == 1 ? " (2)" : " (3)");
+  return ticket.value("summary", "") == "[" + std::string(severity[wave]) + "] " + title;
+}
 
 std::string wave_event(int i, int wave) {
   static const char* severity[] = {"high", "critical", "medium", "medium"};
@@ -653,6 +667,7 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
   lifecycle_result r;
   r.concurrency = concurrency;
   r.issues = issues;
+  r.label = label;
   r.load_before = loadavg();
   r.probe_before = fsync_probe(o);
   rig g(o, label, std::move(sim_args));
@@ -670,16 +685,43 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
       std::snprintf(name, sizeof name, "w%d-%07d.json", wave, i);
       g.spool(name, wave_event(i, wave));
     }
+    // Done when cwsim has counted the wave's calls. Should the daemon end a
+    // wave with fewer calls (no request for 10 s), the tickets themselves decide.
+    std::int64_t last_calls = -1;
+    auto last_change = steady::now();
+    bool by_state = false;
     auto done = [&] {
       const json s = g.ctl().stats();
-      if (wave == 0) return route_count(s, r_create) - route_count(base, r_create) >= n;
       const std::int64_t k = wave < 3 ? wave : 3;
-      return route_count(s, r_patch) - route_count(base, r_patch) >= k * n &&
-             route_count(s, r_note) - route_count(base, r_note) >= k * n;
+      if (wave == 0 ? route_count(s, r_create) - route_count(base, r_create) >= n
+                    : route_count(s, r_patch) - route_count(base, r_patch) >= k * n &&
+                          route_count(s, r_note) - route_count(base, r_note) >= k * n)
+        return true;
+      if (const std::int64_t calls = total_calls(s); calls != last_calls) {
+        last_calls = calls;
+        last_change = steady::now();
+        return false;
+      }
+      if (steady::now() - last_change < 10s) return false;
+      last_change = steady::now();
+      std::map<std::string, json> by_xref;
+      for (auto& t : g.ctl().get("/__sim/tickets")) {
+        std::string x = t.value("externalXRef", "");
+        by_xref[std::move(x)] = std::move(t);
+      }
+      for (int i = 0; i < issues; ++i) {
+        const auto it = by_xref.find(xref_of(i));
+        if (it == by_xref.end() || !wave_applied(it->second, i, wave)) return false;
+      }
+      by_state = true;
+      return true;
     };
     if (!poll_until(done, std::chrono::seconds{o.wave_timeout_s}))
       g.fail(label + ": wave " + std::to_string(wave) + " did not finish within " +
              std::to_string(o.wave_timeout_s) + " s; stats: " + g.ctl().stats().dump());
+    if (by_state)
+      r.anomalies += "wave " + std::to_string(wave) +
+                     " ended with fewer calls than the maximum (detected after 10 s without requests); ";
     r.wave_s.push_back(seconds_since(tw));
   }
   r.wall_s = seconds_since(t0);
@@ -697,11 +739,13 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
   const json tickets = g.ctl().get("/__sim/tickets");
   std::map<std::string, const json*> by_xref;
   for (const auto& t : tickets) by_xref[t.value("externalXRef", "")] = &t;
+  std::string example;
   for (int i = 0; i < issues; ++i) {
     const auto it = by_xref.find(xref_of(i));
-    const bool ok = it != by_xref.end() && it->second->value("closedFlag", false) &&
-                    it->second->value("summary", "") == "[medium] Issue " + std::to_string(i) + " (3)" &&
+    const bool ok = it != by_xref.end() && wave_applied(*it->second, i, 2) && wave_applied(*it->second, i, 3) &&
                     it->second->value("notes", json::array()).size() == 4;
+    if (!ok && example.empty())
+      example = issue_name(i) + (it == by_xref.end() ? " has no ticket" : " has " + it->second->dump());
     r.wrong_tickets += !ok;
   }
   if (tickets.size() != static_cast<std::size_t>(issues)) r.wrong_tickets += 1;
@@ -710,7 +754,13 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
   r.retries = count_occurrences(log, "op.retry");
   r.dead = count_occurrences(log, "op.dead_lettered");
   r.probe_after = fsync_probe(o);
-  if (r.wrong_tickets) g.fail(label + ": " + std::to_string(r.wrong_tickets) + " ticket(s) not in the expected state");
+  if (r.wrong_tickets) {
+    // Reported with the figures, not fatal: the directory is kept for a look.
+    r.anomalies += std::to_string(r.wrong_tickets) +
+                   " ticket(s) not closed with the last fields and 4 notes (e.g. " + example.substr(0, 300) +
+                   "...); run directory kept: " + g.dir().string() + "; ";
+    g.keep();
+  }
   return r;
 }
 
@@ -729,6 +779,10 @@ void print_lifecycle_runs(const std::vector<lifecycle_result>& runs) {
               << fmt(r.probe_before, 2) << " / " << fmt(r.probe_after, 2) << " |\n";
   }
   std::cout << "\n";
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    if (!runs[i].anomalies.empty())
+      std::cout << "**Anomaly** in run " << i + 1 << " (" << runs[i].label << ", " << runs[i].retries
+                << " op.retry): " << runs[i].anomalies << "\n\n";
 }
 
 std::string routes_text(const std::map<std::string, std::int64_t>& routes) {
