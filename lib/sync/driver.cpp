@@ -167,11 +167,11 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   // Drain: in-flight operations finish (their requests have deadlines) or are
   // left in the store as they are, to be recovered at the next start.
   const auto deadline = std::chrono::steady_clock::now() + drain;
-  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline)
+  while (!flight_->issues.empty() && std::chrono::steady_clock::now() < deadline)
     co_await wake_.wait_for(std::chrono::milliseconds{50});
-  if (!in_flight_.empty())
+  if (!flight_->issues.empty())
     log_.warn("sync.drain_timeout {} operation(s) still in flight; they will be recovered at the next start",
-              in_flight_.size());
+              flight_->issues.size());
 }
 
 bool engine::plan_inbox_batch() {
@@ -255,7 +255,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
       // Coalesce: a queued create/update/reopen that has not started computes
       // its fields from `desired` when it runs, so it covers this update too.
       auto newest = store_.newest_pending_operation(issue_row);
-      if (newest && !in_flight_ops_.contains(newest->id) &&
+      if (newest && !flight_->ops.contains(newest->id) &&
           (newest->kind == "create" || newest->kind == "update" || newest->kind == "reopen")) {
         log_.debug("op.coalesced issue={} into op={} kind={}", key, newest->id, newest->kind);
         continue;
@@ -308,13 +308,13 @@ net::awaitable<bool> engine::ensure_connected() {
 
 void engine::dispatch() {
   const auto max = static_cast<std::size_t>(std::max(1, cfg_.psa.max_connections));
-  if (stopping_ || in_flight_.size() >= max) return;
-  auto due = store_.due_operations(clock_.now(), max + in_flight_.size());
+  if (stopping_ || flight_->issues.size() >= max) return;
+  auto due = store_.due_operations(clock_.now(), max + flight_->issues.size());
   for (auto& op : due) {
-    if (in_flight_.size() >= max) break;
-    if (in_flight_.contains(op.issue)) continue;
-    in_flight_.insert(op.issue);
-    in_flight_ops_.insert(op.id);
+    if (flight_->issues.size() >= max) break;
+    if (flight_->issues.contains(op.issue)) continue;
+    flight_->issues.insert(op.issue);
+    flight_->ops.insert(op.id);
     net::co_spawn(ex_, execute(std::move(op)), [this](std::exception_ptr e) {
       if (e) {
         try {
@@ -333,13 +333,13 @@ void engine::dispatch() {
 
 net::awaitable<void> engine::execute(store::operation_record op) {
   struct release {
-    engine& e;
+    std::shared_ptr<flight> f;  // not the engine: this may run after it is destroyed
     std::int64_t issue, op;
     ~release() {
-      e.in_flight_.erase(issue);
-      e.in_flight_ops_.erase(op);
+      f->issues.erase(issue);
+      f->ops.erase(op);
     }
-  } guard{*this, op.issue, op.id};
+  } guard{flight_, op.issue, op.id};
 
   auto issue = store_.get_issue(op.issue);
   const auto kind = parse_op_kind(op.kind);

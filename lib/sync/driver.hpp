@@ -21,6 +21,7 @@
 #include <spdlog/logger.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -55,7 +56,7 @@ class engine {
   }
 
   const engine_stats& stats() const noexcept { return stats_; }
-  std::size_t in_flight() const noexcept { return in_flight_.size(); }
+  std::size_t in_flight() const noexcept { return flight_->issues.size(); }
   const group_commit& commits() const noexcept { return commit_; }
 
  private:
@@ -100,8 +101,13 @@ class engine {
   ops::wakeup wake_;
   group_commit commit_;
   bool stopping_ = false;
-  std::set<std::int64_t> in_flight_;      // issue ids
-  std::set<std::int64_t> in_flight_ops_;  // operation ids
+  // Issues and operations in flight. Shared with the operation coroutines: at
+  // shutdown the io_context may destroy their frames after the engine is gone.
+  struct flight {
+    std::set<std::int64_t> issues;
+    std::set<std::int64_t> ops;
+  };
+  std::shared_ptr<flight> flight_ = std::make_shared<flight>();
   std::optional<lookups> lookups_;
   bool auth_blocked_ = false;
   std::chrono::steady_clock::time_point next_connect_attempt_{};
