@@ -26,8 +26,15 @@ std::string sanitize_snippet(std::string_view body, std::size_t max) {
     out.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
   }
   // Invalid UTF-8 (a proxy's Latin-1 page) becomes U+FFFD, so the message can
-  // go into logs, JSON and the store as text.
-  return json::parse(json(out).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+  // go into logs, JSON and the store as text; replacement may lengthen it, so
+  // cut again on a character boundary.
+  std::string valid = json::parse(json(out).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+  if (valid.size() > max) {
+    std::size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(valid[end]) & 0xC0) == 0x80) --end;
+    valid.resize(end);
+  }
+  return valid;
 }
 
 /// A record id: a positive integer that fits int64 (a negative or wrapped id

@@ -112,6 +112,15 @@ bool has_integer_id(const json& j) {
   return it != j.end() && it->is_number_integer();
 }
 
+bool is_valid_utf8(std::string_view s) {
+  try {
+    (void)json(std::string(s)).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
 // ---- parse_cw_error ---------------------------------------------------------
 
 void check_cw_error(int status, std::string_view body) {
@@ -126,7 +135,10 @@ void check_cw_error(int status, std::string_view body) {
     CHECK(e.errors.empty());
     CHECK(e.message.size() <= 200, e.message);
     CHECK(!has_c0_control(e.message), e.message);
-    if (!has_c0_control(body)) CHECK(body.substr(0, e.message.size()) == e.message, e.message);
+    // Where the body is valid UTF-8 and has no control characters, the
+    // message is its start (invalid bytes become U+FFFD otherwise).
+    if (!has_c0_control(body) && is_valid_utf8(body)) CHECK(body.substr(0, e.message.size()) == e.message, e.message);
+    CHECK(is_valid_utf8(e.message), e.message);
   } else if (j.is_object()) {
     const auto code = string_member(j, "code");
     const auto error = string_member(j, "error");
