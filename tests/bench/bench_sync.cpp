@@ -352,14 +352,6 @@ bool poll_until(Pred pred, std::chrono::milliseconds timeout, std::chrono::milli
 //------------------------------------------------------------------------------
 // One cwsim (+ optionally one ticketsyncd) in a fresh directory.
 
-const std::string priority_map =
-    "  priority:\n"
-    "    critical: Priority 1 - Emergency Response\n"
-    "    high: Priority 2 - Quick Response\n"
-    "    medium: Priority 3 - Normal Response\n"
-    "    low: Priority 4 - Schedule Maintenance\n"
-    "    info: Priority 4 - Schedule Maintenance\n";
-
 class rig {
  public:
   rig(const options& o, const std::string& name, std::vector<std::string> sim_args) : opts_(o) {
@@ -395,7 +387,7 @@ class rig {
   void prepare_daemon(int max_connections) {
     setup_options so;
     so.psa_extra = "  max_connections: " + std::to_string(max_connections) + "\n";  // budget: 600000/min (harness)
-    so.priority = priority_map;
+    so.priority = ts::test::priority_map;
     so.ticket_extra =
         "  closed_status: Closed\n"
         "  reopen_status: Reopened\n"

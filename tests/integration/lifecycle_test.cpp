@@ -25,14 +25,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string priority_map =
-    "  priority:\n"
-    "    critical: Priority 1 - Emergency Response\n"
-    "    high: Priority 2 - Quick Response\n"
-    "    medium: Priority 3 - Normal Response\n"
-    "    low: Priority 4 - Schedule Maintenance\n"
-    "    info: Priority 4 - Schedule Maintenance\n";
-
 setup_options lifecycle_options() {
   setup_options o;
   o.priority = priority_map;

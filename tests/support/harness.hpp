@@ -55,6 +55,15 @@ class cwsim_process {
   std::unique_ptr<child_process> proc_;
 };
 
+/// ticket.priority lines mapping each severity to a seed priority (critical → P1 … info → P4).
+inline const std::string priority_map =
+    "  priority:\n"
+    "    critical: Priority 1 - Emergency Response\n"
+    "    high: Priority 2 - Quick Response\n"
+    "    medium: Priority 3 - Normal Response\n"
+    "    low: Priority 4 - Schedule Maintenance\n"
+    "    info: Priority 4 - Schedule Maintenance\n";
+
 /// What a test may change in the generated configuration.
 struct setup_options {
   std::string psa_extra;     ///< lines appended inside psa: (indented two spaces)
