@@ -5,6 +5,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 
+#include <cctype>
+
 namespace ts::psa {
 
 namespace net = boost::asio;
@@ -235,7 +237,119 @@ net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_statuses(std
   return list("/service/boards/" + std::to_string(board_id) + "/statuses");
 }
 
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_types(std::int64_t board_id) {
+  return list("/service/boards/" + std::to_string(board_id) + "/types");
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_subtypes(std::int64_t board_id) {
+  return list("/service/boards/" + std::to_string(board_id) + "/subtypes");
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_items(std::int64_t board_id) {
+  return list("/service/boards/" + std::to_string(board_id) + "/items");
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::board_teams(std::int64_t board_id) {
+  return list("/service/boards/" + std::to_string(board_id) + "/teams");
+}
+
 net::awaitable<psa_result<std::vector<named_ref>>> cw_client::priorities() { return list("/service/priorities"); }
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::sources() { return list("/service/sources"); }
+
+net::awaitable<psa_result<std::optional<named_ref>>> cw_client::find_company(std::string identifier) {
+  auto target = company_by_identifier_target(prefix_, identifier);
+  if (!target)
+    co_return psa_failure{psa_failure::kind::rejected, 0, {},
+                          "company identifier '" + identifier +
+                              "' contains both ' and \": ConnectWise conditions cannot quote it"};
+  auto res = co_await call(http::verb::get, std::move(*target), {}, true);
+  if (!res) co_return res.error();
+  auto list = parse_company_list(res->body);
+  if (!list) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                   "company search answered something other than a company list"};
+  const auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string want = lower(identifier);
+  std::optional<named_ref> best;
+  for (auto& c : *list) {
+    if (lower(c.name) != want) continue;  // never trust a search alone
+    if (!best || c.id < best->id) best = std::move(c);
+  }
+  co_return best;
+}
+
+net::awaitable<psa_result<std::vector<named_ref>>> cw_client::custom_fields() {
+  auto res = co_await call(http::verb::get, prefix_ + "/service/tickets?pageSize=1&fields=id,customFields", {}, true);
+  if (!res) co_return res.error();
+  auto defs = parse_custom_field_defs(res->body);
+  if (!defs) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
+                                   "ticket list answered without readable customFields"};
+  co_return std::move(*defs);
+}
+
+net::awaitable<permission_check> cw_client::probe(permission p, std::int64_t closed_status_id) {
+  permission_check check;
+  check.which = p;
+  const auto no_verdict = [&](std::string why) {
+    check.probed = false;
+    check.ok = false;
+    check.detail = std::move(why);
+    log_.debug("psa.probe permission=\"{}\" probed=false detail=\"{}\"", describe(p), check.detail);
+    return check;
+  };
+  if (!connected()) {
+    auto c = co_await connect();
+    if (!c) co_return no_verdict("not connected: " + c.error().to_string());
+  }
+
+  const std::string ticket = prefix_ + "/service/tickets/" + std::to_string(probe_ticket_id);
+  http::verb method = http::verb::get;
+  std::string target, body;
+  switch (p) {
+    case permission::company_inquire: target = prefix_ + "/company/companies?pageSize=1&fields=id"; break;
+    case permission::tickets_inquire: target = prefix_ + "/service/tickets?pageSize=1&fields=id"; break;
+    case permission::table_setup_inquire: target = prefix_ + "/service/boards?pageSize=1&fields=id"; break;
+    case permission::tickets_add:
+      // CW requires summary and company: an empty ticket is always a 400, nothing is created.
+      method = http::verb::post;
+      target = prefix_ + "/service/tickets";
+      body = "{}";
+      break;
+    case permission::tickets_edit:
+    case permission::tickets_close: {
+      if (p == permission::tickets_close && closed_status_id <= 0)
+        co_return no_verdict("cannot probe: no closed status id to move the probe ticket to");
+      // The PATCH must hit a ticket that does not exist, so nothing can change.
+      auto exists = co_await call(http::verb::get, ticket, {}, true);
+      if (exists)
+        co_return no_verdict("cannot probe: ticket " + std::to_string(probe_ticket_id) + " exists");
+      if (exists.error().http_status != 404)
+        co_return no_verdict("cannot probe: checking that ticket " + std::to_string(probe_ticket_id) +
+                             " does not exist failed: " + exists.error().to_string());
+      method = http::verb::patch;
+      target = ticket;
+      body = p == permission::tickets_edit ? std::string("[]")
+                                           : encode_patch({replace_reference("status", closed_status_id)});
+      break;
+    }
+  }
+
+  auto res = co_await call(method, std::move(target), std::move(body), method != http::verb::post);
+  if (!res && res.error().http_status == 0) co_return no_verdict(res.error().to_string());
+  cw_error answer;
+  if (res)
+    answer.http_status = static_cast<int>(res->status);
+  else
+    answer = res.error().cw;
+  check = judge_probe(p, answer);
+  log_.debug("psa.probe permission=\"{}\" probed={} ok={} detail=\"{}\"", describe(p), check.probed, check.ok,
+             check.detail);
+  co_return check;
+}
 
 }  // namespace ts::psa
 

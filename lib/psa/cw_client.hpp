@@ -69,9 +69,47 @@ class cw_client {
   /// The ticket's newest notes (up to 100), newest first.
   boost::asio::awaitable<psa_result<std::vector<note_info>>> recent_notes(std::int64_t ticket_id);
 
+  /// GET /service/boards (all pages).
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> boards();
+  /// GET /service/boards/{id}/statuses: closed_status and default_flag set.
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_statuses(std::int64_t board_id);
+  /// GET /service/boards/{id}/types.
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_types(std::int64_t board_id);
+  /// GET /service/boards/{id}/subtypes: type_ids holds each subtype's typeAssociationIds.
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_subtypes(std::int64_t board_id);
+  /// GET /service/boards/{id}/items.
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_items(std::int64_t board_id);
+  /// GET /service/boards/{id}/teams.
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> board_teams(std::int64_t board_id);
+  /// GET /service/priorities.
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> priorities();
+  /// GET /service/sources (ticket sources).
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> sources();
+  /// The company whose identifier is `identifier` (compared case-insensitively,
+  /// like CW; the lowest id when several), name = the identifier as CW spells
+  /// it; nullopt when there is none. An identifier holding both quote kinds
+  /// cannot be searched for: a `rejected` failure.
+  boost::asio::awaitable<psa_result<std::optional<named_ref>>> find_company(std::string identifier);
+  /// The ticket custom field definitions (name = caption), read from
+  /// GET /service/tickets?pageSize=1&fields=id,customFields: ConnectWise lists
+  /// every defined ticket custom field in each ticket's customFields array
+  /// (not stated in the reference sources). So with no ticket at all (a new
+  /// site) the list is empty, whatever is defined.
+  boost::asio::awaitable<psa_result<std::vector<named_ref>>> custom_fields();
+
+  /// Checks one security-role right with a harmless request (never creates or
+  /// changes anything), through the same budget and auth as every call:
+  /// company_inquire GET /company/companies?pageSize=1&fields=id;
+  /// tickets_inquire GET /service/tickets?pageSize=1&fields=id;
+  /// tickets_add POST /service/tickets `{}` (a validation error, nothing created);
+  /// table_setup_inquire GET /service/boards?pageSize=1&fields=id;
+  /// tickets_edit PATCH `[]` and tickets_close PATCH status to `closed_status_id`,
+  /// both on probe_ticket_id after GET has shown it does not exist (404; if it
+  /// exists, or that cannot be checked, there is no verdict). A role without
+  /// Service Tickets: Edit also fails the close probe.
+  /// Judged by judge_probe; transport failures give probed=false with the
+  /// failure text. Connects first when not connected.
+  boost::asio::awaitable<permission_check> probe(permission p, std::int64_t closed_status_id);
 
   /// Requests sent so far (including ones that failed).
   std::uint64_t requests_sent() const noexcept { return requests_; }

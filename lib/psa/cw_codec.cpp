@@ -261,6 +261,23 @@ std::string encode_ticket_create(const ticket_create& t) {
   };
   if (!t.severity.empty()) j["severity"] = t.severity;
   if (!t.impact.empty()) j["impact"] = t.impact;
+  const auto reference = [&](const char* key, const std::optional<std::int64_t>& id) {
+    if (id) j[key] = {{"id", *id}};
+  };
+  reference("type", t.type_id);
+  reference("subType", t.subtype_id);
+  reference("item", t.item_id);
+  reference("team", t.team_id);
+  reference("source", t.source_id);
+  if (!t.custom_fields.empty()) {
+    json fields = json::array();
+    for (const auto& f : t.custom_fields) {
+      json v = {{"id", f.id}, {"value", f.value}};
+      if (!f.caption.empty()) v["caption"] = f.caption;
+      fields.push_back(std::move(v));
+    }
+    j["customFields"] = std::move(fields);
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -304,6 +321,57 @@ result<std::vector<named_ref>> parse_named_list(std::string_view body) {
     r.closed_status = flag(v, "closedStatus");
     r.inactive = flag(v, "inactive") || flag(v, "inactiveFlag");
     r.default_flag = flag(v, "defaultFlag");
+    if (auto it = v.find("typeAssociationIds"); it != v.end() && it->is_array()) {
+      for (const auto& t : *it)
+        if (t.is_number_integer()) r.type_ids.push_back(t.get<std::int64_t>());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+result<std::vector<named_ref>> parse_custom_field_defs(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_array()) return errc::psa_protocol;
+  std::vector<named_ref> out;
+  for (const auto& ticket : j) {
+    if (!ticket.is_object()) return errc::psa_protocol;
+    auto fields = ticket.find("customFields");
+    if (fields == ticket.end() || fields->is_null()) continue;
+    if (!fields->is_array()) return errc::psa_protocol;
+    for (const auto& f : *fields) {
+      if (!f.is_object()) return errc::psa_protocol;
+      const auto id = record_id(f);
+      if (!id) return errc::psa_protocol;
+      if (std::any_of(out.begin(), out.end(), [&](const named_ref& r) { return r.id == *id; })) continue;
+      named_ref r;
+      r.id = *id;
+      r.name = string_or_empty(f, "caption");
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> company_by_identifier_target(std::string_view prefix, std::string_view identifier) {
+  const auto literal = condition_literal(identifier);
+  if (!literal) return std::nullopt;
+  return std::string(prefix) + "/company/companies?conditions=" + url_encode("identifier=" + *literal) +
+         "&fields=id,identifier,name";
+}
+
+result<std::vector<named_ref>> parse_company_list(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_array()) return errc::psa_protocol;
+  std::vector<named_ref> out;
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    if (!v.is_object()) return errc::psa_protocol;
+    const auto id = record_id(v);
+    if (!id) return errc::psa_protocol;
+    named_ref r;
+    r.id = *id;
+    r.name = string_or_empty(v, "identifier");
     out.push_back(std::move(r));
   }
   return out;
@@ -383,6 +451,58 @@ result<std::vector<note_info>> parse_note_list(std::string_view body) {
 result<note_info> parse_note(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   return note_from_json(j);
+}
+
+std::string_view describe(permission p) {
+  switch (p) {
+    case permission::company_inquire: return "Companies > Company Maintenance: Inquire";
+    case permission::tickets_inquire: return "Service Desk > Service Tickets: Inquire";
+    case permission::tickets_add: return "Service Desk > Service Tickets: Add";
+    case permission::tickets_edit: return "Service Desk > Service Tickets: Edit";
+    case permission::tickets_close: return "Service Desk > Close Service Tickets";
+    case permission::table_setup_inquire: return "System > Table Setup: Inquire";
+  }
+  return "unknown permission";
+}
+
+std::string_view fix_hint(permission p) {
+  switch (p) {
+    case permission::company_inquire:
+      return "In System > Security Roles, open the API member's role and set Companies > Company Maintenance > "
+             "Inquire Level to All.";
+    case permission::tickets_inquire:
+      return "In System > Security Roles, open the API member's role and set Service Desk > Service Tickets > "
+             "Inquire Level to All.";
+    case permission::tickets_add:
+      return "In System > Security Roles, open the API member's role and set Service Desk > Service Tickets > "
+             "Add Level to All.";
+    case permission::tickets_edit:
+      return "In System > Security Roles, open the API member's role and set Service Desk > Service Tickets > "
+             "Edit Level to All.";
+    case permission::tickets_close:
+      return "In System > Security Roles, open the API member's role and set Service Desk > Close Service Tickets > "
+             "Edit Level and Inquire Level to All.";
+    case permission::table_setup_inquire:
+      return "In System > Security Roles, open the API member's role and set System > Table Setup > Inquire Level "
+             "to All (or customize it to allow the service board, priority and source tables).";
+  }
+  return "";
+}
+
+permission_check judge_probe(permission p, const cw_error& answer) {
+  permission_check c;
+  c.which = p;
+  c.detail = answer.to_string();
+  const int status = answer.http_status;
+  if (status == 401 || status == 403) {
+    c.probed = true;
+  } else if (status < 100 || status == 429 || status >= 500) {
+    c.detail = "no verdict: " + c.detail;
+  } else {
+    c.probed = true;
+    c.ok = true;
+  }
+  return c;
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, sys_ms now) {

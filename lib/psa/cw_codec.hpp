@@ -79,6 +79,13 @@ std::string url_encode(std::string_view s);
 /// kinds (ConnectWise documents no escape).
 std::optional<std::string> condition_literal(std::string_view value);
 
+/// One value of a ticket custom field, as sent on create (`CustomFieldValue`).
+struct custom_field_value {
+  std::int64_t id = 0;   ///< the field definition's id (see parse_custom_field_defs)
+  std::string caption;   ///< informational (read-only in CW); omitted when empty
+  std::string value;     ///< sent as a JSON string
+};
+
 /// What ticketsync sends to create a ticket (ids already resolved).
 struct ticket_create {
   std::string summary;
@@ -90,9 +97,17 @@ struct ticket_create {
   std::string external_xref;
   std::string severity;  ///< Low | Medium | High; omitted when empty
   std::string impact;    ///< Low | Medium | High; omitted when empty
+  std::optional<std::int64_t> type_id;     ///< `type` (board type); omitted when unset
+  std::optional<std::int64_t> subtype_id;  ///< `subType`; omitted when unset
+  std::optional<std::int64_t> item_id;     ///< `item`; omitted when unset
+  std::optional<std::int64_t> team_id;     ///< `team` (board team); omitted when unset
+  std::optional<std::int64_t> source_id;   ///< `source`; omitted when unset
+  std::vector<custom_field_value> custom_fields;  ///< `customFields`; omitted when empty
 };
 
-/// JSON body of POST /service/tickets.
+/// JSON body of POST /service/tickets. References are `{"id":N}`, the company
+/// `{"identifier":"X"}`; optional references and `customFields`
+/// (`[{"id":N,"caption":"...","value":"..."}]`) only when set.
 std::string encode_ticket_create(const ticket_create& t);
 
 /// The ticket fields ticketsync reads back.
@@ -126,10 +141,28 @@ struct named_ref {
   bool closed_status = false;  ///< board statuses: closedStatus
   bool inactive = false;       ///< inactive / inactiveFlag
   bool default_flag = false;   ///< defaultFlag
+  std::vector<std::int64_t> type_ids;  ///< board subtypes: typeAssociationIds (the types it may go with)
 };
 
-/// Parses a JSON array of objects with `id` and `name`.
+/// Parses a JSON array of objects with `id` and `name` (and, when present,
+/// closedStatus, inactive/inactiveFlag, defaultFlag, typeAssociationIds).
 result<std::vector<named_ref>> parse_named_list(std::string_view body);
+
+/// The ticket custom field definitions in a ticket list's `customFields`
+/// arrays (`[{"id":1,"customFields":[{"id":7,"caption":"Source Product",...}]}]`):
+/// one named_ref per field id (name = caption), in order of first appearance.
+/// Tickets without `customFields` contribute nothing. errc::psa_protocol when
+/// the body is not an array of objects or an entry lacks a positive id.
+result<std::vector<named_ref>> parse_custom_field_defs(std::string_view body);
+
+/// Target of the company lookup by identifier:
+/// `{prefix}/company/companies?conditions=identifier="X"&fields=id,identifier,name`.
+/// nullopt when the identifier contains both quote kinds (see condition_literal).
+std::optional<std::string> company_by_identifier_target(std::string_view prefix, std::string_view identifier);
+
+/// Parses a JSON array of companies (`id`, `identifier`) into named_refs whose
+/// name is the identifier.
+result<std::vector<named_ref>> parse_company_list(std::string_view body);
 
 /// Finds `name` in `items` (active ones only): an exact match, else a unique
 /// case-insensitive match. errc::psa_not_found otherwise.
@@ -163,6 +196,47 @@ struct note_info {
 result<std::vector<note_info>> parse_note_list(std::string_view body);
 /// Parses one created note.
 result<note_info> parse_note(std::string_view body);
+
+/// A security-role right ticketsync needs, as `doctor` checks it.
+enum class permission {
+  company_inquire,      ///< read companies
+  tickets_inquire,      ///< read tickets
+  tickets_add,          ///< create tickets
+  tickets_edit,         ///< update tickets and add notes
+  tickets_close,        ///< move tickets to a closed status
+  table_setup_inquire,  ///< read boards, statuses, types, priorities, sources
+};
+
+/// Every permission, in the order doctor reports them.
+inline constexpr permission all_permissions[] = {permission::company_inquire, permission::tickets_inquire,
+                                                 permission::tickets_add,     permission::tickets_edit,
+                                                 permission::tickets_close,   permission::table_setup_inquire};
+
+/// Where the right lives in ConnectWise's security role editor, e.g.
+/// "Service Desk > Service Tickets: Add".
+std::string_view describe(permission p);
+
+/// One line telling the operator what to tick in the API member's security role.
+std::string_view fix_hint(permission p);
+
+/// The outcome of a permission probe.
+struct permission_check {
+  permission which = permission::company_inquire;
+  bool ok = false;      ///< the role let the request through (meaningful when probed)
+  bool probed = false;  ///< false: no verdict (transport failure, throttled, probe not possible)
+  std::string detail;   ///< the HTTP status and CW message, or why there is no verdict; never secrets
+};
+
+/// The id the ticket edit/close probes use: a ticket that should not exist
+/// (probes check it answers 404 first, so nothing is ever changed).
+inline constexpr std::int64_t probe_ticket_id = 2147483000;
+
+/// Judges a probe's HTTP answer (`answer.http_status`, and for errors CW's
+/// code and message, see parse_cw_error): 401/403 → probed, not ok (the role
+/// refuses); 429, 5xx and anything below 100 → not probed (no sign the
+/// request reached the permission check); any other status (2xx, 400, 404, ...) → probed and ok
+/// (the role let the request through). `detail` is answer.to_string().
+permission_check judge_probe(permission p, const cw_error& answer);
 
 /// Parses Retry-After: delta-seconds or an HTTP date (IMF-fixdate), relative to
 /// `now`. A date in the past gives zero; waits are capped at 24 hours (a longer

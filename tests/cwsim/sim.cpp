@@ -68,7 +68,7 @@ struct status_rec {
   bool closed, is_default, inactive;
   std::int64_t sort_order;
 };
-struct child_rec {  // board type, subtype or item
+struct child_rec {  // board type, subtype, item or team
   record_id id;
   std::string name;
   bool inactive, is_default;
@@ -80,7 +80,7 @@ struct board_rec {
   std::string name;
   bool inactive, project;
   std::vector<status_rec> statuses;
-  std::vector<child_rec> types, subtypes, items;
+  std::vector<child_rec> types, subtypes, items, teams;
 };
 struct priority_rec {
   record_id id;
@@ -93,6 +93,16 @@ struct source_rec {
   std::string name;
   bool is_default;
 };
+struct custom_field_rec {  // a ticket custom field definition (CustomFieldValue without a value)
+  record_id id;
+  std::string caption, type, entry_method;
+  std::int64_t decimals;
+};
+
+// CustomFieldValue.type values (2026.4 enum).
+constexpr std::string_view custom_field_types[] = {"TextArea", "Button",    "Currency", "Date",
+                                                   "Hyperlink", "IPAddress", "Checkbox", "Number",
+                                                   "Percent",  "PhoneNumber", "Text",   "Password"};
 
 struct directory {
   std::string company_id, public_key, private_key, client_id;
@@ -104,6 +114,7 @@ struct directory {
   std::vector<board_rec> boards;
   std::vector<priority_rec> priorities;
   std::vector<source_rec> sources;
+  std::vector<custom_field_rec> custom_fields;  // every ticket shows each of them
   std::set<std::string> deny;  // permission areas answered with 403
 
   const board_rec* board(record_id id) const {
@@ -225,7 +236,8 @@ directory parse_seed(const json& seed) {
   d.company_name = seed_string(seed, "company_name", "document", std::string("cwsim Demo MSP"));
   d.api_member = seed_string(seed, "api_member", "document", std::string("APIMember"));
 
-  std::set<record_id> company_ids, board_ids, status_ids, type_ids, subtype_ids, item_ids, priority_ids, source_ids;
+  std::set<record_id> company_ids, board_ids, status_ids, type_ids, subtype_ids, item_ids, team_ids, priority_ids,
+      source_ids, custom_field_ids;
 
   const json& companies = seed_array(seed, "companies", "document", true);
   for (std::size_t i = 0; i < companies.size(); ++i) {
@@ -249,6 +261,7 @@ directory parse_seed(const json& seed) {
                     seed_string(b, "name", where),
                     seed_bool(b, "inactiveFlag", where, false),
                     seed_bool(b, "projectFlag", where, false),
+                    {},
                     {},
                     {},
                     {},
@@ -297,6 +310,7 @@ directory parse_seed(const json& seed) {
     read_children("types", type_ids, board.types);
     read_children("subtypes", subtype_ids, board.subtypes);
     read_children("items", item_ids, board.items);
+    read_children("teams", team_ids, board.teams);
     d.boards.push_back(std::move(board));
   }
 
@@ -328,6 +342,24 @@ directory parse_seed(const json& seed) {
                    seed_bool(s, "defaultFlag", where, false)};
     require_unique_name(d.sources, rec.name, where);
     d.sources.push_back(std::move(rec));
+  }
+
+  const json& custom_fields = seed_array(seed, "custom_fields", "document", false);
+  for (std::size_t i = 0; i < custom_fields.size(); ++i) {
+    const std::string where = "custom_fields[" + std::to_string(i) + "]";
+    const json& cf = custom_fields[i];
+    require_object(cf, where);
+    custom_field_rec rec{seed_id(cf, where, custom_field_ids), seed_string(cf, "caption", where),
+                         seed_string(cf, "type", where, std::string("Text")),
+                         seed_string(cf, "entryMethod", where, std::string("EntryField")),
+                         seed_int(cf, "numberOfDecimals", where, 0)};
+    if (std::none_of(std::begin(custom_field_types), std::end(custom_field_types),
+                     [&](std::string_view t) { return t == rec.type; }))
+      seed_fail(where, "\"type\" must be one of TextArea, Button, Currency, Date, Hyperlink, IPAddress, Checkbox, "
+                       "Number, Percent, PhoneNumber, Text, Password");
+    for (const auto& other : d.custom_fields)
+      if (ci_equal(other.caption, rec.caption)) seed_fail(where, "duplicate caption \"" + rec.caption + "\"");
+    d.custom_fields.push_back(std::move(rec));
   }
 
   const json& deny = seed_array(seed, "deny", "document", false);
@@ -388,6 +420,16 @@ json render_child(const directory& d, const board_rec& b, const child_rec& c, st
   return j;
 }
 
+// BoardTeam: boardId instead of a board reference, no inactive flag.
+json render_team(const directory& d, const board_rec& b, const child_rec& c) {
+  return json{{"id", c.id},
+              {"name", c.name},
+              {"defaultFlag", c.is_default},
+              {"notifyOnTicketDelete", false},
+              {"boardId", b.id},
+              {"_info", seeded_info(d)}};
+}
+
 json render_priority(const directory& d, const priority_rec& p) {
   return json{{"id", p.id},
               {"name", p.name},
@@ -419,8 +461,9 @@ struct ticket_rec {
   record_id id = 0;
   std::string summary;
   record_id company_id = 0, board_id = 0, status_id = 0, priority_id = 0;
-  std::optional<record_id> type_id, subtype_id, item_id, source_id;
+  std::optional<record_id> type_id, subtype_id, item_id, team_id, source_id;
   std::optional<std::string> external_xref, severity, impact;
+  std::map<record_id, json> custom_values;  // custom field id → value as sent (unset fields show null)
   json passthrough = json::object();  // accepted optional fields echoed verbatim
   sys_clock::time_point entered, updated;
   std::optional<sys_clock::time_point> closed_at;
@@ -481,6 +524,9 @@ json render_ticket(const directory& d, const ticket_rec& t) {
   if (t.item_id)
     v["item"] = reference(*t.item_id, find_by_id(board.items, *t.item_id)->name, "item_href",
                           bh + "/items/" + std::to_string(*t.item_id));
+  if (t.team_id)
+    v["team"] = reference(*t.team_id, find_by_id(board.teams, *t.team_id)->name, "team_href",
+                          bh + "/teams/" + std::to_string(*t.team_id));
   if (t.source_id)
     v["source"] = reference(*t.source_id, d.source(*t.source_id)->name, "source_href",
                             "/service/sources/" + std::to_string(*t.source_id));
@@ -488,6 +534,17 @@ json render_ticket(const directory& d, const ticket_rec& t) {
   if (t.severity) v["severity"] = *t.severity;
   if (t.impact) v["impact"] = *t.impact;
   for (const auto& [key, value] : t.passthrough.items()) v[key] = value;
+  json custom = json::array();  // CW lists every defined field, set or not
+  for (const auto& cf : d.custom_fields) {
+    const auto it = t.custom_values.find(cf.id);
+    custom.push_back({{"id", cf.id},
+                      {"caption", cf.caption},
+                      {"type", cf.type},
+                      {"entryMethod", cf.entry_method},
+                      {"numberOfDecimals", cf.decimals},
+                      {"value", it == t.custom_values.end() ? json(nullptr) : it->second}});
+  }
+  v["customFields"] = std::move(custom);
   if (t.closed_at) {
     v["closedDate"] = format_datetime(*t.closed_at);
     v["closedBy"] = d.api_member;
@@ -569,7 +626,7 @@ const field_schema& ticket_schema() {
                     f("_info/dateEntered", k_date),
                     f_at("enteredBy", {"_info", "enteredBy"}, k_str),
                     f_at("updatedBy", {"_info", "updatedBy"}, k_str)};
-    for (const char* ref : {"board", "status", "priority", "type", "subType", "item", "source"}) {
+    for (const char* ref : {"board", "status", "priority", "type", "subType", "item", "team", "source"}) {
       fs.push_back(f(std::string(ref) + "/id", k_int));
       fs.push_back(f(std::string(ref) + "/name", k_str));
     }
@@ -614,6 +671,11 @@ const field_schema& child_schema() {
   static const field_schema s{f("id", k_int),           f("name", k_str),     f("inactiveFlag", k_bool),
                               f("defaultFlag", k_bool), f("category", k_str), f("board/id", k_int),
                               f("board/name", k_str)};
+  return s;
+}
+
+const field_schema& team_schema() {
+  static const field_schema s{f("id", k_int), f("name", k_str), f("defaultFlag", k_bool), f("boardId", k_int)};
   return s;
 }
 
@@ -832,7 +894,7 @@ const std::vector<route_def>& routes() {
     t.push_back(
         {"POST", "/service/tickets/{id}/notes", op_kind::create_note, "/service/tickets/{id}/notes", "tickets.edit"});
     collection("/service/boards", "table_setup");
-    for (const char* sub : {"statuses", "types", "subtypes", "items"})
+    for (const char* sub : {"statuses", "types", "subtypes", "items", "teams"})
       collection(std::string("/service/boards/{id}/") + sub, "table_setup");
     collection("/service/priorities", "table_setup");
     collection("/service/sources", "table_setup");
@@ -870,6 +932,7 @@ constexpr patch_field patch_fields[] = {
     {"type", patch_access::optional, true},
     {"subType", patch_access::optional, true},
     {"item", patch_access::optional, true},
+    {"team", patch_access::optional, true},
     {"source", patch_access::optional, true},
     {"externalXRef", patch_access::optional, false},
     {"severity", patch_access::optional, false},
@@ -916,6 +979,10 @@ void clear_ticket_field(ticket_rec& t, std::string_view name) {
     t.subtype_id.reset();
   else if (name == "item")
     t.item_id.reset();
+  else if (name == "team")
+    t.team_id.reset();
+  else if (name == "customFields")
+    t.custom_values.clear();
   else if (name == "source")
     t.source_id.reset();
   else if (name == "externalXRef")
@@ -1367,6 +1434,11 @@ struct simulator::impl {
         out.not_found = "BoardStatus not found";
         out.schema = &status_schema();
         for (const auto& s : board->statuses) out.owned.push_back(render_status(dir, *board, s));
+      } else if (kind == "teams") {
+        out.resource = "boardTeam";
+        out.not_found = "BoardTeam not found";
+        out.schema = &team_schema();
+        for (const auto& team : board->teams) out.owned.push_back(render_team(dir, *board, team));
       } else {
         const auto& pool = kind == "types" ? board->types : kind == "subtypes" ? board->subtypes : board->items;
         out.resource = kind == "types" ? "boardType" : kind == "subtypes" ? "boardSubType" : "boardItem";
@@ -1659,6 +1731,59 @@ struct simulator::impl {
     };
   }
 
+  // customFields: the whole array (CW: "you must pass in the entire array object"), each
+  // entry {"id":N, "value":...} naming a defined field; caption, type etc. are read-only
+  // and ignored. Listed fields take their value as sent (string, number, boolean or null),
+  // unlisted ones become unset. Any bad entry → nothing changes.
+  void apply_custom_fields(const json& v, ticket_rec& t, field_errors& errs) const {
+    if (!v.is_array()) {
+      errs.push_back(
+          {"InvalidField", "The customFields field must be an array of objects with an integer id.", "customFields"});
+      return;
+    }
+    std::map<record_id, json> values;
+    bool ok = true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const json& e = v[i];
+      const std::string where = "customFields[" + std::to_string(i) + "]";
+      const json* id = e.is_object() ? member_ci(e, "id") : nullptr;
+      if (id == nullptr || !id->is_number_integer()) {
+        errs.push_back({"InvalidField", where + " must be an object with an integer id.", "customFields"});
+        ok = false;
+        continue;
+      }
+      const auto wanted = id->get<record_id>();
+      if (find_by_id(dir.custom_fields, wanted) == nullptr) {
+        std::string defined;
+        for (const auto& cf : dir.custom_fields)
+          defined += (defined.empty() ? "" : ", ") + std::to_string(cf.id) + " (" + cf.caption + ")";
+        errs.push_back({"InvalidField",
+                        where + ": custom field " + std::to_string(wanted) + " is not defined for tickets" +
+                            (defined.empty() ? std::string(" (none are)") : " (defined: " + defined + ")") + ".",
+                        "customFields"});
+        ok = false;
+        continue;
+      }
+      const json* value = member_ci(e, "value");
+      if (value != nullptr && (value->is_object() || value->is_array())) {
+        errs.push_back({"InvalidField", where + ": value must be a string, number, boolean or null.", "customFields"});
+        ok = false;
+        continue;
+      }
+      if (values.count(wanted) != 0) {
+        errs.push_back({"InvalidField", where + ": custom field " + std::to_string(wanted) + " is listed twice.",
+                        "customFields"});
+        ok = false;
+        continue;
+      }
+      values[wanted] = value == nullptr ? json(nullptr) : *value;
+    }
+    if (!ok) return;
+    t.custom_values.clear();
+    for (auto& [id, value] : values)
+      if (!value.is_null()) t.custom_values[id] = std::move(value);
+  }
+
   // Applies the ticket fields present in `body` onto `t`, validating each one. With
   // `creating`, required fields must be present and omitted references get CW-like
   // defaults (first board, its default status, the default priority). Field names match
@@ -1742,6 +1867,7 @@ struct simulator::impl {
       child("type", "Type", &board_rec::types, t.type_id);
       child("subType", "SubType", &board_rec::subtypes, t.subtype_id);
       child("item", "Item", &board_rec::items, t.item_id);
+      child("team", "Team", &board_rec::teams, t.team_id);
     }
 
     const auto name_of = [](const auto& r) { return r.name; };
@@ -1791,16 +1917,7 @@ struct simulator::impl {
       }
       if (std::string_view(name).rfind("automaticEmail", 0) == 0) t.passthrough[name] = *v;
     }
-    if (const json* v = member_ci(body, "customFields")) {
-      const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& e) {
-                        return e.is_object() && e.contains("id") && e["id"].is_number_integer();
-                      });
-      if (ok)
-        t.passthrough["customFields"] = *v;
-      else
-        errs.push_back(
-            {"InvalidField", "The customFields field must be an array of objects with an integer id.", "customFields"});
-    }
+    if (const json* v = member_ci(body, "customFields")) apply_custom_fields(*v, t, errs);
     if (const json* v = member_ci(body, "integratorTags")) {
       const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& e) { return e.is_string(); });
       if (ok)
@@ -1865,11 +1982,46 @@ struct simulator::impl {
     return json_response(201, out);
   }
 
+  // Whether a PATCH body has an add/replace operation on `status` whose value names a
+  // status with closedStatus true on any board: {"id":N}, or {"name":"X"} when some
+  // board's closed status has that name. Malformed bodies name nothing.
+  bool names_closed_status(const std::string& body) const {
+    const json ops = json::parse(body, nullptr, false);
+    if (!ops.is_array()) return false;
+    for (const json& op : ops) {
+      if (!op.is_object()) continue;
+      const json* path = member_ci(op, "path");
+      const json* kind = member_ci(op, "op");
+      const json* value = member_ci(op, "value");
+      if (path == nullptr || !path->is_string() || kind == nullptr || !kind->is_string() || value == nullptr ||
+          !value->is_object())
+        continue;
+      std::string_view p = path->get_ref<const std::string&>();
+      if (!p.empty() && p.front() == '/') p.remove_prefix(1);
+      if (!ci_equal(p, "status") || !(ci_equal(kind->get_ref<const std::string&>(), "add") ||
+                                       ci_equal(kind->get_ref<const std::string&>(), "replace")))
+        continue;
+      const json* id = member_ci(*value, "id");
+      const json* name = member_ci(*value, "name");
+      const auto named = [&](const status_rec& st) {
+        if (id != nullptr) return id->is_number_integer() && id->get<record_id>() == st.id;
+        return name != nullptr && name->is_string() && ci_equal(name->get_ref<const std::string&>(), st.name);
+      };
+      for (const auto& board : dir.boards)
+        for (const auto& st : board.statuses)
+          if (st.closed && named(st)) return true;
+    }
+    return false;
+  }
+
   // PATCH /service/tickets/{id}: a JSON array of {op, path, value}, all or nothing. Each
   // operation names one whole field; per field the last operation wins, and the surviving
   // values go through apply_ticket_fields exactly like a create body (so board, then
   // status/type/subType/item on the resulting board, whatever the operation order).
   sim_response patch_ticket(const call& c) {
+    // Without tickets.close, naming a closed status is refused before the ticket is even
+    // looked up (a simulator assumption, see README "Permissions").
+    if (denied.count("tickets.close") != 0 && names_closed_status(c.req.body)) return forbidden();
     const auto found = tickets.find(c.ids.at(0));
     if (found == tickets.end()) return not_found("Ticket not found");
     json body;

@@ -1,7 +1,7 @@
 // cwsim's model of a ConnectWise PSA server: the seeded directory (companies, boards
-// with statuses/types/subtypes/items, priorities, sources), the ticket store, the REST
-// dialect under /{codebase}apis/3.0 plus /login/companyinfo, the /__sim control
-// endpoints, and seeded fault injection. It is a pure request → response function with
+// with statuses/types/subtypes/items/teams, priorities, sources, ticket custom fields),
+// the ticket store, the REST dialect under /{codebase}apis/3.0 plus /login/companyinfo,
+// the /__sim control endpoints, and seeded fault injection. It is a pure request → response function with
 // no networking or clock of its own, so every behaviour cwsim claims to share with
 // ConnectWise is unit-testable; main.cpp owns sockets and carries out each response's
 // delay and disposition. Not thread-safe: one caller at a time.

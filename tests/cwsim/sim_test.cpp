@@ -442,6 +442,7 @@ json patch_base_ticket() {
           {"type", {{"id", 301}}},
           {"subType", {{"id", 401}}},
           {"item", {{"id", 501}}},
+          {"team", {{"id", 601}}},
           {"source", {{"id", 9}}},
           {"externalXRef", "ts1:orig"},
           {"severity", "Medium"},
@@ -487,7 +488,7 @@ TEST_F(sim_test, patch_operations_table) {
       {"company by id",
        {op("replace", "company", {{"id", 252}})},
        [](const json& t) { EXPECT_EQ(t["company"]["identifier"], "Initech"); }},
-      {"board change resets status, type, subType, item",
+      {"board change resets status, type, subType, item, team",
        {op("replace", "board", {{"id", 2}})},
        [](const json& t) {
          EXPECT_EQ(t["board"]["name"], "Help Desk");
@@ -495,6 +496,7 @@ TEST_F(sim_test, patch_operations_table) {
          EXPECT_FALSE(t.contains("type"));
          EXPECT_FALSE(t.contains("subType"));
          EXPECT_FALSE(t.contains("item"));
+         EXPECT_FALSE(t.contains("team"));
          EXPECT_EQ(t["source"]["id"], 9);  // not board-scoped
        }},
       {"status of the new board listed before the board",
@@ -503,6 +505,9 @@ TEST_F(sim_test, patch_operations_table) {
       {"type of the new board",
        {op("replace", "board", {{"id", 2}}), op("replace", "type", {{"name", "Problem"}})},
        [](const json& t) { EXPECT_EQ(t["type"]["id"], 312); }},
+      {"team of the new board",
+       {op("replace", "team", {{"id", 611}}), op("replace", "board", {{"id", 2}})},
+       [](const json& t) { EXPECT_EQ(t["team"]["name"], "Service Desk"); }},
       {"same board keeps the status",
        {op("replace", "board", {{"id", 1}})},
        [](const json& t) { EXPECT_EQ(t["status"]["id"], 101); }},
@@ -535,12 +540,24 @@ TEST_F(sim_test, patch_operations_table) {
       {"contactEmailAddress",
        {op("replace", "contactemailaddress", "noc@acme.test")},
        [](const json& t) { EXPECT_EQ(t["contactEmailAddress"], "noc@acme.test"); }},
-      {"customFields stored whole",
+      {"customFields replaced whole: listed set, unlisted unset, caption ignored",
        {op("replace", "customFields", json::array({{{"id", 8}, {"caption", "Risk"}, {"value", 9}}}))},
-       [](const json& t) { EXPECT_EQ(t["customFields"], json::parse(R"([{"id":8,"caption":"Risk","value":9}])")); }},
-      {"remove customFields",
+       [](const json& t) {
+         ASSERT_EQ(t["customFields"].size(), 3u);
+         EXPECT_EQ(t["customFields"][0]["value"], nullptr);  // id 7 was "a"
+         EXPECT_EQ(t["customFields"][1]["caption"], "Security Issue Key");
+         EXPECT_EQ(t["customFields"][1]["value"], 9);
+       }},
+      {"remove customFields unsets every value",
        {remove("customFields")},
-       [](const json& t) { EXPECT_FALSE(t.contains("customFields")); }},
+       [](const json& t) {
+         ASSERT_EQ(t["customFields"].size(), 3u);
+         for (const auto& cf : t["customFields"]) EXPECT_EQ(cf["value"], nullptr);
+       }},
+      {"team by name",
+       {op("replace", "team", {{"name", "soc tier 2"}})},
+       [](const json& t) { EXPECT_EQ(t["team"]["id"], 602); }},
+      {"remove team", {remove("team")}, [](const json& t) { EXPECT_FALSE(t.contains("team")); }},
       {"the last operation on a field wins",
        {op("replace", "summary", "A"), op("replace", "summary", "B")},
        [](const json& t) { EXPECT_EQ(t["summary"], "B"); }},
@@ -630,6 +647,10 @@ TEST_F(sim_test, patch_validation_table_changes_nothing) {
       {"contactEmailAddress too long", ops({op("contactEmailAddress", std::string(251, 'a'))}), "contactEmailAddress",
        "MaxLength", "250"},
       {"customFields not an array", ops({op("customFields", {{"id", 1}})}), "customFields", "InvalidField", "array"},
+      {"customFields unknown id", ops({op("customFields", json::array({{{"id", 1}, {"value", "x"}}}))}), "customFields",
+       "InvalidField", "custom field 1 is not defined"},
+      {"team of another board", ops({op("team", {{"id", 611}})}), "team", "InvalidField", "belongs to board 2"},
+      {"unknown team", ops({op("team", {{"name", "SOC Tier 3"}})}), "team", "InvalidField", "SOC Tier 3"},
       {"remove summary", ops({{{"op", "remove"}, {"path", "summary"}}}), "summary", "Required", "cannot be removed"},
       {"status replaced by null", ops({op("status", nullptr)}), "status", "Required", "cannot be removed"},
       {"remove board", ops({{{"op", "remove"}, {"path", "/board"}}}), "board", "Required", "cannot be removed"},
@@ -1105,6 +1126,12 @@ TEST_F(sim_test, lookups_table) {
       {"/service/boards/1/types", 200, 3},
       {"/service/boards/1/subtypes", 200, 5},
       {"/service/boards/2/items", 200, 2},
+      {"/service/boards/1/teams", 200, 2},
+      {"/service/boards/2/teams", 200, 1},
+      {"/service/boards/1/teams/602", 200, 1},
+      {"/service/boards/1/teams/611", 404, 0},  // a team of board 2
+      {"/service/boards/9/teams", 404, 0},
+      {"/service/boards/1/teams?conditions=name%3D%22soc+tier+1%22", 200, 1},
       {"/service/priorities", 200, 5},
       {"/service/priorities?conditions=level%3D%22Low%22", 200, 2},
       {"/service/sources", 200, 4},
@@ -1146,6 +1173,159 @@ TEST_F(sim_test, lookups_table) {
   const json c = body_of(api_call("GET", "/company/companies/250"));
   EXPECT_EQ(c["identifier"], "AcmeCorp");
   EXPECT_EQ(c["name"], "Acme Corporation");
+
+  // BoardTeam: boardId rather than a board reference.
+  const json team = body_of(api_call("GET", "/service/boards/1/teams/601"));
+  EXPECT_EQ(team["name"], "SOC Tier 1");
+  EXPECT_EQ(team["boardId"], 1);
+  EXPECT_EQ(team["defaultFlag"], false);
+  EXPECT_TRUE(team["_info"].is_object());
+  EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/teams/count")), (json{{"count", 2}}));
+  EXPECT_EQ(body_of(api_call("GET", "/service/boards/2/teams"))[0]["name"], "Service Desk");
+  EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/teams/404")), (json{{"code", "NotFound"},
+                                                                            {"message", "BoardTeam not found"},
+                                                                            {"errors", nullptr}}));
+  const json subtypes = body_of(api_call("GET", "/service/boards/1/subtypes?conditions=id%3D404"));
+  EXPECT_EQ(subtypes[0]["typeAssociationIds"], (json{301, 302}));
+}
+
+// ---------------------------------------------------------------------------------
+// Teams and custom fields on tickets
+
+TEST_F(sim_test, ticket_team_table) {
+  const json acme = {{"id", 250}};
+  struct row {
+    const char* name;
+    json body;                // the create body
+    int status;               // 201 or 400
+    std::int64_t team;        // expected team id on 201 (0: none)
+    const char* message_part; // on 400: in the team error's message
+  };
+  const std::vector<row> rows = {
+      {"team by id", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 601}}}}, 201, 601, ""},
+      {"team by name, case-insensitive", {{"summary", "s"}, {"company", acme}, {"team", {{"name", "soc TIER 2"}}}}, 201,
+       602, ""},
+      {"team of the ticket's explicit board",
+       {{"summary", "s"}, {"company", acme}, {"board", {{"id", 2}}}, {"team", {{"id", 611}}}}, 201, 611, ""},
+      {"no team", {{"summary", "s"}, {"company", acme}}, 201, 0, ""},
+      {"null team counts as absent", {{"summary", "s"}, {"company", acme}, {"team", nullptr}}, 201, 0, ""},
+      {"team of another board", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 611}}}}, 400, 0,
+       "Team 611 (Service Desk) belongs to board 2 (Help Desk), not to the ticket's board 1"},
+      {"unknown team id", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 999}}}}, 400, 0,
+       "Team with id 999 was not found on board 1"},
+      {"unknown team name", {{"summary", "s"}, {"company", acme}, {"team", {{"name", "Red Team"}}}}, 400, 0,
+       "'Red Team' was not found"},
+      {"team not an object", {{"summary", "s"}, {"company", acme}, {"team", 601}}, 400, 0, "must be an object"},
+      {"team id as string", {{"summary", "s"}, {"company", acme}, {"team", {{"id", "601"}}}}, 400, 0, "integer"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call("POST", "/service/tickets", r.body.dump());
+    ASSERT_EQ(res.status, r.status) << res.body;
+    const json b = body_of(res);
+    if (r.status == 400) {
+      EXPECT_EQ(b["code"], "InvalidObject");
+      ASSERT_EQ(b["errors"].size(), 1u) << b.dump();
+      EXPECT_EQ(b["errors"][0]["field"], "team");
+      EXPECT_EQ(b["errors"][0]["resource"], "ticket");
+      EXPECT_NE(b["errors"][0]["message"].get<std::string>().find(r.message_part), std::string::npos) << b.dump();
+      continue;
+    }
+    if (r.team == 0) {
+      EXPECT_FALSE(b.contains("team"));
+      continue;
+    }
+    EXPECT_EQ(b["team"]["id"], r.team);
+    EXPECT_TRUE(b["team"]["name"].is_string());
+    EXPECT_EQ(b["team"]["_info"]["team_href"], std::string(api_base_url) + "/service/boards/" +
+                                                   b["board"]["id"].dump() + "/teams/" + std::to_string(r.team));
+    EXPECT_EQ(body_of(api_call("GET", "/service/tickets/" + b["id"].dump())), b);  // shown on GET
+  }
+  // team/id and team/name are searchable.
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=team/id%3D602")), std::vector<std::int64_t>{1002});
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=team/name%3D%22Service+Desk%22")),
+            std::vector<std::int64_t>{1003});
+}
+
+TEST_F(sim_test, ticket_custom_fields_table) {
+  const json acme = {{"id", 250}};
+  const auto field = [](std::int64_t id, json value) { return json{{"id", id}, {"value", std::move(value)}}; };
+  struct row {
+    const char* name;
+    json custom_fields;  // the create body's customFields (null: omitted)
+    int status;
+    json values;          // expected values of fields 7, 8, 9 on 201
+    const char* message;  // on 400: part of the customFields error's message
+  };
+  const std::vector<row> rows = {
+      {"omitted: every field listed, unset", nullptr, 201, {nullptr, nullptr, nullptr}, ""},
+      {"empty array", json::array(), 201, {nullptr, nullptr, nullptr}, ""},
+      {"values as sent", json::array({field(7, "Wazuh"), field(9, 7.5)}), 201, {"Wazuh", nullptr, 7.5}, ""},
+      {"number sent as a string is kept", json::array({field(9, "7.5")}), 201, {nullptr, nullptr, "7.5"}, ""},
+      {"caption and type are ignored",
+       json::array({{{"id", 8}, {"caption", "Whatever"}, {"type", "Number"}, {"value", "ts1:k"}}}), 201,
+       {nullptr, "ts1:k", nullptr}, ""},
+      {"null value leaves it unset", json::array({field(7, nullptr)}), 201, {nullptr, nullptr, nullptr}, ""},
+      {"entry without value leaves it unset", json::array({{{"id", 7}}}), 201, {nullptr, nullptr, nullptr}, ""},
+      {"unknown id", json::array({field(7, "a"), field(42, "x")}), 400, nullptr,
+       "customFields[1]: custom field 42 is not defined for tickets (defined: 7 (Source Product), 8 (Security Issue "
+       "Key), 9 (Risk Score))."},
+      {"id as string", json::array({{{"id", "7"}, {"value", "x"}}}), 400, nullptr,
+       "customFields[0] must be an object with an integer id."},
+      {"entry not an object", json::array({7}), 400, nullptr, "customFields[0] must be an object"},
+      {"not an array", json{{"id", 7}}, 400, nullptr, "must be an array"},
+      {"object value", json::array({field(7, {{"a", 1}})}), 400, nullptr, "value must be a string, number, boolean"},
+      {"listed twice", json::array({field(7, "a"), field(7, "b")}), 400, nullptr, "custom field 7 is listed twice"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    json body = {{"summary", "s"}, {"company", acme}};
+    if (!r.custom_fields.is_null()) body["customFields"] = r.custom_fields;
+    const sim_response res = api_call("POST", "/service/tickets", body.dump());
+    ASSERT_EQ(res.status, r.status) << res.body;
+    const json b = body_of(res);
+    if (r.status == 400) {
+      ASSERT_EQ(b["errors"].size(), 1u) << b.dump();
+      EXPECT_EQ(b["errors"][0]["field"], "customFields");
+      EXPECT_EQ(b["errors"][0]["code"], "InvalidField");
+      EXPECT_NE(b["errors"][0]["message"].get<std::string>().find(r.message), std::string::npos) << b.dump();
+      continue;
+    }
+    const json want = json::array(
+        {{{"id", 7}, {"caption", "Source Product"}, {"type", "Text"}, {"entryMethod", "EntryField"},
+          {"numberOfDecimals", 0}, {"value", r.values[0]}},
+         {{"id", 8}, {"caption", "Security Issue Key"}, {"type", "Text"}, {"entryMethod", "EntryField"},
+          {"numberOfDecimals", 0}, {"value", r.values[1]}},
+         {{"id", 9}, {"caption", "Risk Score"}, {"type", "Number"}, {"entryMethod", "EntryField"},
+          {"numberOfDecimals", 0}, {"value", r.values[2]}}});
+    EXPECT_EQ(b["customFields"], want);
+    EXPECT_EQ(body_of(api_call("GET", "/service/tickets/" + b["id"].dump()))["customFields"], want);
+  }
+  const std::size_t created = stored_tickets();
+  EXPECT_EQ(created, 7u);  // the 400s stored nothing
+
+  // The partial response ticketsync reads the definitions from.
+  const json defs = body_of(api_call("GET", "/service/tickets?pageSize=1&fields=id,customFields"));
+  ASSERT_EQ(defs.size(), 1u);
+  EXPECT_EQ(defs[0].size(), 2u);
+  EXPECT_EQ(defs[0]["customFields"].size(), 3u);
+  ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets?pageSize=1&fields=id,customFields")), json::array());
+}
+
+TEST(cwsim_seed, tickets_without_custom_field_definitions_show_an_empty_array) {
+  json s = seed();
+  s.erase("custom_fields");
+  cwsim::simulator sim(s);
+  const sim_response r = sim.handle(
+      sim_request{"POST", std::string(api) + "/service/tickets", good_headers(),
+                  R"({"summary":"s","company":{"id":2},"customFields":[{"id":7,"value":"x"}]})"});
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("(none are)"), std::string::npos) << r.body;
+  const sim_response ok = sim.handle(sim_request{"POST", std::string(api) + "/service/tickets", good_headers(),
+                                                 R"({"summary":"s","company":{"id":2}})"});
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["customFields"], json::array());
 }
 
 // ---------------------------------------------------------------------------------
@@ -1414,6 +1594,8 @@ TEST_F(sim_test, deny_areas_table) {
       {"GET", "/service/boards", "", {"table_setup"}},
       {"GET", "/service/boards/1/statuses", "", {"table_setup"}},
       {"GET", "/service/boards/1/types/count", "", {"table_setup"}},
+      {"GET", "/service/boards/1/teams", "", {"table_setup"}},
+      {"GET", "/service/boards/1/teams/601", "", {"table_setup"}},
       {"GET", "/service/priorities", "", {"table_setup"}},
       {"GET", "/service/sources/9", "", {"table_setup"}},
       {"GET", "/system/info", "", {"system"}},
@@ -1475,6 +1657,52 @@ TEST_F(sim_test, deny_tickets_close_only_blocks_moves_to_a_closed_status) {
   }
   set_faults({{"deny", json::array()}});
   EXPECT_EQ(patch(1001, status(105)).status, 200);
+}
+
+// Without tickets.close, a PATCH naming a closed status is refused before the ticket is
+// looked up, so a harmless probe on a ticket that does not exist shows the missing right.
+TEST_F(sim_test, deny_tickets_close_answers_before_the_ticket_lookup) {
+  const auto to = [](json value) {
+    return json::array({{{"op", "replace"}, {"path", "status"}, {"value", std::move(value)}}}).dump();
+  };
+  struct row {
+    const char* name;
+    std::string body;
+    int denied;   // status with tickets.close denied
+    int allowed;  // status without
+  };
+  const std::vector<row> rows = {
+      {"closed status by id", to({{"id", 105}}), 403, 404},
+      {"closed status of another board by id", to({{"id", 204}}), 403, 404},
+      {"closed status by name", to({{"name", "closed"}}), 403, 404},
+      {"open status by id", to({{"id", 101}}), 404, 404},
+      {"open status by name", to({{"name", "New"}}), 404, 404},
+      {"unknown status id", to({{"id", 99999}}), 404, 404},
+      {"empty patch", "[]", 404, 404},
+      {"summary only", R"([{"op":"replace","path":"summary","value":"x"}])", 404, 404},
+      {"leading slash, upper-case op and path", R"([{"op":"REPLACE","path":"/Status","value":{"id":104}}])", 403, 404},
+      {"add works like replace", R"([{"op":"add","path":"status","value":{"id":104}}])", 403, 404},
+      {"remove names no status", R"([{"op":"remove","path":"status"}])", 404, 404},
+      {"path into status names no status", R"([{"op":"replace","path":"status/id","value":105}])", 404, 404},
+      {"among other operations", R"([{"op":"replace","path":"summary","value":""},
+                                     {"op":"replace","path":"status","value":{"id":205}}])", 403, 404},
+      {"malformed JSON", "[{", 404, 404},
+  };
+  for (const bool deny : {true, false}) {
+    set_faults({{"deny", deny ? json::array({"tickets.close"}) : json::array()}});
+    for (const auto& r : rows) {
+      SCOPED_TRACE(std::string(r.name) + (deny ? " (denied)" : " (allowed)"));
+      const sim_response res = api_call("PATCH", "/service/tickets/2147483000", r.body);
+      EXPECT_EQ(res.status, deny ? r.denied : r.allowed) << res.body;
+    }
+  }
+  // On an existing ticket an invalid patch naming a closed status is now a 403 too.
+  create({{"summary", "t"}, {"company", {{"id", 250}}}});
+  set_faults({{"deny", {"tickets.close"}}});
+  const json before = stored_ticket(1001);
+  EXPECT_EQ(api_call("PATCH", "/service/tickets/1001", rows.back().body).status, 400);
+  EXPECT_EQ(api_call("PATCH", "/service/tickets/1001", rows[12].body).status, 403);
+  EXPECT_EQ(stored_ticket(1001), before);
 }
 
 TEST_F(sim_test, deny_precedence_and_knob) {
@@ -1543,6 +1771,17 @@ TEST(cwsim_seed, rejects_inconsistent_seeds) {
        },
        "deny[1]"},
       {"deny not an array", [](json& s) { s["deny"] = "companies"; }, "\"deny\" must be an array"},
+      {"team id reused across boards", [](json& s) { s["boards"][1]["teams"][0]["id"] = 601; }, "duplicate id 601"},
+      {"duplicate team name", [](json& s) { s["boards"][0]["teams"][1]["name"] = "soc tier 1"; },
+       "boards[0].teams[1]: duplicate name"},
+      {"team without name", [](json& s) { s["boards"][0]["teams"][0].erase("name"); }, "boards[0].teams[0]"},
+      {"custom field without caption", [](json& s) { s["custom_fields"][0].erase("caption"); }, "custom_fields[0]"},
+      {"custom field of unknown type", [](json& s) { s["custom_fields"][1]["type"] = "Colour"; },
+       "custom_fields[1]: \"type\" must be one of"},
+      {"duplicate custom field id", [](json& s) { s["custom_fields"][2]["id"] = 7; }, "duplicate id 7"},
+      {"duplicate custom field caption", [](json& s) { s["custom_fields"][1]["caption"] = "SOURCE PRODUCT"; },
+       "duplicate caption"},
+      {"custom_fields not an array", [](json& s) { s["custom_fields"] = json::object(); }, "custom_fields"},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);

@@ -2,9 +2,10 @@
 // ConnectWise dialect. Each
 // block pins one function: how CW error bodies are read, where a configured
 // site points, how the codebase, auth header, Accept header, query strings and
-// ticket bodies are built, how tickets and lookup lists are read back, how
-// names are resolved, how Retry-After is understood, and how the token bucket
-// spaces requests. Expected values are written out by hand (base64 vectors were
+// ticket bodies are built, how tickets, lookup lists, companies and custom
+// field definitions are read back, how names are resolved, how permission
+// probe answers are judged, how Retry-After is understood, and how the token
+// bucket spaces requests. Expected values are written out by hand (base64 vectors were
 // produced with coreutils, see BasicAuth), never derived from the code under
 // test. Tests named  pin documented behaviour the code does not meet
 // yet; they are listed in the report that introduced them.
@@ -468,6 +469,88 @@ TEST(EncodeTicketCreate, InvalidUtf8DoesNotThrowAndStaysValidJson) {
   EXPECT_EQ(j.at("recordType"), "ServiceTicket");
 }
 
+// Optional references and custom fields: each row sets some and lists exactly
+// the keys expected beyond the eight every create body has.
+struct create_extra_case {
+  const char* name;
+  void (*set)(psa::ticket_create&);
+  json extra;  // expected extra members, exactly
+};
+
+class EncodeTicketCreateExtras : public testing::TestWithParam<create_extra_case> {};
+
+TEST_P(EncodeTicketCreateExtras, Table) {
+  const create_extra_case& c = GetParam();
+  psa::ticket_create t = sample_create();
+  c.set(t);
+  const json j = json::parse(psa::encode_ticket_create(t));
+  json base = json::parse(psa::encode_ticket_create(sample_create()));
+  json extra = json::object();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (base.contains(it.key())) {
+      EXPECT_EQ(*it, base.at(it.key())) << c.name << ": " << it.key();
+    } else {
+      extra[it.key()] = *it;
+    }
+  }
+  EXPECT_EQ(extra, c.extra) << c.name << ": " << j.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EncodeTicketCreateExtras,
+    testing::Values(
+        create_extra_case{"none", [](psa::ticket_create&) {}, json::object()},
+        create_extra_case{"type", [](psa::ticket_create& t) { t.type_id = 301; }, json{{"type", {{"id", 301}}}}},
+        create_extra_case{"subType", [](psa::ticket_create& t) { t.subtype_id = 401; },
+                          json{{"subType", {{"id", 401}}}}},
+        create_extra_case{"item", [](psa::ticket_create& t) { t.item_id = 501; }, json{{"item", {{"id", 501}}}}},
+        create_extra_case{"team", [](psa::ticket_create& t) { t.team_id = 601; }, json{{"team", {{"id", 601}}}}},
+        create_extra_case{"source", [](psa::ticket_create& t) { t.source_id = 9; }, json{{"source", {{"id", 9}}}}},
+        create_extra_case{"all references",
+                          [](psa::ticket_create& t) {
+                            t.type_id = 1;
+                            t.subtype_id = 2;
+                            t.item_id = 3;
+                            t.team_id = 4;
+                            t.source_id = 5;
+                          },
+                          json::parse(R"({"type":{"id":1},"subType":{"id":2},"item":{"id":3},"team":{"id":4},
+                                          "source":{"id":5}})")},
+        create_extra_case{"a large id stays an integer",
+                          [](psa::ticket_create& t) { t.team_id = 9'007'199'254'740'993; },
+                          json::parse(R"({"team":{"id":9007199254740993}})")},
+        create_extra_case{"severity and impact", [](psa::ticket_create& t) {
+                            t.severity = "High";
+                            t.impact = "Low";
+                          },
+                          json{{"severity", "High"}, {"impact", "Low"}}},
+        create_extra_case{"custom fields in order",
+                          [](psa::ticket_create& t) {
+                            t.custom_fields = {{7, "Source Product", "Wazuh"}, {9, "Risk Score", "7.5"}};
+                          },
+                          json::parse(R"({"customFields":[{"id":7,"caption":"Source Product","value":"Wazuh"},
+                                                          {"id":9,"caption":"Risk Score","value":"7.5"}]})")},
+        create_extra_case{"custom field without caption, empty value",
+                          [](psa::ticket_create& t) { t.custom_fields = {{8, "", ""}}; },
+                          json::parse(R"({"customFields":[{"id":8,"value":""}]})")},
+        create_extra_case{"custom field value with quotes and a newline",
+                          [](psa::ticket_create& t) { t.custom_fields = {{8, "Key", "a \"b\"\nc"}}; },
+                          json::parse(R"({"customFields":[{"id":8,"caption":"Key","value":"a \"b\"\nc"}]})")}));
+
+TEST(EncodeTicketCreate, WithoutExtrasTheBodyIsByteForByteUnchanged) {
+  // Pinned text: tickets without the optional fields must encode exactly as before.
+  psa::ticket_create t;
+  t.summary = "S";
+  t.company_identifier = "ACME";
+  t.board_id = 1;
+  t.status_id = 2;
+  t.priority_id = 3;
+  t.external_xref = "ts1:x";
+  EXPECT_EQ(psa::encode_ticket_create(t),
+            R"({"board":{"id":1},"company":{"identifier":"ACME"},"externalXRef":"ts1:x","initialDescription":"",)"
+            R"("priority":{"id":3},"recordType":"ServiceTicket","status":{"id":2},"summary":"S"})");
+}
+
 // ---------------------------------------------------------------------------
 // parse_ticket / parse_ticket_list
 
@@ -632,6 +715,111 @@ TEST(ParseNamedList, RejectsMalformedLists) {
   }
 }
 
+TEST(ParseNamedList, ReadsSubtypeTypeAssociations) {
+  const auto list = psa::parse_named_list(R"([
+    {"id": 401, "name": "Malware", "typeAssociationIds": [301, 303], "board": {"id": 1}},
+    {"id": 402, "name": "None", "typeAssociationIds": []},
+    {"id": 403, "name": "Absent"},
+    {"id": 404, "name": "Odd", "typeAssociationIds": [302, "x", null, 1.5, 305]},
+    {"id": 405, "name": "Not a list", "typeAssociationIds": 301}
+  ])");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 5u);
+  EXPECT_EQ((*list)[0].type_ids, (std::vector<std::int64_t>{301, 303}));
+  EXPECT_TRUE((*list)[1].type_ids.empty());
+  EXPECT_TRUE((*list)[2].type_ids.empty());
+  EXPECT_EQ((*list)[3].type_ids, (std::vector<std::int64_t>{302, 305}));  // non-integers skipped
+  EXPECT_TRUE((*list)[4].type_ids.empty());
+}
+
+// ---------------------------------------------------------------------------
+// parse_custom_field_defs
+
+struct custom_defs_case {
+  const char* name;
+  const char* body;
+  std::vector<std::pair<std::int64_t, std::string>> want;  // id, caption; ignored when !ok
+  bool ok = true;
+};
+
+class ParseCustomFieldDefs : public testing::TestWithParam<custom_defs_case> {};
+
+TEST_P(ParseCustomFieldDefs, Table) {
+  const custom_defs_case& c = GetParam();
+  const auto defs = psa::parse_custom_field_defs(c.body);
+  if (!c.ok) {
+    ASSERT_FALSE(defs) << c.name;
+    EXPECT_EQ(defs.error(), ts::errc::psa_protocol) << c.name;
+    return;
+  }
+  ASSERT_TRUE(defs) << c.name;
+  std::vector<std::pair<std::int64_t, std::string>> got;
+  for (const auto& d : *defs) got.emplace_back(d.id, d.name);
+  EXPECT_EQ(got, c.want) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ParseCustomFieldDefs,
+    testing::Values(
+        custom_defs_case{"cw shaped", R"([{"id": 1001, "customFields": [
+            {"id": 7, "caption": "Source Product", "type": "Text", "entryMethod": "EntryField",
+             "numberOfDecimals": 0, "value": null},
+            {"id": 9, "caption": "Risk Score", "type": "Number", "entryMethod": "EntryField",
+             "numberOfDecimals": 2, "value": 7.5}]}])",
+                         {{7, "Source Product"}, {9, "Risk Score"}}},
+        custom_defs_case{"no tickets", "[]", {}},
+        custom_defs_case{"ticket without customFields", R"([{"id": 1}])", {}},
+        custom_defs_case{"customFields null", R"([{"id": 1, "customFields": null}])", {}},
+        custom_defs_case{"customFields empty", R"([{"id": 1, "customFields": []}])", {}},
+        custom_defs_case{"deduplicated by id, first caption wins",
+                         R"([{"id": 1, "customFields": [{"id": 8, "caption": "Key"}, {"id": 7, "caption": "P"}]},
+                             {"id": 2, "customFields": [{"id": 8, "caption": "Other"}, {"id": 9, "caption": "R"}]}])",
+                         {{8, "Key"}, {7, "P"}, {9, "R"}}},
+        custom_defs_case{"missing caption reads as empty", R"([{"customFields": [{"id": 5}]}])", {{5, ""}}},
+        custom_defs_case{"not an array", R"({"customFields": []})", {}, false},
+        custom_defs_case{"not JSON", "<html>", {}, false},
+        custom_defs_case{"ticket not an object", R"([1])", {}, false},
+        custom_defs_case{"customFields not an array", R"([{"customFields": {"id": 7}}])", {}, false},
+        custom_defs_case{"entry without id", R"([{"customFields": [{"caption": "x"}]}])", {}, false},
+        custom_defs_case{"entry with zero id", R"([{"customFields": [{"id": 0, "caption": "x"}]}])", {}, false},
+        custom_defs_case{"entry not an object", R"([{"customFields": ["x"]}])", {}, false}));
+
+// ---------------------------------------------------------------------------
+// company_by_identifier_target / parse_company_list
+
+TEST(CompanyByIdentifierTarget, QuotesAndEncodesTheIdentifier) {
+  EXPECT_EQ(psa::company_by_identifier_target("/v2025_1/apis/3.0", "AcmeCorp"),
+            "/v2025_1/apis/3.0/company/companies?conditions=identifier%3D%22AcmeCorp%22&fields=id,identifier,name");
+  const auto target = psa::company_by_identifier_target("/p", "O'Brien & Co");
+  ASSERT_TRUE(target);
+  const std::string prefix = "/p/company/companies?conditions=";
+  ASSERT_EQ(target->rfind(prefix, 0), 0u) << *target;
+  const auto amp = target->find("&fields=");
+  ASSERT_NE(amp, std::string::npos) << *target;
+  EXPECT_EQ(target->substr(amp), "&fields=id,identifier,name");
+  EXPECT_EQ(percent_decode(target->substr(prefix.size(), amp - prefix.size())), "identifier=\"O'Brien & Co\"");
+  EXPECT_EQ(target->substr(prefix.size(), amp - prefix.size()).find_first_of("&\"' "), std::string::npos);  // escaped
+  EXPECT_EQ(psa::company_by_identifier_target("/p", "say \"hi\""),
+            "/p/company/companies?conditions=identifier%3D%27say%20%22hi%22%27&fields=id,identifier,name");
+  EXPECT_EQ(psa::company_by_identifier_target("/p", "both \" and '"), std::nullopt);
+}
+
+TEST(ParseCompanyList, NameIsTheIdentifier) {
+  const auto list = psa::parse_company_list(
+      R"([{"id": 250, "identifier": "AcmeCorp", "name": "Acme Corporation"}, {"id": 251, "name": "No identifier"}])");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, 250);
+  EXPECT_EQ((*list)[0].name, "AcmeCorp");
+  EXPECT_EQ((*list)[1].name, "");
+  EXPECT_TRUE(psa::parse_company_list("[]"));
+  for (const char* body : {R"({"id": 1})", R"([{"identifier": "x"}])", R"([null])", "null", ""}) {
+    const auto bad = psa::parse_company_list(body);
+    ASSERT_FALSE(bad) << body;
+    EXPECT_EQ(bad.error(), ts::errc::psa_protocol) << body;
+  }
+}
+
 psa::named_ref named(std::int64_t id, std::string name, bool inactive = false) {
   psa::named_ref r;
   r.id = id;
@@ -699,6 +887,85 @@ TEST(ClosestNames, OrderedByEditDistanceThenInputOrder) {
             (std::vector<std::string>{"new", "Now", "Nw", "Closed", "In Progress"}));
   EXPECT_TRUE(psa::closest_names(items, "New", 0).empty());
   EXPECT_TRUE(psa::closest_names({}, "New").empty());
+}
+
+// ---------------------------------------------------------------------------
+// permissions: describe / fix_hint / judge_probe
+
+TEST(Permission, DescribeAndFixHint) {
+  const std::pair<psa::permission, const char*> names[] = {
+      {psa::permission::company_inquire, "Companies > Company Maintenance: Inquire"},
+      {psa::permission::tickets_inquire, "Service Desk > Service Tickets: Inquire"},
+      {psa::permission::tickets_add, "Service Desk > Service Tickets: Add"},
+      {psa::permission::tickets_edit, "Service Desk > Service Tickets: Edit"},
+      {psa::permission::tickets_close, "Service Desk > Close Service Tickets"},
+      {psa::permission::table_setup_inquire, "System > Table Setup: Inquire"},
+  };
+  ASSERT_EQ(std::size(psa::all_permissions), std::size(names));
+  for (std::size_t i = 0; i < std::size(names); ++i) {
+    const auto [p, text] = names[i];
+    SCOPED_TRACE(text);
+    EXPECT_EQ(psa::all_permissions[i], p);
+    EXPECT_EQ(psa::describe(p), text);
+    const std::string_view hint = psa::fix_hint(p);
+    EXPECT_NE(hint.find("Security Roles"), std::string_view::npos) << hint;
+    EXPECT_EQ(hint.find('\n'), std::string_view::npos) << hint;  // one line
+    EXPECT_EQ(hint.back(), '.');
+  }
+  EXPECT_NE(psa::fix_hint(psa::permission::tickets_close).find("Close Service Tickets"), std::string_view::npos);
+  EXPECT_NE(psa::fix_hint(psa::permission::tickets_add).find("Add Level"), std::string_view::npos);
+  EXPECT_NE(psa::fix_hint(psa::permission::table_setup_inquire).find("Table Setup"), std::string_view::npos);
+}
+
+struct judge_case {
+  int status;
+  const char* body;
+  bool probed;
+  bool ok;
+  const char* detail;  // exact
+};
+
+class JudgeProbe : public testing::TestWithParam<judge_case> {};
+
+TEST_P(JudgeProbe, Table) {
+  const judge_case& c = GetParam();
+  const auto check = psa::judge_probe(psa::permission::tickets_close, psa::parse_cw_error(c.status, c.body));
+  EXPECT_EQ(check.which, psa::permission::tickets_close);
+  EXPECT_EQ(check.probed, c.probed) << c.status;
+  EXPECT_EQ(check.ok, c.ok) << c.status;
+  EXPECT_EQ(check.detail, c.detail);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, JudgeProbe,
+    testing::Values(
+        judge_case{403,
+                   R"({"code":"Forbidden","message":"You do not have permission to perform this action.",
+                       "errors":null})",
+                   true, false, "HTTP 403 Forbidden: You do not have permission to perform this action."},
+        judge_case{401, R"({"code":"Unauthorized","message":"The supplied authentication is incorrect"})", true, false,
+                   "HTTP 401 Unauthorized: The supplied authentication is incorrect"},
+        judge_case{404, R"({"code":"NotFound","message":"Ticket not found","errors":null})", true, true,
+                   "HTTP 404 NotFound: Ticket not found"},
+        judge_case{400,
+                   R"({"code":"InvalidObject","message":"ticket object is invalid","errors":[{"code":"Required",
+                       "message":"The summary field is required.","resource":"ticket","field":"summary"}]})",
+                   true, true,
+                   "HTTP 400 InvalidObject: ticket object is invalid [summary: The summary field is required.]"},
+        judge_case{200, "", true, true, "HTTP 200"},
+        judge_case{409, R"({"code":"Conflict","message":"Record possibly in use"})", true, true,
+                   "HTTP 409 Conflict: Record possibly in use"},
+        judge_case{429, R"({"code":"TooManyRequests","message":"Too many requests."})", false, false,
+                   "no verdict: HTTP 429 TooManyRequests: Too many requests."},
+        judge_case{500, R"({"code":"UnexpectedError","message":"An unexpected error occurred"})", false, false,
+                   "no verdict: HTTP 500 UnexpectedError: An unexpected error occurred"},
+        judge_case{502, "<html>Bad gateway</html>", false, false, "no verdict: HTTP 502: <html>Bad gateway</html>"},
+        judge_case{0, "", false, false, "no verdict: HTTP 0"}));
+
+TEST(JudgeProbe, SuccessDetailCarriesNoBody) {
+  psa::cw_error answer;
+  answer.http_status = 200;  // cw_client passes only the status of a success
+  EXPECT_EQ(psa::judge_probe(psa::permission::company_inquire, answer).detail, "HTTP 200");
 }
 
 // ---------------------------------------------------------------------------
