@@ -52,6 +52,39 @@ std::optional<std::string> read_input(const std::string& file, std::string& erro
   return ss.str();
 }
 
+/// SIGHUP: re-reads the file; a valid one swaps its mapping in (between
+/// operations: this runs on the event loop), an invalid one is logged and the
+/// running mapping stays. Sections that need a restart are named when changed.
+void reload(const std::string& path, const config::config& running, sync::engine& engine, spdlog::logger& log) {
+  ops::notify_reloading();
+  auto loaded = config::load_config(path);
+  if (!loaded.cfg) {
+    for (const auto& e : loaded.errors) log.error("config.invalid {}", e.to_string());
+    log.error("config.reload_failed path={} errors={}; the running configuration stays in effect", path,
+              loaded.errors.size());
+    ops::notify_ready();
+    return;
+  }
+  const config::config& next = *loaded.cfg;
+  std::vector<std::string> restart;
+  if (next.psa.site != running.psa.site || next.psa.company_id != running.psa.company_id ||
+      next.psa.public_key != running.psa.public_key || next.psa.client_id != running.psa.client_id ||
+      next.psa.private_key.ref != running.psa.private_key.ref || next.psa.ca_file != running.psa.ca_file ||
+      next.psa.max_connections != running.psa.max_connections ||
+      next.psa.requests_per_minute != running.psa.requests_per_minute)
+    restart.emplace_back("psa");
+  if (next.storage.database != running.storage.database) restart.emplace_back("storage");
+  if (next.intake.spool_dir != running.intake.spool_dir || next.intake.batch_size != running.intake.batch_size ||
+      next.intake.max_event_bytes != running.intake.max_event_bytes)
+    restart.emplace_back("intake");
+  const std::size_t rules = next.rules.size();
+  const std::int64_t released = engine.reload(std::make_shared<const config::config>(std::move(*loaded.cfg)));
+  log.info("config.reloaded path={} rules={} held_released={}", path, rules, released);
+  for (const auto& section : restart)
+    log.warn("config.restart_needed section={} changed; it takes effect at the next restart", section);
+  ops::notify_ready();
+}
+
 }  // namespace
 
 int cmd_check_config(const std::string& config_path) {
@@ -103,7 +136,8 @@ int cmd_submit(const std::string& config_path, const std::vector<std::string>& f
 int cmd_run(const std::string& config_path) {
   auto cfg_opt = load_or_report(config_path);
   if (!cfg_opt) return 2;
-  const config::config cfg = std::move(*cfg_opt);
+  auto shared_cfg = std::make_shared<const config::config>(std::move(*cfg_opt));
+  const config::config& cfg = *shared_cfg;
   auto log = ops::make_logger("ticketsyncd", ops::parse_level(cfg.logging.level).value_or(spdlog::level::info));
 
   std::string why;
@@ -122,7 +156,7 @@ int cmd_run(const std::string& config_path) {
     net::io_context ioc(1);
     ts::system_clock clk;
     psa::cw_client client(ioc.get_executor(), cfg.psa, std::move(*private_key), *log);
-    sync::engine engine(ioc.get_executor(), st, cfg, client, *log, clk);
+    sync::engine engine(ioc.get_executor(), st, shared_cfg, client, *log, clk);
     intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, *log, clk, [&engine] { engine.notify(); });
     watcher.prepare();
 
@@ -153,7 +187,7 @@ int cmd_run(const std::string& config_path) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        log->warn("daemon.reload_unsupported SIGHUP received; configuration reload is not available in this version");
+        reload(config_path, cfg, engine, *log);
         signals.async_wait(on_signal);
         return;
       }

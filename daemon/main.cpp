@@ -26,7 +26,28 @@ int main(int argc, char** argv) try {
   submit->add_flag("--no-validate", no_validate, "Spool files as they are; the daemon rejects invalid ones");
   submit->add_option("files", files, "Event JSON files ('-' for standard input)")->required();
 
+  std::string event_file;
+  bool as_json = false;
+  bool offline = false;
+  auto* explain = app.add_subcommand("explain", "Show what an event would do: rule, company, ticket, operations");
+  explain->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  explain->add_flag("--json", as_json, "Machine-readable output");
+  explain->add_flag("--offline", offline, "Do not contact the PSA (names stay unresolved)");
+  explain->add_option("event", event_file, "Event JSON file")->required();
+
+  auto* doctor = app.add_subcommand("doctor", "Check the PSA side live: connection, permissions, names in the rules");
+  doctor->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+
+  std::string key;
+  auto* history = app.add_subcommand("history", "Show an issue's decisions and operations in order");
+  history->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  history->add_flag("--json", as_json, "Machine-readable output");
+  history->add_option("key", key, "source/tenant/issue_id, or the correlation key (ts1:...)")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*explain) return ts::daemon::cmd_explain(config, event_file, as_json, offline);
+  if (*doctor) return ts::daemon::cmd_doctor(config);
+  if (*history) return ts::daemon::cmd_history(config, key, as_json);
   if (*run) return ts::daemon::cmd_run(config);
   if (*check) return ts::daemon::cmd_check_config(config);
   if (*submit) return ts::daemon::cmd_submit(config, files, !no_validate);

@@ -10,6 +10,8 @@ packages=(
   libssl-dev openssl
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libkainjow-mustache-dev libcli11-dev libsystemd-dev
+  # Rule regexes (match limits instead of std::regex's unbounded recursion).
+  libpcre2-dev
   libgtest-dev libgmock-dev
   # libFuzzer targets.
   clang libclang-rt-14-dev

@@ -26,6 +26,7 @@ dir=$root/build-fuzz
 targets=(
   "fuzz_event_parser event 4096"
   "fuzz_cw_response  cw    4096"
+  "fuzz_config       config 20000"
 )
 
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (scripts/deps.sh installs clang)" >&2; exit 1; }

@@ -49,11 +49,22 @@ struct psa_config {
   double requests_per_minute = 600;
 };
 
+/// What happens to an issue whose tenant has no company mapping.
+enum class unmapped_policy {
+  default_company,  ///< ticket it under companies.default
+  hold,             ///< keep it, visibly, until a reload maps the tenant
+};
+
 struct companies_config {
-  /// tenant -> ConnectWise company identifier.
+  /// tenant -> ConnectWise company identifier, for every source.
   std::map<std::string, std::string> tenants;
-  /// Company identifier for tenants not listed; empty = unmapped tenants are an error.
+  /// source -> tenant -> company identifier; wins over `tenants`.
+  std::map<std::string, std::map<std::string, std::string>> by_source;
+  /// Company identifier for unmapped tenants under `unmapped: default`.
   std::string default_company;
+  /// Default: `default` when a default company is given, else `hold` (with
+  /// `default_company` empty, default_company also holds).
+  unmapped_policy unmapped = unmapped_policy::default_company;
 };
 
 /// What an update of an open issue does to its ticket.
@@ -70,12 +81,23 @@ enum class on_resolve_policy {
   ignore,  ///< nothing
 };
 
+/// What a change of a still-open issue does when a technician has closed its ticket.
+enum class technician_close_policy {
+  respect,     ///< leave the ticket closed and send nothing more until the issue resolves and comes back
+  reopen,      ///< move the ticket to the reopen status, with the reopen note
+  new_ticket,  ///< open a new ticket (the next generation) for the issue
+  note,        ///< post the update note on the closed ticket; it stays closed
+};
+
 struct lifecycle_config {
   on_update_policy on_update = on_update_policy::patch;
   on_resolve_policy on_resolve = on_resolve_policy::close;
   /// An issue that comes back within this time after it was resolved reopens
   /// its ticket; later, it gets a new ticket. 0 = always a new ticket. Default: 7 days.
   std::chrono::milliseconds reopen_window{std::chrono::hours{24 * 7}};
+  /// The ticket was closed in ConnectWise (a status with closedStatus) while the
+  /// issue is still open. Default: respect.
+  technician_close_policy on_technician_close = technician_close_policy::respect;
 };
 
 struct ticket_config {
@@ -88,6 +110,24 @@ struct ticket_config {
   std::string reopen_status;
   /// Priority name for each event severity (one name for all, or a map).
   std::map<ts::severity, std::string> priority;
+  /// ConnectWise severity and impact (Low | Medium | High) for each event
+  /// severity. Defaults: critical High/High, high High/Medium, medium
+  /// Medium/Medium, low Low/Low, info Low/Low.
+  std::map<ts::severity, std::string> cw_severity = {{ts::severity::critical, "High"}, {ts::severity::high, "High"},
+                                                     {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+                                                     {ts::severity::info, "Low"}};
+  std::map<ts::severity, std::string> cw_impact = {{ts::severity::critical, "High"}, {ts::severity::high, "Medium"},
+                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+                                                   {ts::severity::info, "Low"}};
+  /// Optional names on the board (type/subtype/item/team) and of the ticket
+  /// source; empty = not sent (ConnectWise applies its defaults).
+  std::string type;
+  std::string subtype;
+  std::string item;
+  std::string team;
+  std::string source;
+  /// Custom fields by caption -> mustache template of the value (set on create).
+  std::map<std::string, std::string> custom_fields;
   /// Mustache templates over the event (fields of DESIGN §3 plus attributes).
   std::string summary_template = "[{{severity}}] {{title}}";
   std::string description_template =
@@ -103,6 +143,51 @@ struct ticket_config {
 
   /// reopen_status, or status when it is empty.
   const std::string& effective_reopen_status() const { return reopen_status.empty() ? status : reopen_status; }
+};
+
+/// One condition on an event attribute, addressed by a JSON pointer.
+struct attribute_match {
+  enum class op { equals, in, regex };
+  std::string pointer;              ///< RFC 6901, e.g. /host/os
+  op what = op::equals;
+  std::vector<std::string> values;  ///< equals: one; in: several (compared with the value as text)
+  std::string regex;                ///< op::regex (PCRE2, unanchored)
+};
+
+/// What a rule matches. Every given condition must hold; no condition = catch-all.
+struct match_spec {
+  std::vector<std::string> sources;      ///< any of (exact)
+  std::vector<std::string> tenants;      ///< any of (glob: * and ?)
+  std::vector<ts::severity> severities;  ///< any of
+  std::optional<ts::severity> min_severity;  ///< at least this severe
+  std::vector<std::string> categories;   ///< any of (glob: * and ?)
+  std::vector<std::string> tags_any;     ///< at least one of these tags
+  std::vector<std::string> tags_all;     ///< every one of these tags
+  std::string title_regex;               ///< PCRE2, unanchored; empty = any title
+  std::vector<attribute_match> attributes;
+
+  bool catch_all() const noexcept {
+    return sources.empty() && tenants.empty() && severities.empty() && !min_severity && categories.empty() &&
+           tags_any.empty() && tags_all.empty() && title_regex.empty() && attributes.empty();
+  }
+};
+
+/// One mapping rule: the first rule whose `match` holds decides the ticket.
+struct rule {
+  std::string name;
+  match_spec match;
+  ticket_config ticket;  ///< the top-level `ticket` with this rule's keys applied over it
+  int line = 0;          ///< where the rule starts in the file (1-based; 0 = unknown)
+};
+
+/// Per-tenant protection against floods of new tickets.
+struct storm_config {
+  /// New tickets per tenant in any 60 minutes; past it, further new issues of
+  /// that tenant become notes on one digest ticket per tenant and clock hour.
+  /// 0 = no cap. Default: 100.
+  int max_new_tickets_per_hour = 100;
+  std::string digest_summary = "[storm] {{tenant}}: more than {{cap}} new issues in an hour";
+  std::string digest_note = "[{{severity}}] {{title}}\nSource: {{source}}, issue {{issue_id}}, {{updated_at}}";
 };
 
 struct storage_config {
@@ -129,7 +214,12 @@ struct logging_config {
 struct config {
   psa_config psa;
   companies_config companies;
+  /// The default ticket: what an event that no rule matches gets, and the base
+  /// every rule's `ticket` keys are applied over.
   ticket_config ticket;
+  /// Ordered; the first match wins; none matching = `ticket` (rule "default").
+  std::vector<rule> rules;
+  storm_config storm;
   storage_config storage;
   intake_config intake;
   logging_config logging;

@@ -9,6 +9,9 @@
 
 #include "config/config_loader.hpp"
 
+#include "rules/mapping.hpp"
+#include "rules/regex.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -47,6 +50,7 @@ class diagnostics {
   }
 
   bool empty() const noexcept { return errors_.empty(); }
+  std::size_t count() const noexcept { return errors_.size(); }
 
   /// The problems in file order (the walk visits sections out of order: a
   /// missing key is only known once a whole mapping has been seen).
@@ -85,7 +89,12 @@ const char* describe(const YAML::Node& node) {
 // Quotes a (non-secret) value for a message, cut to a readable length.
 std::string quote(std::string_view text) {
   constexpr std::size_t max_shown = 40;
-  if (text.size() > max_shown) return "'" + std::string(text.substr(0, max_shown)) + "...'";
+  if (text.size() > max_shown) {
+    // Cut before a UTF-8 continuation byte's sequence, never inside it.
+    std::size_t cut = max_shown;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return "'" + std::string(text.substr(0, cut)) + "...'";
+  }
   return "'" + std::string(text) + "'";
 }
 
@@ -275,6 +284,55 @@ parse_error check_on_resolve(std::string_view v) {
   return "must be one of close, note, ignore, got " + quote(v);
 }
 
+parse_error check_on_technician_close(std::string_view v) {
+  if (v == "respect" || v == "reopen" || v == "new_ticket" || v == "note") return std::nullopt;
+  return "must be one of respect, reopen, new_ticket, note, got " + quote(v);
+}
+
+parse_error check_unmapped(std::string_view v) {
+  if (v == "default" || v == "hold") return std::nullopt;
+  return "must be one of default, hold, got " + quote(v);
+}
+
+parse_error check_cw_level(std::string_view v) {
+  if (v == "Low" || v == "Medium" || v == "High") return std::nullopt;
+  return "must be one of Low, Medium, High (as ConnectWise spells them), got " + quote(v);
+}
+
+parse_error check_severity(std::string_view v) {
+  if (ts::parse_severity(v)) return std::nullopt;
+  return "must be one of critical, high, medium, low, info, got " + quote(v);
+}
+
+// A mustache template that renders (syntax only: unknown names render empty).
+parse_error check_template(std::string_view v) {
+  auto r = rules::render_template("template", v, nlohmann::json::object());
+  if (r) return std::nullopt;
+  std::string what = r.error().what;
+  constexpr std::string_view prefix = "template 'template': ";
+  if (what.starts_with(prefix)) what.erase(0, prefix.size());
+  return "bad template: " + what;
+}
+
+parse_error check_non_empty_template(std::string_view v) {
+  if (v.empty()) return std::string("must not be empty");
+  return check_template(v);
+}
+
+parse_error check_regex(std::string_view v) {
+  std::string why;
+  if (rules::regex::compile(v, &why)) return std::nullopt;
+  return "bad regular expression: " + why;
+}
+
+parse_error check_json_pointer(std::string_view v) {
+  if (v.empty() || v.front() != '/') return "a JSON pointer starts with '/', such as /host/os, got " + quote(v);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i] == '~' && (i + 1 >= v.size() || (v[i + 1] != '0' && v[i + 1] != '1')))
+      return "'~' in a JSON pointer must be followed by 0 or 1, got " + quote(v);
+  return std::nullopt;
+}
+
 parse_error check_log_level(std::string_view v) {
   for (std::string_view level : {"trace", "debug", "info", "warn", "error"})
     if (v == level) return std::nullopt;
@@ -374,6 +432,32 @@ class map_walker {
       return std::nullopt;
     });
     if (ok) out = resolve(text);
+  }
+
+  /// A string or a list of strings, each vetted by `check`. Returns whether
+  /// the key was present.
+  bool strings(std::string_view key, std::vector<std::string>& out, string_check check = check_not_empty) {
+    entry* e = lookup(key, need::optional);
+    if (e == nullptr) return false;
+    auto take = [&](const YAML::Node& n, const std::string& name) {
+      if (!n.IsScalar()) {
+        ctx_.diag.report(n.Mark(), name + ": expected a string, got " + describe(n));
+        return;
+      }
+      if (check != nullptr)
+        if (auto err = check(n.Scalar())) {
+          ctx_.diag.report(n.Mark(), name + ": " + *err);
+          return;
+        }
+      out.push_back(n.Scalar());
+    };
+    if (e->value.IsSequence()) {
+      if (e->value.size() == 0) ctx_.diag.report(e->value_mark(), e->name + ": the list must not be empty");
+      for (std::size_t i = 0; i < e->value.size(); ++i) take(e->value[i], e->name + "[" + std::to_string(i) + "]");
+    } else {
+      take(e->value, e->name);
+    }
+    return true;
   }
 
   /// Integer in [lo, hi].
@@ -612,68 +696,231 @@ void read_psa(map_walker& w, psa_config& p) {
   w.number("requests_per_minute", p.requests_per_minute, 0, 600000);
 }
 
+// `tenant: COMPANY` entries of one mapping into `out`.
+void read_tenant_map(map_walker& t, std::map<std::string, std::string>& out) {
+  for (entry* e : t.all_entries()) {
+    if (e->key.empty()) {
+      t.context().diag.report(e->key_node.Mark(), t.name() + ": tenant names must not be empty");
+      continue;
+    }
+    std::string company;
+    t.string(e->key, company, need::required, check_company_identifier);
+    if (!company.empty()) out[e->key] = company;
+  }
+}
+
 void read_companies(map_walker& w, companies_config& c) {
   w.string("default", c.default_company, need::optional, check_company_identifier);
-  bool any_tenant = false;
-  const bool tenants_walked = w.section("tenants", need::optional, [&](map_walker& t) {
-    for (entry* e : t.all_entries()) {
-      any_tenant = true;
+  std::string unmapped;
+  w.string("unmapped", unmapped, need::optional, check_unmapped);
+  w.section("tenants", need::optional, [&](map_walker& t) { read_tenant_map(t, c.tenants); });
+  w.section("sources", need::optional, [&](map_walker& s) {
+    for (entry* e : s.all_entries()) {
       if (e->key.empty()) {
-        t.context().diag.report(e->key_node.Mark(), t.name() + ": tenant names must not be empty");
+        s.context().diag.report(e->key_node.Mark(), s.name() + ": source names must not be empty");
         continue;
       }
-      std::string company;
-      t.string(e->key, company, need::required, check_company_identifier);
-      if (!company.empty()) c.tenants[e->key] = company;
+      s.section(e->key, need::required, [&](map_walker& t) { read_tenant_map(t, c.by_source[e->key]); });
     }
   });
-  // Presence, not validity: a bad default or a malformed tenants section is
-  // already reported on its own.
-  if (!w.has("default") && !any_tenant && (tenants_walked || !w.has("tenants")))
-    w.context().diag.report(w.mark(), "companies: needs a 'default' company or at least one entry under 'tenants'");
+  c.unmapped = !c.default_company.empty() ? unmapped_policy::default_company : unmapped_policy::hold;
+  if (unmapped == "hold") c.unmapped = unmapped_policy::hold;
+  if (unmapped == "default") {
+    if (c.default_company.empty() && !w.has("default"))
+      w.context().diag.report(w.mark(), "companies: 'unmapped: default' needs a 'default' company");
+    c.unmapped = unmapped_policy::default_company;
+  }
 }
 
-// `priority: NAME` (every severity) or `priority: {critical: NAME, ..., info: NAME}`.
-void read_priority(map_walker& w, std::map<ts::severity, std::string>& out) {
-  static constexpr ts::severity all[] = {ts::severity::critical, ts::severity::high, ts::severity::medium,
-                                         ts::severity::low, ts::severity::info};
-  entry* e = w.raw("priority", need::required);
+constexpr ts::severity all_severities[] = {ts::severity::critical, ts::severity::high, ts::severity::medium,
+                                           ts::severity::low, ts::severity::info};
+
+// `key: VALUE` (every severity) or `key: {critical: VALUE, ..., info: VALUE}`.
+void read_by_severity(map_walker& w, std::string_view key, std::map<ts::severity, std::string>& out, need n,
+                      string_check check) {
+  entry* e = w.raw(key, n);
   if (e == nullptr) return;
   if (e->value.IsMap()) {
-    w.section("priority", need::required, [&](map_walker& m) {
-      for (ts::severity sev : all) m.string(ts::to_string(sev), out[sev], need::required);
+    std::map<ts::severity, std::string> m;
+    w.section(key, need::required, [&](map_walker& s) {
+      for (ts::severity sev : all_severities) s.string(ts::to_string(sev), m[sev], need::required, check);
     });
+    out = std::move(m);
     return;
   }
-  std::string name;
-  w.string("priority", name, need::required);
-  if (!name.empty())
-    for (ts::severity sev : all) out[sev] = name;
+  std::string value;
+  w.string(key, value, need::required, check);
+  if (!value.empty())
+    for (ts::severity sev : all_severities) out[sev] = value;
 }
 
-void read_ticket(map_walker& w, ticket_config& t) {
-  w.string("board", t.board, need::required);
-  w.string("status", t.status, need::required);
+// The keys of a `ticket` mapping, applied over `t`. The top-level ticket must
+// name board, status and priority; a rule's inherits what it does not set.
+void read_ticket(map_walker& w, ticket_config& t, bool top_level) {
+  const need base = top_level ? need::required : need::optional;
+  w.string("board", t.board, base, check_not_empty);
+  w.string("status", t.status, base, check_not_empty);
   w.string("closed_status", t.closed_status, need::optional, check_not_empty);
   w.string("reopen_status", t.reopen_status);
-  read_priority(w, t.priority);
-  w.string("summary", t.summary_template, need::optional, check_not_empty);
-  w.string("description", t.description_template);
+  read_by_severity(w, "priority", t.priority, base, check_not_empty);
+  read_by_severity(w, "severity", t.cw_severity, need::optional, check_cw_level);
+  read_by_severity(w, "impact", t.cw_impact, need::optional, check_cw_level);
+  w.string("type", t.type);
+  w.string("subtype", t.subtype);
+  w.string("item", t.item);
+  w.string("team", t.team);
+  w.string("source", t.source);
+  if (!t.subtype.empty() && t.type.empty() && (w.has("subtype") || w.has("type")))
+    w.context().diag.report(w.mark(), w.name() + ": 'subtype' needs a 'type'");
+  w.string("summary", t.summary_template, need::optional, check_non_empty_template);
+  w.string("description", t.description_template, need::optional, check_template);
+  w.section("custom_fields", need::optional, [&](map_walker& c) {
+    for (entry* e : c.all_entries()) {
+      if (e->key.empty()) {
+        c.context().diag.report(e->key_node.Mark(), c.name() + ": custom field captions must not be empty");
+        continue;
+      }
+      std::string value;
+      c.string(e->key, value, need::required, check_template);
+      if (!value.empty()) t.custom_fields[e->key] = value;
+    }
+  });
   w.section("notes", need::optional, [&](map_walker& n) {
-    n.string("update", t.update_note_template, need::optional, check_not_empty);
-    n.string("resolve", t.resolve_note_template);
-    n.string("reopen", t.reopen_note_template, need::optional, check_not_empty);
+    n.string("update", t.update_note_template, need::optional, check_non_empty_template);
+    n.string("resolve", t.resolve_note_template, need::optional, check_template);
+    n.string("reopen", t.reopen_note_template, need::optional, check_non_empty_template);
   });
   w.section("lifecycle", need::optional, [&](map_walker& l) {
-    std::string on_update, on_resolve;
+    std::string on_update, on_resolve, on_tech;
     l.string("on_update", on_update, need::optional, check_on_update);
     l.string("on_resolve", on_resolve, need::optional, check_on_resolve);
+    if (on_update == "patch") t.lifecycle.on_update = on_update_policy::patch;
     if (on_update == "note") t.lifecycle.on_update = on_update_policy::note;
     if (on_update == "ignore") t.lifecycle.on_update = on_update_policy::ignore;
+    if (on_resolve == "close") t.lifecycle.on_resolve = on_resolve_policy::close;
     if (on_resolve == "note") t.lifecycle.on_resolve = on_resolve_policy::note;
     if (on_resolve == "ignore") t.lifecycle.on_resolve = on_resolve_policy::ignore;
     l.duration("reopen_window", t.lifecycle.reopen_window, true);
+    l.string("on_technician_close", on_tech, need::optional, check_on_technician_close);
+    if (on_tech == "respect") t.lifecycle.on_technician_close = technician_close_policy::respect;
+    if (on_tech == "reopen") t.lifecycle.on_technician_close = technician_close_policy::reopen;
+    if (on_tech == "new_ticket") t.lifecycle.on_technician_close = technician_close_policy::new_ticket;
+    if (on_tech == "note") t.lifecycle.on_technician_close = technician_close_policy::note;
   });
+}
+
+void read_match(map_walker& m, match_spec& out) {
+  m.strings("source", out.sources);
+  m.strings("tenant", out.tenants);
+  std::vector<std::string> sev;
+  m.strings("severity", sev, check_severity);
+  for (const auto& s : sev) out.severities.push_back(*ts::parse_severity(s));
+  std::string min;
+  m.string("min_severity", min, need::optional, check_severity);
+  if (!min.empty()) out.min_severity = ts::parse_severity(min);
+  m.strings("category", out.categories);
+  m.section("tags", need::optional, [&](map_walker& t) {
+    t.strings("any", out.tags_any);
+    t.strings("all", out.tags_all);
+    if (!t.has("any") && !t.has("all")) t.context().diag.report(t.mark(), t.name() + ": needs 'any' or 'all'");
+  });
+  m.string("title", out.title_regex, need::optional, check_regex);
+  if (entry* e = m.raw("attributes", need::optional)) {
+    diagnostics& diag = m.context().diag;
+    if (!e->value.IsSequence()) {
+      diag.report(e->value_mark(), e->name + ": expected a list of {pointer, equals|in|regex}, got " +
+                                       describe(e->value));
+      return;
+    }
+    for (std::size_t i = 0; i < e->value.size(); ++i) {
+      const YAML::Node& item = e->value[i];
+      const std::string name = e->name + "[" + std::to_string(i) + "]";
+      if (!item.IsMap()) {
+        diag.report(item.Mark(), name + ": expected a mapping {pointer, equals|in|regex}, got " + describe(item));
+        continue;
+      }
+      map_walker a(item, name, m.context());
+      attribute_match am;
+      a.string("pointer", am.pointer, need::required, check_json_pointer);
+      // Known even when absent or null, so a misspelt one gets a suggestion.
+      for (std::string_view op : {"equals", "in", "regex"}) a.raw(op, need::optional);
+      int ops = 0;
+      if (a.has("equals")) {
+        ++ops;
+        std::string v;
+        a.string("equals", v);
+        am.what = attribute_match::op::equals;
+        am.values = {v};
+      }
+      if (a.has("in")) {
+        ++ops;
+        am.what = attribute_match::op::in;
+        a.strings("in", am.values, nullptr);
+      }
+      if (a.has("regex")) {
+        ++ops;
+        am.what = attribute_match::op::regex;
+        a.string("regex", am.regex, need::required, check_regex);
+      }
+      a.finish();
+      if (ops != 1) diag.report(item.Mark(), name + ": give exactly one of 'equals', 'in' or 'regex'");
+      out.attributes.push_back(std::move(am));
+    }
+  }
+}
+
+void read_rules(map_walker& w, config& cfg) {
+  entry* e = w.raw("rules", need::optional);
+  if (e == nullptr) return;
+  diagnostics& diag = w.context().diag;
+  if (!e->value.IsSequence()) {
+    diag.report(e->value_mark(), "rules: expected a list of rules, got " + std::string(describe(e->value)));
+    return;
+  }
+  std::map<std::string, int> names;  // name -> line
+  std::optional<std::size_t> catch_all;  // index of the first rule without conditions
+  for (std::size_t i = 0; i < e->value.size(); ++i) {
+    const YAML::Node& item = e->value[i];
+    const std::string where = "rules[" + std::to_string(i) + "]";
+    if (!item.IsMap()) {
+      diag.report(item.Mark(), where + ": expected a mapping with name, match and ticket, got " + describe(item));
+      continue;
+    }
+    rule r;
+    r.line = item.Mark().line + 1;
+    r.ticket = cfg.ticket;
+    map_walker rw(item, where, w.context());
+    rw.string("name", r.name, need::required);
+    // "default" is how decisions and the history name the top-level ticket.
+    if (r.name == "default") {
+      diag.report(rw.raw("name", need::optional)->value_mark(),
+                  where + ".name: 'default' is reserved for the top-level ticket (used when no rule matches); "
+                          "choose another name");
+    }
+    if (!r.name.empty()) {
+      if (auto [it, fresh] = names.emplace(r.name, r.line); !fresh)
+        diag.report(item.Mark(), where + ": duplicate rule name '" + r.name + "' (first at line " +
+                                     std::to_string(it->second) + ")");
+    }
+    const std::size_t errors_before = diag.count();
+    rw.section("match", need::optional, [&](map_walker& m) { read_match(m, r.match); });
+    // A `match` whose conditions had errors lost them: not a catch-all.
+    const bool match_ok = diag.count() == errors_before;
+    rw.section("ticket", need::optional, [&](map_walker& t) { read_ticket(t, r.ticket, false); });
+    rw.finish();
+    if (catch_all)
+      diag.report(item.Mark(), where + ": rule '" + r.name + "' can never match: rule '" +
+                                   cfg.rules[*catch_all].name + "' (line " + std::to_string(cfg.rules[*catch_all].line) +
+                                   ") above it matches every event; move it below, or give that rule a 'match'");
+    cfg.rules.push_back(std::move(r));
+    if (!catch_all && match_ok && cfg.rules.back().match.catch_all()) catch_all = cfg.rules.size() - 1;
+  }
+}
+
+void read_storm(map_walker& w, storm_config& s) {
+  w.integer("max_new_tickets_per_hour", s.max_new_tickets_per_hour, 0, 1'000'000);
+  w.string("digest_summary", s.digest_summary, need::optional, check_non_empty_template);
+  w.string("digest_note", s.digest_note, need::optional, check_non_empty_template);
 }
 
 void read_intake(map_walker& w, intake_config& in) {
@@ -686,7 +933,10 @@ void read_intake(map_walker& w, intake_config& in) {
 void read_document(map_walker& w, config& cfg) {
   w.section("psa", need::required, [&](map_walker& s) { read_psa(s, cfg.psa); });
   w.section("companies", need::required, [&](map_walker& s) { read_companies(s, cfg.companies); });
-  w.section("ticket", need::required, [&](map_walker& s) { read_ticket(s, cfg.ticket); });
+  w.section("ticket", need::required, [&](map_walker& s) { read_ticket(s, cfg.ticket, true); });
+  // After `ticket`: every rule starts from it.
+  read_rules(w, cfg);
+  w.section("storm", need::optional, [&](map_walker& s) { read_storm(s, cfg.storm); });
   w.section("storage", need::optional,
             [&](map_walker& s) { s.path("database", cfg.storage.database, need::optional, false); });
   w.section("intake", need::optional, [&](map_walker& s) { read_intake(s, cfg.intake); });

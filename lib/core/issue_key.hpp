@@ -16,6 +16,10 @@ struct issue_identity {
   friend bool operator==(const issue_identity&, const issue_identity&) = default;
 };
 
+/// The `source` of the synthetic issues that carry storm digest tickets (no
+/// event source may use it: the intake parser refuses it).
+inline constexpr std::string_view digest_source = "ticketsync";
+
 /// The deterministic correlation key of an issue: `ts1:` followed by the
 /// lowercase hex SHA-256 of the length-prefixed identity (68 characters, within
 /// ConnectWise's 100-character externalXRef). Distinct identities never share

@@ -9,6 +9,8 @@
 // a double's range are rejected; for duplicate keys the last one wins.
 #include "intake/event_parser.hpp"
 
+#include "core/issue_key.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -321,6 +323,8 @@ event_result parse_event(std::string_view json_text) {
 
   auto source = identity_part(doc, "source");
   if (!source) return source.error();
+  if (*source == digest_source)
+    return field_error("source", "'" + std::string(digest_source) + "' is reserved for ticketsync's storm digest tickets");
   ev.source = std::move(*source);
   auto tenant = identity_part(doc, "tenant");
   if (!tenant) return tenant.error();

@@ -8,6 +8,8 @@
 namespace ts::ops {
 
 void notify_ready();
+/// RELOADING=1 (with MONOTONIC_USEC); follow with notify_ready() when done.
+void notify_reloading();
 void notify_stopping();
 void notify_status(std::string_view status);
 

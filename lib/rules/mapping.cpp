@@ -186,32 +186,61 @@ boost::system::result<std::string, mapping_error> render_template(std::string_vi
   return {boost::system::in_place_value, std::move(out)};
 }
 
-mapping_result map_event(const ts::event& ev, const config::config& cfg) {
+company_choice choose_company(const ts::event& ev, const config::companies_config& c) {
+  // An empty identifier counts as unmapped: ConnectWise would reject the
+  // ticket anyway, with a less helpful message.
+  if (auto src = c.by_source.find(ev.source); src != c.by_source.end())
+    if (auto it = src->second.find(ev.tenant); it != src->second.end() && !it->second.empty())
+      return {it->second, "companies.sources." + ev.source + "." + ev.tenant, false};
+  if (auto it = c.tenants.find(ev.tenant); it != c.tenants.end() && !it->second.empty())
+    return {it->second, "companies.tenants." + ev.tenant, false};
+  if (c.unmapped == config::unmapped_policy::default_company && !c.default_company.empty())
+    return {c.default_company, "companies.default (tenant '" + ev.tenant + "' is not mapped)", false};
+  return {{},
+          "tenant '" + ev.tenant + "' (source '" + ev.source + "') is not mapped and " +
+              (c.unmapped == config::unmapped_policy::hold ? "companies.unmapped is hold"
+                                                           : "companies.default is not set"),
+          true};
+}
+
+mapping_result render_ticket(const ts::event& ev, const config::ticket_config& cfg, std::string company,
+                             std::string rule) {
   desired_ticket t;
-  // An empty identifier (`tenant: ""` in YAML) counts as unmapped: ConnectWise
-  // would reject the ticket anyway, with a less helpful message.
-  if (auto it = cfg.companies.tenants.find(ev.tenant); it != cfg.companies.tenants.end() && !it->second.empty()) {
-    t.company_identifier = it->second;
-  } else if (!cfg.companies.default_company.empty()) {
-    t.company_identifier = cfg.companies.default_company;
-  } else {
-    return mapping_error{"tenant '" + ev.tenant + "' (source '" + ev.source +
-                         "') has no company mapping and companies.default is not set"};
-  }
-  t.board = cfg.ticket.board;
-  t.status = cfg.ticket.status;
-  if (auto it = cfg.ticket.priority.find(ev.severity); it != cfg.ticket.priority.end()) t.priority = it->second;
+  t.rule = std::move(rule);
+  t.company_identifier = std::move(company);
+  t.board = cfg.board;
+  t.status = cfg.status;
+  t.closed_status = cfg.closed_status;
+  t.reopen_status = cfg.effective_reopen_status();
+  const auto pick = [&](const std::map<ts::severity, std::string>& m) {
+    auto it = m.find(ev.severity);
+    return it != m.end() ? it->second : std::string{};
+  };
+  t.priority = pick(cfg.priority);
+  t.cw_severity = pick(cfg.cw_severity);
+  t.cw_impact = pick(cfg.cw_impact);
+  t.type = cfg.type;
+  t.subtype = cfg.subtype;
+  t.item = cfg.item;
+  t.team = cfg.team;
+  t.source = cfg.source;
 
   const json context = ev.to_json();
-  auto summary = render_template("summary", cfg.ticket.summary_template, context);
+  auto summary = render_template("summary", cfg.summary_template, context);
   if (!summary) return summary.error();
   std::string line = one_line(*summary);
   if (line.empty()) line = one_line(ev.title);
   t.summary = truncate_utf16(line, max_summary_units);
 
-  auto description = render_template("description", cfg.ticket.description_template, context);
+  auto description = render_template("description", cfg.description_template, context);
   if (!description) return description.error();
   t.description = std::move(*description);
+
+  for (const auto& [caption, tmpl] : cfg.custom_fields) {
+    auto value = render_template("custom field " + caption, tmpl, context);
+    if (!value) return value.error();
+    t.custom_fields[caption] = std::move(*value);
+  }
 
   t.external_xref = correlation_key({ev.source, ev.tenant, ev.issue_id});
   return t;

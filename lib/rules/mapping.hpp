@@ -1,5 +1,7 @@
-// Rules (first slice): event + configuration -> the ticket ticketsync wants to
-// exist. Pure: names are resolved to ids later, by the PSA directory.
+// Rendering: event + the ticket section of the rule that matched -> the
+// ticket ticketsync wants to exist; and the tenant -> company choice. Pure:
+// names are resolved to ids later, through the PSA directory. Rule matching is
+// rules/ruleset.hpp.
 #pragma once
 
 #include "config/config.hpp"
@@ -7,6 +9,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -14,10 +17,17 @@ namespace ts::rules {
 
 /// The ticket an issue should have, with board/status/priority still by name.
 struct desired_ticket {
+  std::string rule;                ///< name of the rule that decided ("default": none matched)
   std::string company_identifier;  ///< ConnectWise company identifier
   std::string board;
   std::string status;
+  std::string closed_status;
+  std::string reopen_status;       ///< effective (the new-ticket status when not configured)
   std::string priority;
+  std::string cw_severity;         ///< Low | Medium | High
+  std::string cw_impact;           ///< Low | Medium | High
+  std::string type, subtype, item, team, source;  ///< empty = not sent
+  std::map<std::string, std::string> custom_fields;  ///< caption -> rendered value
   std::string summary;             ///< rendered, cut to <= 100 UTF-16 units on a code-point boundary
   std::string description;         ///< rendered initialDescription
   std::string external_xref;       ///< the issue's correlation key
@@ -35,8 +45,24 @@ using mapping_result = boost::system::result<desired_ticket, mapping_error>;
 /// through argument-dependent lookup (see intake/event_parser.hpp).
 [[noreturn]] void throw_exception_from_error(const mapping_error& e, const boost::source_location& loc);
 
-/// Picks the company (companies.tenants, else companies.default) and renders
-/// the ticket templates over `ev.to_json()`.
+/// The company an event's ticket belongs to, and why.
+struct company_choice {
+  std::string identifier;  ///< empty when held
+  std::string why;         ///< e.g. "companies.tenants.acme", "companies.default (tenant 'x' is not mapped)"
+  bool held = false;       ///< unmapped tenant under `unmapped: hold`
+};
+
+/// companies.sources[source][tenant], else companies.tenants[tenant], else
+/// the unmapped policy (default company, or held).
+company_choice choose_company(const ts::event& ev, const config::companies_config& c);
+
+/// Renders `t`'s templates over `ev.to_json()` into the desired ticket of
+/// `company`, decided by rule `rule`.
+mapping_result render_ticket(const ts::event& ev, const config::ticket_config& t, std::string company,
+                             std::string rule);
+
+/// The whole mapping in one call: first matching rule (rules/ruleset.hpp),
+/// company, rendering. A held tenant is an error here (the engine holds).
 mapping_result map_event(const ts::event& ev, const config::config& cfg);
 
 /// Renders a mustache template over `context`. Errors (unclosed sections,

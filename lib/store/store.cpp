@@ -97,7 +97,7 @@ std::string sql(std::initializer_list<std::string_view> parts) {
 
 constexpr std::string_view issue_columns =
     "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state,"
-    " generation, phase, resolved_at, desired, applied";
+    " generation, phase, resolved_at, desired, applied, rule, tech_closed, digest";
 constexpr std::string_view operation_columns =
     "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step";
 
@@ -129,6 +129,9 @@ issue_record read_issue(const SQLite::Statement& s) {
   if (!s.isColumnNull(13)) r.resolved_at = from_unix_ms(s.getColumn(13).getInt64());
   r.desired_json = s.getColumn(14).getString();
   r.applied_json = s.getColumn(15).getString();
+  r.rule = s.getColumn(16).getString();
+  r.tech_closed = s.getColumn(17).getInt() != 0;
+  if (!s.isColumnNull(18)) r.digest = s.getColumn(18).getInt64();
   return r;
 }
 
@@ -177,11 +180,12 @@ struct store::statements {
         issue_insert(db,
                      "INSERT INTO issues (source, tenant, issue_id, correlation_key, state, severity, last_event_at,"
                      " event, ticket_id, ticket_state, created_at, updated_at, generation, phase, resolved_at,"
-                     " desired, applied)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)"),
+                     " desired, applied, rule, tech_closed, digest)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                     " ?19)"),
         issue_update(db,
                      "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6,"
-                     " generation = ?7, phase = ?8, resolved_at = ?9, desired = ?10"
+                     " generation = ?7, phase = ?8, resolved_at = ?9, desired = ?10, rule = ?11, tech_closed = ?12, digest = ?13"
                      " WHERE id = ?1"),
         issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
         issue_set_applied(db, "UPDATE issues SET applied = ?2, updated_at = ?3 WHERE id = ?1"),
@@ -227,7 +231,7 @@ struct store::statements {
                "SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM issues),"
                " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
                " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
-               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL)") {}
+               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)") {}
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
   SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
@@ -260,6 +264,23 @@ store::store(const std::string& path) {
   }
   migrate(*db_, embedded_migrations());
   // After migrate: preparing needs the tables.
+  stmts_ = std::make_unique<statements>(*db_);
+}
+
+store::store(const std::string& path, read_only_t) {
+  try {
+    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
+    db_->setBusyTimeout(5000);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot open database '" + path + "' read-only: " + e.what());
+  }
+  const auto& all = embedded_migrations();
+  const int latest = all.empty() ? 0 : all.back().version;
+  const int have = schema_version();
+  if (have != latest)
+    throw std::runtime_error("database '" + path + "' has schema version " + std::to_string(have) +
+                             ", this binary expects " + std::to_string(latest) +
+                             " (start the daemon once to migrate it)");
   stmts_ = std::make_unique<statements>(*db_);
 }
 
@@ -368,6 +389,9 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
     if (rec.resolved_at) s.bind(14, to_unix_ms(*rec.resolved_at));
     s.bindNoCopy(15, rec.desired_json);
     s.bindNoCopy(16, rec.applied_json);
+    s.bindNoCopy(17, rec.rule);
+    s.bind(18, rec.tech_closed ? 1 : 0);
+    if (rec.digest) s.bind(19, *rec.digest);
     s.exec();
     return db_->getLastInsertRowid();
   }
@@ -383,6 +407,9 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
   s.bindNoCopy(8, rec.phase);
   if (rec.resolved_at) s.bind(9, to_unix_ms(*rec.resolved_at));
   s.bindNoCopy(10, rec.desired_json);
+  s.bindNoCopy(11, rec.rule);
+  s.bind(12, rec.tech_closed ? 1 : 0);
+  if (rec.digest) s.bind(13, *rec.digest);
   if (s.exec() == 0) no_issue(rec.id);
   return rec.id;
 }
@@ -564,7 +591,113 @@ counts store::get_counts() {
                 .issues = s.getColumn(1).getInt64(),
                 .pending = s.getColumn(2).getInt64(),
                 .dead = s.getColumn(3).getInt64(),
-                .tickets = s.getColumn(4).getInt64()};
+                .tickets = s.getColumn(4).getInt64(),
+                .held = s.getColumn(5).getInt64()};
+}
+
+// The statements below are not on hot paths: prepared per call.
+
+void store::hold_event(const inbox_row& row, std::string_view source, std::string_view tenant,
+                       std::string_view reason, sys_ms now) {
+  SQLite::Statement s(*db_,
+                      "INSERT INTO held_events (received_at, origin, body, source, tenant, reason, held_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  s.bind(1, to_unix_ms(row.received_at));
+  s.bind(2, row.origin);
+  s.bind(3, row.body);
+  s.bind(4, std::string(source));
+  s.bind(5, std::string(tenant));
+  s.bind(6, std::string(reason));
+  s.bind(7, to_unix_ms(now));
+  s.exec();
+}
+
+std::vector<held_event> store::held_events(std::size_t limit) {
+  SQLite::Statement s(*db_,
+                      "SELECT id, received_at, origin, body, source, tenant, reason, held_at FROM held_events"
+                      " ORDER BY id LIMIT ?1");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<held_event> out;
+  while (s.executeStep())
+    out.push_back({s.getColumn(0).getInt64(), from_unix_ms(s.getColumn(1).getInt64()), s.getColumn(2).getString(),
+                   s.getColumn(3).getString(), s.getColumn(4).getString(), s.getColumn(5).getString(),
+                   s.getColumn(6).getString(), from_unix_ms(s.getColumn(7).getInt64())});
+  return out;
+}
+
+std::int64_t store::release_held(sys_ms now) {
+  (void)now;  // received_at is kept: the event was received then
+  SQLite::Statement move(*db_,
+                         "INSERT INTO inbox (received_at, origin, body)"
+                         " SELECT received_at, origin, body FROM held_events ORDER BY id");
+  const int n = move.exec();
+  db_->exec("DELETE FROM held_events");
+  return n;
+}
+
+void store::add_history(std::int64_t issue, std::string_view kind, std::optional<std::int64_t> operation,
+                        std::string_view detail, sys_ms now) {
+  SQLite::Statement s(*db_, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)");
+  s.bind(1, issue);
+  s.bind(2, to_unix_ms(now));
+  s.bind(3, std::string(kind));
+  if (operation) s.bind(4, *operation);
+  s.bind(5, std::string(detail));
+  s.exec();
+}
+
+std::vector<history_entry> store::history(std::int64_t issue) {
+  SQLite::Statement s(*db_, "SELECT id, at, kind, operation, detail FROM history WHERE issue = ?1 ORDER BY id");
+  s.bind(1, issue);
+  std::vector<history_entry> out;
+  while (s.executeStep()) {
+    history_entry h{s.getColumn(0).getInt64(), from_unix_ms(s.getColumn(1).getInt64()), s.getColumn(2).getString(),
+                    std::nullopt, s.getColumn(4).getString()};
+    if (!s.isColumnNull(3)) h.operation = s.getColumn(3).getInt64();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::int64_t store::creates_since(std::string_view tenant, sys_ms since) {
+  SQLite::Statement s(*db_,
+                      "SELECT COUNT(*) FROM operations AS o JOIN issues AS i ON o.issue = i.id"
+                      " WHERE i.tenant = ?1 AND o.kind = 'create' AND o.created_at >= ?2 AND i.source <> ?3");
+  s.bind(1, std::string(tenant));
+  s.bind(2, to_unix_ms(since));
+  s.bind(3, std::string(digest_source));
+  s.executeStep();
+  return s.getColumn(0).getInt64();
+}
+
+void store::set_issue_marks(std::int64_t issue, std::string_view rule, bool tech_closed,
+                            std::optional<std::int64_t> digest, sys_ms now) {
+  SQLite::Statement s(*db_, "UPDATE issues SET rule = ?2, tech_closed = ?3, digest = ?4, updated_at = ?5 WHERE id = ?1");
+  s.bind(1, issue);
+  s.bind(2, std::string(rule));
+  s.bind(3, tech_closed ? 1 : 0);
+  if (digest) s.bind(4, *digest);
+  s.bind(5, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(issue);
+}
+
+void store::put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now) {
+  SQLite::Statement s(*db_,
+                      "INSERT INTO directory (kind, scope, body, fetched_at) VALUES (?1, ?2, ?3, ?4)"
+                      " ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at");
+  s.bind(1, std::string(kind));
+  s.bind(2, scope);
+  s.bind(3, std::string(body));
+  s.bind(4, to_unix_ms(now));
+  s.exec();
+}
+
+std::optional<directory_entry> store::get_directory(std::string_view kind, std::int64_t scope) {
+  SQLite::Statement s(*db_, "SELECT body, fetched_at FROM directory WHERE kind = ?1 AND scope = ?2");
+  s.bind(1, std::string(kind));
+  s.bind(2, scope);
+  if (!s.executeStep()) return std::nullopt;
+  return directory_entry{s.getColumn(0).getString(), from_unix_ms(s.getColumn(1).getInt64())};
 }
 
 }  // namespace ts::store

@@ -60,6 +60,36 @@ struct issue_record {
   std::optional<sys_ms> resolved_at;     ///< updated_at of the resolving event
   std::string desired_json = "{}";       ///< the ticket as the newest event wants it
   std::string applied_json = "{}";       ///< fields the ticket is known to hold
+  std::string rule;                      ///< rule that decided the ticket (newest event)
+  bool tech_closed = false;              ///< ticket found closed by a person while the issue was open
+  std::optional<std::int64_t> digest;    ///< storm digest issue this issue was folded into
+};
+
+/// An event of an unmapped tenant, waiting for a mapping.
+struct held_event {
+  std::int64_t id = 0;
+  sys_ms received_at{};
+  std::string origin;
+  std::string body;
+  std::string source;
+  std::string tenant;
+  std::string reason;
+  sys_ms held_at{};
+};
+
+/// One line of an issue's history.
+struct history_entry {
+  std::int64_t id = 0;
+  sys_ms at{};
+  std::string kind;  ///< decision | operation
+  std::optional<std::int64_t> operation;
+  std::string detail;  ///< JSON
+};
+
+/// A cached list of ConnectWise names.
+struct directory_entry {
+  std::string body;  ///< JSON
+  sys_ms fetched_at{};
 };
 
 enum class op_status { pending, done, dead };
@@ -103,6 +133,7 @@ struct counts {
   std::int64_t pending = 0;
   std::int64_t dead = 0;
   std::int64_t tickets = 0;  ///< issues with a ticket id
+  std::int64_t held = 0;     ///< held events (unmapped tenants)
 };
 
 class store {
@@ -112,6 +143,12 @@ class store {
   /// the embedded migrations. Throws std::runtime_error with a clear message
   /// when the file cannot be opened or its schema is newer than this binary.
   explicit store(const std::string& path);
+  /// Read-only (operator commands that must change nothing, e.g. `explain`):
+  /// opens an existing database without creating, migrating or writing it.
+  /// Throws std::runtime_error when the file is missing or its schema is not
+  /// exactly this binary's.
+  struct read_only_t {};
+  store(const std::string& path, read_only_t);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -199,6 +236,33 @@ class store {
   void fail_operation(std::int64_t op, const dead_letter_info& info, sys_ms now);
   /// Dead letters, newest first, at most `limit`.
   std::vector<dead_letter> dead_letters(std::size_t limit);
+
+  // ---- held events (unmapped tenants) -----------------------------------------
+  void hold_event(const inbox_row& row, std::string_view source, std::string_view tenant, std::string_view reason,
+                  sys_ms now);
+  /// Oldest first, at most `limit`.
+  std::vector<held_event> held_events(std::size_t limit);
+  /// Moves every held event back to the end of the inbox, in arrival order
+  /// (the planner holds again those still unmapped). Returns how many.
+  std::int64_t release_held(sys_ms now);
+
+  // ---- history -------------------------------------------------------------------
+  void add_history(std::int64_t issue, std::string_view kind, std::optional<std::int64_t> operation,
+                   std::string_view detail, sys_ms now);
+  /// Oldest first.
+  std::vector<history_entry> history(std::int64_t issue);
+
+  // ---- storm protection ------------------------------------------------------------
+  /// Create operations queued since `since` for issues of `tenant` (any
+  /// source), digest tickets excluded.
+  std::int64_t creates_since(std::string_view tenant, sys_ms since);
+  /// Sets the issue's rule, tech_closed and digest columns.
+  void set_issue_marks(std::int64_t issue, std::string_view rule, bool tech_closed,
+                       std::optional<std::int64_t> digest, sys_ms now);
+
+  // ---- directory cache -------------------------------------------------------------
+  void put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now);
+  std::optional<directory_entry> get_directory(std::string_view kind, std::int64_t scope);
 
   counts get_counts();
 

@@ -133,6 +133,9 @@ struct engine::context {
   json desired;
   json applied;
   json payload;
+  std::shared_ptr<const rules::ruleset> rules;  ///< the mapping the operation started under
+  const config::ticket_config* tcfg = nullptr;  ///< its rule's ticket section
+  bool note_only = false;  ///< an update reduced to its note (ticket closed by a technician, policy note)
   /// Store writes produced by finished steps, committed with the next
   /// advance_step/complete_operation so state and progress move together.
   std::vector<std::function<void()>> writes;
@@ -141,9 +144,37 @@ struct engine::context {
   ticket_fields applied_fields() const { return fields_of(applied); }
 };
 
-engine::engine(net::any_io_executor ex, store::store& st, const config::config& cfg, psa::cw_client& client,
-               spdlog::logger& log, const ts::clock& clk)
-    : ex_(ex), store_(st), cfg_(cfg), client_(client), log_(log), clock_(clk), wake_(ex), commit_(ex, st) {}
+engine::engine(net::any_io_executor ex, store::store& st, std::shared_ptr<const config::config> cfg,
+               psa::cw_client& client, spdlog::logger& log, const ts::clock& clk)
+    : ex_(ex),
+      store_(st),
+      base_cfg_(cfg),
+      cfg_(*base_cfg_),
+      rules_(std::make_shared<const rules::ruleset>(std::move(cfg))),
+      client_(client),
+      log_(log),
+      clock_(clk),
+      wake_(ex),
+      commit_(ex, st) {}
+
+std::int64_t engine::reload(std::shared_ptr<const config::config> cfg) {
+  rules_ = std::make_shared<const rules::ruleset>(std::move(cfg));
+  if (lookups_) {
+    // Names may have changed along with the rules: fetch them again on next use.
+    lookups_->fetched = {};
+    lookups_->statuses.clear();
+    lookups_->lists.clear();
+  }
+  std::int64_t released = 0;
+  {
+    store::store::transaction tx(store_);
+    released = store_.release_held(clock_.now());
+    tx.commit();
+  }
+  ++stats_.reloads;
+  wake_.notify();
+  return released;
+}
 
 net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   while (!stopping_) {
@@ -198,20 +229,32 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   }
   const issue_identity id{ev->source, ev->tenant, ev->issue_id};
   const std::string key = id.display();
-  auto rec = store_.find_issue(id);
-  auto desired = rules::map_event(*ev, cfg_);
-  ticket_fields fields;
-  if (desired) {
-    const auto [sev, impact] = cw_severity_impact(ev->severity);
-    fields = {desired->summary, desired->priority, sev, impact};
+  const rules::ruleset& rs = *rules_;
+  const rules::decision d = rs.decide(*ev);
+  if (d.held()) {
+    // Kept, visibly, until a reload maps the tenant (reload() releases them).
+    store_.hold_event(row, ev->source, ev->tenant, d.company.why, now);
+    ++stats_.held;
+    log_.warn("issue.held issue={} updated_at={} reason=\"{}\"; released when a reload maps the tenant", key,
+              ev->updated_at_text, d.company.why);
+    return;
   }
+  auto rec = store_.find_issue(id);
+  if (rec && rec->digest) {
+    plan_digest_member(*rec, *ev, now, false);
+    return;
+  }
+  const config::ticket_config& tcfg = *d.ticket;
+  ticket_fields fields;
+  if (d.desired) fields = sync::fields_of(*d.desired);
   std::optional<issue_snapshot> snap;
   if (rec)
-    snap = issue_snapshot{rec->state, rec->last_event_at, parse_phase(rec->phase), rec->resolved_at,
-                          fields_of(json::parse(rec->desired_json, nullptr, false))};
-  const plan p = plan_event(snap, *ev, fields, cfg_.ticket.lifecycle);
-  log_.debug("event.planned issue={} updated_at={} apply={} ops={} reason=\"{}\"", key, ev->updated_at_text, p.apply,
-             p.ops.size(), p.reason);
+    snap = issue_snapshot{rec->state,        rec->last_event_at,
+                          parse_phase(rec->phase), rec->resolved_at,
+                          fields_of(json::parse(rec->desired_json, nullptr, false)), rec->tech_closed};
+  const plan p = plan_event(snap, *ev, fields, tcfg.lifecycle);
+  log_.debug("event.planned issue={} updated_at={} rule={} apply={} ops={} reason=\"{}\"", key, ev->updated_at_text,
+             d.rule, p.apply, p.ops.size(), p.reason);
   if (!p.apply) return;
 
   store::issue_record r = rec ? *rec : store::issue_record{};
@@ -223,32 +266,77 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   r.severity = ev->severity;
   r.last_event_at = ev->updated_at;
   r.event_json = row.body;
-  if (!desired) {
-    // The ticket cannot be rendered (no company for the tenant, a template
-    // error): record the event, and dead-letter what it asked for, visibly.
+  r.rule = d.rule;
+  if (p.clear_technician_closed) r.tech_closed = false;
+
+  // Why, recorded: the decision of this event, whatever follows.
+  json why = {{"event_updated_at", ev->updated_at_text},
+              {"event_state", to_string(ev->state)},
+              {"severity", to_string(ev->severity)},
+              {"rule", d.rule},
+              {"rule_why", d.checks.empty() ? json::array() : json(d.checks.back().why)},
+              {"company", d.company.identifier},
+              {"company_why", d.company.why},
+              {"plan", p.reason}};
+  if (d.desired) {
+    why["board"] = d.desired->board;
+    why["priority"] = d.desired->priority;
+  }
+  json ops_json = json::array();
+  for (const planned_op& op : p.ops) ops_json.push_back(to_string(op.kind));
+  why["ops"] = ops_json;
+  const auto record_decision = [&](std::int64_t issue_row) {
+    store_.add_history(issue_row, "decision", std::nullopt, why.dump(-1, ' ', false, json::error_handler_t::replace),
+                       now);
+  };
+
+  if (!d.desired) {
+    // The ticket cannot be rendered (a template error): record the event, and
+    // dead-letter what it asked for, visibly.
+    const std::string error = "mapping: " + (d.error ? d.error->what : std::string("no ticket"));
     const std::int64_t issue_row = store_.save_issue(r, now);
+    why["error"] = error;
+    record_decision(issue_row);
     if (!p.ops.empty()) {
       const std::int64_t op = store_.add_operation(issue_row, to_string(p.ops.front().kind), "{}", now);
-      store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, "mapping: " + desired.error().what}, now);
+      store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, error}, now);
       ++stats_.dead;
-      log_.error("op.dead_lettered issue={} op={} kind={} reason=\"mapping: {}\"", key, op,
-                 to_string(p.ops.front().kind), desired.error().what);
+      log_.error("op.dead_lettered issue={} op={} kind={} rule={} reason=\"{}\"", key, op,
+                 to_string(p.ops.front().kind), d.rule, error);
     }
     return;
   }
+  const rules::desired_ticket& want = *d.desired;
+  json desired = desired_document(want);
+
+  // Storm protection: past the tenant's cap, a new ticket becomes a note on
+  // the tenant's digest ticket of this hour.
+  const bool creates = !p.ops.empty() && p.ops.front().kind == op_kind::create;
+  const int cap = rs.cfg().storm.max_new_tickets_per_hour;
+  if (creates && cap > 0 && storm_capped(cap, store_.creates_since(ev->tenant, now - std::chrono::hours{1}))) {
+    const std::int64_t digest = digest_issue_for(*ev, want, desired, now);
+    r.digest = digest;
+    r.phase = phase_name(ticket_phase::none);
+    r.resolved_at = p.resolved_at;
+    r.desired_json = desired.dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::int64_t issue_row = store_.save_issue(r, now);
+    why["ops"] = json::array({"digest_note"});
+    why["digest"] = digest;
+    why["plan"] = "storm: the tenant queued " + std::to_string(cap) + " or more new tickets in the last hour";
+    record_decision(issue_row);
+    plan_digest_member(*store_.get_issue(issue_row), *ev, now, true);
+    ++stats_.digested;
+    log_.warn("storm.digested issue={} tenant={} digest={} cap={}", key, ev->tenant, digest, cap);
+    return;
+  }
+
   if (p.new_generation) ++r.generation;
   r.phase = phase_name(p.phase_after);
   r.resolved_at = p.resolved_at;
-  json d = {{"company", desired->company_identifier},
-            {"board", desired->board},
-            {"status", desired->status},
-            {"closed_status", cfg_.ticket.closed_status},
-            {"reopen_status", cfg_.ticket.effective_reopen_status()},
-            {"description", desired->description},
-            {"xref", xref_for(r.correlation_key, r.generation)}};
-  put_fields(d, fields);
-  r.desired_json = d.dump(-1, ' ', false, json::error_handler_t::replace);
+  desired["xref"] = xref_for(r.correlation_key, r.generation);
+  r.desired_json = desired.dump(-1, ' ', false, json::error_handler_t::replace);
   const std::int64_t issue_row = store_.save_issue(r, now);
+  record_decision(issue_row);
 
   for (const planned_op& op : p.ops) {
     if (op.kind == op_kind::update) {
@@ -268,6 +356,84 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   }
 }
 
+void engine::plan_digest_member(const store::issue_record& rec, const ts::event& ev, sys_ms now, bool first) {
+  // A member of a storm digest: its events are notes on the digest ticket.
+  // The first event (planned just now) and every change of state are noted;
+  // other updates only refresh what is stored.
+  if (!first && ev.updated_at <= rec.last_event_at) return;  // stale
+  const bool state_changed = !first && ev.state != rec.state;
+  store::issue_record r = rec;
+  if (!first) {
+    r.state = ev.state;
+    r.severity = ev.severity;
+    r.last_event_at = ev.updated_at;
+    r.event_json = ev.to_json().dump(-1, ' ', false, json::error_handler_t::replace);
+    store_.save_issue(r, now);
+  }
+  if (!first && !state_changed) return;
+  json context = ev.to_json();
+  context["cap"] = rules_->cfg().storm.max_new_tickets_per_hour;
+  auto text = rules::render_template("storm.digest_note", rules_->cfg().storm.digest_note, context);
+  json payload = {{"note", "digest"}, {"member", rec.id}, {"text", text ? valid_utf8(*text) : ev.title}};
+  store_.add_operation(*rec.digest, to_string(op_kind::note), payload.dump(-1, ' ', false, json::error_handler_t::replace),
+                       now);
+  if (!first)
+    store_.add_history(rec.id, "decision", std::nullopt,
+                       json({{"event_updated_at", ev.updated_at_text},
+                             {"event_state", to_string(ev.state)},
+                             {"plan", "storm digest member: state change noted on the digest ticket"},
+                             {"digest", *rec.digest},
+                             {"ops", json::array({"digest_note"})}})
+                           .dump(-1, ' ', false, json::error_handler_t::replace),
+                       now);
+}
+
+std::int64_t engine::digest_issue_for(const ts::event& ev, const rules::desired_ticket& member, const json& desired,
+                                      sys_ms now) {
+  const issue_identity did = digest_identity(ev.tenant, now);
+  if (auto existing = store_.find_issue(did)) return existing->id;
+  const config::storm_config& storm = rules_->cfg().storm;
+  json context = ev.to_json();
+  context["cap"] = storm.max_new_tickets_per_hour;
+  auto summary = rules::render_template("storm.digest_summary", storm.digest_summary, context);
+  store::issue_record d;
+  d.identity = did;
+  d.correlation_key = correlation_key(did);
+  d.state = issue_state::open;
+  d.severity = ev.severity;
+  d.last_event_at = now;
+  d.event_json = json({{"source", did.source}, {"tenant", did.tenant}, {"issue_id", did.issue_id}}).dump();
+  d.phase = phase_name(ticket_phase::open);
+  d.rule = member.rule;
+  json dj = desired;
+  dj["summary"] = rules::truncate_utf16(summary ? *summary : "[storm] " + ev.tenant, 100);
+  dj["description"] = "Storm protection: tenant '" + ev.tenant + "' reached " +
+                      std::to_string(storm.max_new_tickets_per_hour) +
+                      " new tickets within an hour. Each further new issue this hour is a note on this ticket "
+                      "instead of a ticket of its own.";
+  dj["custom_fields"] = json::object();
+  dj["xref"] = d.correlation_key;
+  d.desired_json = dj.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::int64_t id = store_.save_issue(d, now);
+  store_.add_operation(id, to_string(op_kind::create), json({{"generation", 1}}).dump(), now);
+  store_.add_history(id, "decision", std::nullopt,
+                     json({{"plan", "storm digest ticket for tenant " + ev.tenant}, {"ops", json::array({"create"})}})
+                         .dump(-1, ' ', false, json::error_handler_t::replace),
+                     now);
+  log_.warn("storm.started tenant={} digest_issue={} cap={} (new issues this hour become notes on one ticket)",
+            ev.tenant, did.display(), storm.max_new_tickets_per_hour);
+  return id;
+}
+
+void engine::record_outcome(const store::operation_record& op, std::string_view outcome, std::string_view detail) {
+  auto cur = store_.get_issue(op.issue);
+  json j = {{"kind", op.kind}, {"outcome", outcome}};
+  if (cur && cur->ticket_id) j["ticket"] = *cur->ticket_id;
+  if (!detail.empty()) j["detail"] = detail;
+  store_.add_history(op.issue, "operation", op.id, j.dump(-1, ' ', false, json::error_handler_t::replace),
+                     clock_.now());
+}
+
 net::awaitable<bool> engine::ensure_connected() {
   const auto now = std::chrono::steady_clock::now();
   if (client_.connected() && !auth_blocked_) co_return true;
@@ -278,7 +444,7 @@ net::awaitable<bool> engine::ensure_connected() {
     // starts at the same time; the configured board's statuses included.
     if (auto warm = co_await refresh_lookups(false); !warm) {
       r = warm.error();
-    } else if (auto st = co_await board_status(cfg_.ticket.board, cfg_.ticket.status, false);
+    } else if (auto st = co_await board_status(rules_->cfg().ticket.board, rules_->cfg().ticket.status, false);
                !st && st.error().what != psa_failure::kind::rejected) {
       r = st.error();  // a missing name is reported by the operations that need it
     }
@@ -350,25 +516,94 @@ net::awaitable<void> engine::execute(store::operation_record op) {
     co_return;
   }
   context c{op, *issue, *kind, json::parse(issue->desired_json, nullptr, false),
-            json::parse(issue->applied_json, nullptr, false), json::parse(op.payload, nullptr, false), {}};
+            json::parse(issue->applied_json, nullptr, false), json::parse(op.payload, nullptr, false), rules_,
+            nullptr, false, {}};
   if (!c.desired.is_object()) c.desired = json::object();
   if (!c.applied.is_object()) c.applied = json::object();
   if (!c.payload.is_object()) c.payload = json::object();
   const std::string key = issue->identity.display();
+  c.tcfg = &c.rules->ticket_for(str(c.desired, "rule"));
 
   const bool skip = (c.kind != op_kind::create && !issue->ticket_id) ||
                     (c.kind == op_kind::update && diff_fields(c.applied_fields(), c.desired_fields()).empty());
   if (skip) {
     // No ticket to act on (its create was dead-lettered), or nothing left to
     // change (an earlier operation already sent these fields).
-    co_await commit_.commit([&] { store_.complete_operation(op.id, clock_.now()); });
-    log_.debug("op.skipped issue={} op={} kind={} reason=\"{}\"", key, op.id, op.kind,
-               issue->ticket_id ? "nothing to change" : "no ticket");
+    const std::string_view why = issue->ticket_id ? "nothing to change" : "no ticket";
+    co_await commit_.commit([&] {
+      store_.complete_operation(op.id, clock_.now());
+      record_outcome(op, "skipped", why);
+    });
+    log_.debug("op.skipped issue={} op={} kind={} reason=\"{}\"", key, op.id, op.kind, why);
     ++stats_.ops_completed;
     co_return;
   }
 
-  const auto steps = steps_of(c.kind, cfg_.ticket.lifecycle.on_update, !blank(cfg_.ticket.resolve_note_template));
+  // Before news goes onto a ticket believed open, make sure no technician
+  // closed it meanwhile (one GET). What then happens is the rule's policy; it
+  // is derived from the stored mark, so a retry does the same.
+  const bool news = c.kind == op_kind::update || (c.kind == op_kind::note && str(c.payload, "note") != "digest");
+  bool closed_by_technician = news && issue->tech_closed;
+  if (news && !issue->tech_closed && issue->ticket == store::ticket_state::open && op.step == 0 && !op.sent) {
+    auto closed = co_await ticket_closed_by_technician(c);
+    if (!closed) {
+      co_await on_failure(c.op, c.issue, closed.error(), false);
+      co_return;
+    }
+    if (*closed) {
+      closed_by_technician = true;
+      ++stats_.technician_closed;
+      co_await commit_.commit([&] {
+        store_.set_ticket(issue->id, issue->ticket_id, store::ticket_state::closed, clock_.now());
+        auto cur = store_.get_issue(issue->id);
+        cur->phase = phase_name(ticket_phase::closed);
+        cur->tech_closed = true;
+        store_.save_issue(*cur, clock_.now());
+      });
+      static constexpr std::string_view policy_names[] = {"respect", "reopen", "new_ticket", "note"};
+      log_.warn("ticket.closed_by_technician issue={} ticket={} policy={}", key, *issue->ticket_id,
+                policy_names[static_cast<int>(c.tcfg->lifecycle.on_technician_close)]);
+    }
+  }
+  if (closed_by_technician) {
+    switch (on_technician_closed(c.tcfg->lifecycle.on_technician_close)) {
+      case technician_closed_action::stop:
+      case technician_closed_action::new_ticket: {
+        const bool next = c.tcfg->lifecycle.on_technician_close == config::technician_close_policy::new_ticket;
+        co_await commit_.commit([&] {
+          if (next) {
+            auto cur = store_.get_issue(issue->id);
+            ++cur->generation;
+            cur->phase = phase_name(ticket_phase::open);
+            cur->tech_closed = false;
+            json d = json::parse(cur->desired_json, nullptr, false);
+            if (d.is_object()) {
+              d["xref"] = xref_for(cur->correlation_key, cur->generation);
+              cur->desired_json = d.dump(-1, ' ', false, json::error_handler_t::replace);
+            }
+            store_.save_issue(*cur, clock_.now());
+            store_.add_operation(issue->id, to_string(op_kind::create),
+                                 json({{"generation", cur->generation}}).dump(), clock_.now());
+          }
+          store_.complete_operation(op.id, clock_.now());
+          record_outcome(op, "skipped",
+                         next ? "ticket closed by a technician: a new ticket follows"
+                              : "ticket closed by a technician: left alone");
+        });
+        ++stats_.ops_completed;
+        co_return;
+      }
+      case technician_closed_action::note_only: c.note_only = c.kind == op_kind::update; break;
+      case technician_closed_action::reopen:
+        // Runs as a reopen; the mark is cleared when it completes (until then
+        // a retry derives the same conversion from it).
+        c.kind = op_kind::reopen;
+        break;
+    }
+  }
+
+  const auto on_update = c.note_only ? config::on_update_policy::note : c.tcfg->lifecycle.on_update;
+  const auto steps = steps_of(c.kind, on_update, !blank(c.tcfg->resolve_note_template));
   for (std::size_t i = static_cast<std::size_t>(std::max(0, op.step)); i < steps.size(); ++i) {
     const step_result r = co_await run_step(steps[i], c);
     if (r.failure) {
@@ -389,9 +624,22 @@ net::awaitable<void> engine::execute(store::operation_record op) {
   co_await commit_.commit([&] {
     for (auto& w : c.writes) w();
     store_.complete_operation(op.id, clock_.now());
+    record_outcome(op, c.kind == *kind ? "done" : "done as " + std::string(to_string(c.kind)), {});
+    if (c.kind == op_kind::reopen && *kind != op_kind::reopen) {
+      auto cur = store_.get_issue(c.issue.id);
+      cur->phase = phase_name(ticket_phase::open);
+      cur->tech_closed = false;
+      store_.save_issue(*cur, clock_.now());
+    }
     if (c.kind == op_kind::create) follow_up_after_create(c.issue.id);
   });
   ++stats_.ops_completed;
+}
+
+net::awaitable<psa::psa_result<bool>> engine::ticket_closed_by_technician(context& c) {
+  auto t = co_await client_.get_ticket(*c.issue.ticket_id);
+  if (!t) co_return t.error();
+  co_return t->closed;
 }
 
 void engine::follow_up_after_create(std::int64_t issue_id) {
@@ -465,16 +713,55 @@ net::awaitable<engine::step_result> engine::step_post_ticket(context& c) {
   auto priority = co_await lookup_priority(fields.priority);
   if (!priority) co_return step_result{priority.error(), false};
 
+  // Optional names: on the board (type, subtype, item, team) or global (source,
+  // custom field captions). Each is resolved only when the rule sets it.
+  const auto optional_ref = [&](const char* what, std::int64_t scope,
+                                std::optional<std::int64_t>& out) -> net::awaitable<std::optional<psa_failure>> {
+    const std::string name = str(c.desired, what);
+    if (name.empty()) co_return std::nullopt;
+    auto ref = co_await lookup_listed(std::string(what) + "s", scope, name);
+    if (!ref) {
+      psa_failure f = ref.error();
+      if (f.what == psa_failure::kind::rejected) f.detail += " (rule '" + str(c.desired, "rule") + "', ticket." + what + ")";
+      co_return f;
+    }
+    out = ref->id;
+    co_return std::nullopt;
+  };
   psa::ticket_create body;
-  body.summary = fields.summary;
-  body.company_identifier = str(c.desired, "company");
+  for (auto [what, scope, out] : {std::tuple<const char*, std::int64_t, std::optional<std::int64_t>*>{
+                                      "type", board->id, &body.type_id},
+                                  {"subtype", board->id, &body.subtype_id},
+                                  {"item", board->id, &body.item_id},
+                                  {"team", board->id, &body.team_id},
+                                  {"source", 0, &body.source_id}}) {
+    if (auto f = co_await optional_ref(what, scope, *out)) co_return step_result{*f, false};
+  }
+  if (const auto it = c.desired.find("custom_fields"); it != c.desired.end() && it->is_object()) {
+    for (auto f = it->begin(); f != it->end(); ++f) {
+      auto def = co_await lookup_listed("custom_fields", 0, f.key());
+      if (!def && lookups_ && lookups_->lists[{"custom_fields", 0}].empty() &&
+          def.error().what == psa_failure::kind::rejected) {
+        // ConnectWise shows custom field definitions only on existing tickets;
+        // on a site without any, the ticket goes out without them.
+        log_.warn("ticket.custom_fields_skipped issue={} reason=\"no ticket exists yet to read custom field "
+                  "definitions from\"", c.issue.identity.display());
+        body.custom_fields.clear();
+        break;
+      }
+      if (!def) {
+        psa_failure fail = def.error();
+        if (fail.what == psa_failure::kind::rejected)
+          fail.detail += " (rule '" + str(c.desired, "rule") + "', ticket.custom_fields)";
+        co_return step_result{fail, false};
+      }
+      body.custom_fields.push_back({def->id, def->name, f.value().is_string() ? f.value().get<std::string>() : ""});
+    }
+  }
+  fill_ticket_body(body, c.desired, xref);
   body.board_id = board->id;
   body.status_id = status->id;
   body.priority_id = priority->id;
-  body.initial_description = str(c.desired, "description");
-  body.external_xref = xref;
-  body.severity = fields.severity;
-  body.impact = fields.impact;
 
   co_await commit_.commit([&] { store_.mark_sent(c.op.id, clock_.now()); });  // durable before the request leaves
   c.op.sent = true;
@@ -508,13 +795,15 @@ net::awaitable<engine::step_result> engine::step_post_note(context& c) {
                 ticket, n.id);
       co_return step_result{};
     }
+  } else if (c.payload.contains("text")) {
+    text = str(c.payload, "text");  // rendered when planned (storm digest notes)
   } else {
     auto ev = intake::parse_event(c.issue.event_json);
     json context = ev ? ev->to_json() : json::object();
     context["changes"] = describe_changes(diff_fields(c.applied_fields(), c.desired_fields()));
-    const std::string& tmpl = which == note_kind::resolve  ? cfg_.ticket.resolve_note_template
-                              : which == note_kind::reopen ? cfg_.ticket.reopen_note_template
-                                                           : cfg_.ticket.update_note_template;
+    const std::string& tmpl = which == note_kind::resolve  ? c.tcfg->resolve_note_template
+                              : which == note_kind::reopen ? c.tcfg->reopen_note_template
+                                                           : c.tcfg->update_note_template;
     auto rendered = rules::render_template(std::string(to_string(which)) + " note", tmpl, context);
     if (!rendered) co_return step_result{config_failure(rendered.error().what), false};
     text = valid_utf8(*rendered);
@@ -527,7 +816,7 @@ net::awaitable<engine::step_result> engine::step_post_note(context& c) {
   auto posted = co_await client_.post_note(
       ticket, text, which == note_kind::resolve ? psa::note_area::resolution : psa::note_area::internal_analysis);
   if (!posted) co_return step_result{posted.error(), true};
-  if (c.kind == op_kind::update && cfg_.ticket.lifecycle.on_update == config::on_update_policy::note) {
+  if (c.kind == op_kind::update && (c.note_only || c.tcfg->lifecycle.on_update == config::on_update_policy::note)) {
     // Under on_update: note the ticket's fields stay as they are; remember that
     // these changes were reported so the next note lists only newer ones.
     json applied = c.applied;
@@ -548,7 +837,7 @@ net::awaitable<engine::step_result> engine::step_patch(context& c, bool with_sta
   const ticket_fields desired = c.desired_fields();
   std::vector<psa::patch_op> ops;
   // Field changes ride along with a status change only when updates patch.
-  const bool patch_fields = !with_status || cfg_.ticket.lifecycle.on_update == config::on_update_policy::patch;
+  const bool patch_fields = !with_status || c.tcfg->lifecycle.on_update == config::on_update_policy::patch;
   if (patch_fields) {
     for (const auto& ch : diff_fields(c.applied_fields(), desired)) {
       if (ch.field == "priority") {
@@ -597,7 +886,9 @@ net::awaitable<psa::psa_result<void>> engine::refresh_lookups(bool force) {
   if (!boards) co_return boards.error();
   auto priorities = co_await client_.priorities();
   if (!priorities) co_return priorities.error();
-  lookups_ = lookups{std::move(*boards), {}, std::move(*priorities), std::chrono::steady_clock::now()};
+  cache_directory("boards", 0, *boards);
+  cache_directory("priorities", 0, *priorities);
+  lookups_ = lookups{std::move(*boards), {}, std::move(*priorities), {}, std::chrono::steady_clock::now()};
   co_return psa::psa_result<void>{};
 }
 
@@ -617,6 +908,45 @@ net::awaitable<psa::psa_result<psa::named_ref>> engine::lookup_priority(std::str
   co_return config_failure(not_found_message("priority", priority, lookups_->priorities));
 }
 
+net::awaitable<psa::psa_result<psa::named_ref>> engine::lookup_listed(std::string kind, std::int64_t board_id,
+                                                                      std::string_view name) {
+  if (auto r = co_await refresh_lookups(false); !r) co_return r.error();
+  const auto key = std::pair{kind, board_id};
+  for (bool force : {false, true}) {
+    if (force || !lookups_->lists.contains(key)) {
+      psa::psa_result<std::vector<psa::named_ref>> items = std::vector<psa::named_ref>{};
+      if (kind == "types") items = co_await client_.board_types(board_id);
+      else if (kind == "subtypes") items = co_await client_.board_subtypes(board_id);
+      else if (kind == "items") items = co_await client_.board_items(board_id);
+      else if (kind == "teams") items = co_await client_.board_teams(board_id);
+      else if (kind == "sources") items = co_await client_.sources();
+      else if (kind == "custom_fields") items = co_await client_.custom_fields();
+      if (!items) co_return items.error();
+      if (!lookups_) co_return config_failure("name cache reset during a lookup; retrying");
+      cache_directory(kind, board_id, *items);
+      lookups_->lists[key] = std::move(*items);
+    }
+    if (auto found = psa::resolve_name(lookups_->lists.at(key), name)) co_return *found;
+  }
+  std::string what = kind.substr(0, kind.size() - 1);
+  if (what == "custom_field") what = "custom field";
+  std::string msg = not_found_message(what, name, lookups_->lists.at(key));
+  if (kind == "custom_fields" && lookups_->lists.at(key).empty())
+    msg += " (ConnectWise shows custom field definitions on existing tickets; none were found)";
+  co_return config_failure(std::move(msg));
+}
+
+void engine::cache_directory(std::string_view kind, std::int64_t scope, const std::vector<psa::named_ref>& items) {
+  json list = json::array();
+  for (const auto& i : items)
+    list.push_back({{"id", i.id}, {"name", i.name}, {"closed", i.closed_status}, {"inactive", i.inactive}});
+  try {
+    store_.put_directory(kind, scope, list.dump(-1, ' ', false, json::error_handler_t::replace), clock_.now());
+  } catch (const std::exception& e) {
+    log_.warn("store.directory_write_failed kind={} error=\"{}\"", kind, e.what());  // only a cache
+  }
+}
+
 net::awaitable<psa::psa_result<psa::named_ref>> engine::board_status(std::string_view board_name,
                                                                      std::string_view status_name,
                                                                      bool must_be_closed) {
@@ -626,6 +956,7 @@ net::awaitable<psa::psa_result<psa::named_ref>> engine::board_status(std::string
     auto statuses = co_await client_.board_statuses(board->id);
     if (!statuses) co_return statuses.error();
     // Other operations may have refreshed lookups_ while this one waited.
+    cache_directory("statuses", board->id, *statuses);
     lookups_->statuses[board->id] = std::move(*statuses);
   }
   const auto& statuses = lookups_->statuses.at(board->id);

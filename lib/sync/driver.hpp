@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "ops/wakeup.hpp"
 #include "psa/cw_client.hpp"
+#include "rules/ruleset.hpp"
 #include "store/store.hpp"
 #include "sync/group_commit.hpp"
 #include "sync/planner.hpp"
@@ -38,12 +39,29 @@ struct engine_stats {
   std::uint64_t patches = 0;
   std::uint64_t retries = 0;
   std::uint64_t dead = 0;
+  std::uint64_t held = 0;        ///< events held for an unmapped tenant
+  std::uint64_t digested = 0;    ///< new issues folded into a storm digest ticket
+  std::uint64_t technician_closed = 0;  ///< tickets found closed by a person
+  std::uint64_t reloads = 0;
 };
 
 class engine {
  public:
-  engine(boost::asio::any_io_executor ex, store::store& st, const config::config& cfg, psa::cw_client& client,
-         spdlog::logger& log, const ts::clock& clk);
+  /// `cfg` is the configuration at start; its psa/intake/storage sections
+  /// stay in effect for the engine's life, its mapping (companies, ticket,
+  /// rules, storm) until reload().
+  engine(boost::asio::any_io_executor ex, store::store& st, std::shared_ptr<const config::config> cfg,
+         psa::cw_client& client, spdlog::logger& log, const ts::clock& clk);
+
+  /// Swaps in the mapping of `cfg` (validated by the loader). Operations
+  /// already running finish under the mapping they started with; everything
+  /// planned or sent later uses the new one. Held events go back to the inbox
+  /// to be planned again, and the PSA name cache is refreshed. Returns the
+  /// number of held events released.
+  std::int64_t reload(std::shared_ptr<const config::config> cfg);
+
+  /// The mapping in effect.
+  const std::shared_ptr<const rules::ruleset>& rules() const noexcept { return rules_; }
 
   /// Runs until stop(); then waits up to `drain` for in-flight operations.
   boost::asio::awaitable<void> run(std::chrono::milliseconds drain = std::chrono::seconds{10});
@@ -64,6 +82,9 @@ class engine {
     std::vector<psa::named_ref> boards;
     std::map<std::int64_t, std::vector<psa::named_ref>> statuses;
     std::vector<psa::named_ref> priorities;
+    /// Fetched on first use: "types", "subtypes", "items", "teams" per board
+    /// (key {kind, board id}), "sources" and "custom_fields" (board id 0).
+    std::map<std::pair<std::string, std::int64_t>, std::vector<psa::named_ref>> lists;
     std::chrono::steady_clock::time_point fetched{};
   };
   /// How a step ended.
@@ -75,6 +96,10 @@ class engine {
 
   bool plan_inbox_batch();
   void plan_row(const store::inbox_row& row, sys_ms now);
+  void plan_digest_member(const store::issue_record& rec, const ts::event& ev, sys_ms now, bool first);
+  std::int64_t digest_issue_for(const ts::event& ev, const rules::desired_ticket& member, const nlohmann::json& desired,
+                                sys_ms now);
+  void record_outcome(const store::operation_record& op, std::string_view outcome, std::string_view detail);
   void dispatch();
   boost::asio::awaitable<void> execute(store::operation_record op);
   void follow_up_after_create(std::int64_t issue_id);
@@ -87,6 +112,11 @@ class engine {
                                                                        std::string_view status, bool must_be_closed);
   boost::asio::awaitable<psa::psa_result<psa::named_ref>> lookup_board(std::string_view board);
   boost::asio::awaitable<psa::psa_result<psa::named_ref>> lookup_priority(std::string_view priority);
+  /// A name in one of the `lookups::lists` (fetched and cached on first use).
+  boost::asio::awaitable<psa::psa_result<psa::named_ref>> lookup_listed(std::string kind, std::int64_t board_id,
+                                                                        std::string_view name);
+  boost::asio::awaitable<psa::psa_result<bool>> ticket_closed_by_technician(context& c);
+  void cache_directory(std::string_view kind, std::int64_t scope, const std::vector<psa::named_ref>& items);
   boost::asio::awaitable<psa::psa_result<void>> refresh_lookups(bool force);
   boost::asio::awaitable<void> on_failure(const store::operation_record& op, const store::issue_record& issue,
                                           const psa::psa_failure& f, bool clear_sent);
@@ -94,7 +124,9 @@ class engine {
 
   boost::asio::any_io_executor ex_;
   store::store& store_;
+  std::shared_ptr<const config::config> base_cfg_;  // psa/intake/storage: fixed for the engine's life
   const config::config& cfg_;
+  std::shared_ptr<const rules::ruleset> rules_;     // the mapping; swapped by reload()
   psa::cw_client& client_;
   spdlog::logger& log_;
   const ts::clock& clock_;

@@ -80,8 +80,13 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, c
   }
 
   const issue_snapshot& cur = *current;
-  if (ev.updated_at <= cur.last_event_at) return {false, {}, cur.phase, cur.resolved_at, false,
-                                                  "not newer than the applied event"};
+  if (ev.updated_at <= cur.last_event_at) {
+    plan stale;
+    stale.phase_after = cur.phase;
+    stale.resolved_at = cur.resolved_at;
+    stale.reason = "not newer than the applied event";
+    return stale;
+  }
   p.phase_after = cur.phase;
   p.resolved_at = open ? cur.resolved_at : (cur.state == issue_state::resolved && cur.resolved_at ? cur.resolved_at
                                                                                                     : ev.updated_at);
@@ -135,6 +140,36 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, c
       return p;
 
     case ticket_phase::closed:
+      if (cur.technician_closed) {
+        if (!open) {
+          p.clear_technician_closed = true;
+          p.reason = "resolved; a technician had already closed the ticket";
+          return p;
+        }
+        switch (policy.on_technician_close) {
+          case config::technician_close_policy::respect:
+            p.reason = "a technician closed the ticket: left alone (on_technician_close: respect)";
+            break;
+          case config::technician_close_policy::note:
+            if (fields != cur.fields) p.ops = {{op_kind::note, note_kind::update}};
+            p.reason = "a technician closed the ticket: note only (on_technician_close: note)";
+            break;
+          case config::technician_close_policy::reopen:
+            p.ops = {{op_kind::reopen}};
+            p.phase_after = ticket_phase::open;
+            p.clear_technician_closed = true;
+            p.reason = "a technician closed the ticket: reopen it (on_technician_close: reopen)";
+            break;
+          case config::technician_close_policy::new_ticket:
+            p.ops = {{op_kind::create}};
+            p.phase_after = ticket_phase::open;
+            p.new_generation = true;
+            p.clear_technician_closed = true;
+            p.reason = "a technician closed the ticket: new ticket (on_technician_close: new_ticket)";
+            break;
+        }
+        return p;
+      }
       if (!open) {
         p.reason = "already resolved and closed";
         return p;
@@ -153,6 +188,61 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, c
       return p;
   }
   return p;
+}
+
+technician_closed_action on_technician_closed(config::technician_close_policy p) noexcept {
+  switch (p) {
+    case config::technician_close_policy::respect: return technician_closed_action::stop;
+    case config::technician_close_policy::note: return technician_closed_action::note_only;
+    case config::technician_close_policy::reopen: return technician_closed_action::reopen;
+    case config::technician_close_policy::new_ticket: return technician_closed_action::new_ticket;
+  }
+  return technician_closed_action::stop;
+}
+
+bool storm_capped(int cap, std::int64_t creates_in_window) noexcept { return cap > 0 && creates_in_window >= cap; }
+
+issue_identity digest_identity(std::string_view tenant, sys_ms now) {
+  // "YYYY-MM-DDTHH" of the RFC 3339 UTC form.
+  const std::string hour = format_rfc3339(now).substr(0, 13);
+  return {std::string(digest_source), std::string(tenant), "storm-" + hour};
+}
+
+ticket_fields fields_of(const rules::desired_ticket& t) {
+  return {t.summary, t.priority, t.cw_severity, t.cw_impact};
+}
+
+nlohmann::json desired_document(const rules::desired_ticket& t) {
+  return {{"rule", t.rule},
+          {"company", t.company_identifier},
+          {"board", t.board},
+          {"status", t.status},
+          {"closed_status", t.closed_status},
+          {"reopen_status", t.reopen_status},
+          {"description", t.description},
+          {"type", t.type},
+          {"subtype", t.subtype},
+          {"item", t.item},
+          {"team", t.team},
+          {"source", t.source},
+          {"custom_fields", t.custom_fields},
+          {"summary", t.summary},
+          {"priority", t.priority},
+          {"severity", t.cw_severity},
+          {"impact", t.cw_impact}};
+}
+
+void fill_ticket_body(psa::ticket_create& body, const nlohmann::json& desired, std::string xref) {
+  const auto text = [&](const char* key) {
+    auto it = desired.find(key);
+    return it != desired.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  body.summary = text("summary");
+  body.company_identifier = text("company");
+  body.initial_description = text("description");
+  body.external_xref = std::move(xref);
+  body.severity = text("severity");
+  body.impact = text("impact");
 }
 
 std::vector<field_change> diff_fields(const ticket_fields& a, const ticket_fields& d) {

@@ -12,7 +12,12 @@
 
 #include "config/config.hpp"
 #include "core/event.hpp"
+#include "core/issue_key.hpp"
 #include "core/time.hpp"
+#include "psa/cw_codec.hpp"
+#include "rules/mapping.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <optional>
@@ -60,6 +65,7 @@ struct issue_snapshot {
   ticket_phase phase = ticket_phase::none;  ///< after the queued operations
   std::optional<sys_ms> resolved_at;      ///< updated_at of the event that resolved the issue
   ticket_fields fields;                   ///< desired fields as of the newest applied event
+  bool technician_closed = false;         ///< the ticket was found closed while the issue was open
 };
 
 struct planned_op {
@@ -74,6 +80,7 @@ struct plan {
   ticket_phase phase_after = ticket_phase::none;  ///< the ticket's phase once they succeed
   std::optional<sys_ms> resolved_at;              ///< the issue's resolved_at after this event
   bool new_generation = false;     ///< the create opens a new ticket for a returning issue
+  bool clear_technician_closed = false;  ///< the issue's technician_closed mark no longer applies
   std::string_view reason;         ///< why, for logs and `explain`
 };
 
@@ -86,8 +93,44 @@ struct plan {
 ///                 resolved -> close | resolve note | nothing (on_resolve)
 ///  - closed ticket: open within reopen_window of resolved_at (inclusive) -> reopen;
 ///                   open after it -> create a new ticket (new generation); resolved -> nothing
+///  - ticket closed by a technician while the issue is open (technician_closed):
+///                   open with changes -> on_technician_close: respect nothing, note a note,
+///                   reopen a reopen, new_ticket a create (new generation);
+///                   resolved -> recorded (the mark is cleared)
 plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, const ticket_fields& fields,
                 const config::lifecycle_config& policy);
+
+/// What an operation does when it finds the issue's ticket closed in
+/// ConnectWise while ticketsync believed it open (closed by a technician).
+enum class technician_closed_action {
+  stop,        ///< respect: send nothing; the ticket stays closed
+  note_only,   ///< note: post the operation's note, patch nothing
+  reopen,      ///< reopen: run as a reopen (note, reopen status)
+  new_ticket,  ///< new_ticket: queue a create of the next generation
+};
+technician_closed_action on_technician_closed(config::technician_close_policy p) noexcept;
+
+/// Storm protection: whether a tenant that queued `creates_in_window` new
+/// tickets in the last hour is over `cap` (0 = no cap).
+bool storm_capped(int cap, std::int64_t creates_in_window) noexcept;
+
+/// The synthetic issue whose ticket collects a tenant's overflow during the
+/// clock hour (UTC) of `now`: source ts::digest_source, issue_id "storm-YYYY-MM-DDTHH".
+issue_identity digest_identity(std::string_view tenant, sys_ms now);
+
+/// The fields of a rendered ticket ticketsync keeps in step.
+ticket_fields fields_of(const rules::desired_ticket& t);
+
+/// The stored form of what an issue's ticket should be (issues.desired):
+/// rule, company, board, statuses, optional names, custom fields, description
+/// and the kept-in-step fields. The driver adds "xref" (per generation).
+nlohmann::json desired_document(const rules::desired_ticket& t);
+
+/// The name-independent part of a create body, from a desired document:
+/// summary, company, description, severity, impact and `xref`. Ids (board,
+/// status, priority, type, ...) are resolved by the caller. The daemon and
+/// `explain` both build their bodies with it, so they cannot drift apart.
+void fill_ticket_body(psa::ticket_create& body, const nlohmann::json& desired, std::string xref);
 
 /// One changed field, for patches and notes.
 struct field_change {

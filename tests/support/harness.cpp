@@ -111,13 +111,13 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
       << "  requests_per_minute: 600000\n"
       << opts.psa_extra
       << "companies:\n"
-      << "  default: MSPInternal\n"
-      << "  tenants:\n    acme-prod: AcmeCorp\n    globex: Globex\n    initech: Initech\n"
+      << opts.companies
       << "ticket:\n"
       << "  board: Security Incidents\n  status: New\n"
       << opts.priority
       << "  summary: \"[{{severity}}] {{title}}\"\n"
       << opts.ticket_extra
+      << opts.top_extra
       << "storage:\n  database: " << database().string() << "\n"
       << "intake:\n  spool_dir: " << spool().string() << "\n  rescan_interval: 1s\n"
       << "logging:\n  level: info\n";

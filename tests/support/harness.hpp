@@ -71,6 +71,12 @@ struct setup_options {
   std::string priority = "  priority: Priority 2 - Quick Response\n";  ///< the ticket.priority lines
   std::string private_key = "demo-private-key";
   std::string timeouts = "{connect: 2s, handshake: 2s, request: 2s}";  ///< psa.timeouts
+  /// The companies section's lines (indented two spaces).
+  std::string companies =
+      "  default: MSPInternal\n  tenants:\n    acme-prod: AcmeCorp\n    globex: Globex\n    initech: Initech\n";
+  /// Top-level sections appended (rules:, storm:, ...). Tests create many
+  /// tickets per tenant, so storm protection is off unless a test sets it.
+  std::string top_extra = "storm:\n  max_new_tickets_per_hour: 0\n";
 };
 
 /// A daemon configuration and its state directory.

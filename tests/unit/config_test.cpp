@@ -10,6 +10,7 @@
 
 #include <stdlib.h>  // mkdtemp, setenv, unsetenv (POSIX)
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -33,6 +34,9 @@ using ts::config::on_resolve_policy;
 using ts::config::on_update_policy;
 using ts::config::resolve_secret;
 using ts::config::secret_ref;
+using ts::config::attribute_match;
+using ts::config::technician_close_policy;
+using ts::config::unmapped_policy;
 
 // A directory under the system temp dir, removed with everything in it.
 class temp_dir {
@@ -449,8 +453,6 @@ const error_case error_cases[] = {
      "ConnectWise allows at most 30"},
     {"tenant company empty", "    tenant-b: Globex", "    tenant-b: \"\"", 22, 15,
      "companies.tenants.tenant-b: company identifier must not be empty"},
-    {"no default and no tenants", "  default: MSPInternal\n  tenants:\n    tenant-a: AcmeCorp\n    tenant-b: Globex\n",
-     "  tenants: {}\n", 19, 3, "companies: needs a 'default' company or at least one entry under 'tenants'"},
     {"empty database path", "  database: data/state.db", "  database: \"\"", 30, 13,
      "storage.database: must not be empty"},
     // the private key
@@ -565,6 +567,19 @@ TEST(ConfigLoader, MissingRequiredKeyAlongsideItsMisspellingIsReportedToo) {
   EXPECT_EQ(r.errors[1].to_string(), "cfg.yaml:25:3: unknown key 'Status' in 'ticket'; did you mean 'status'?");
 }
 
+// Long values are quoted cut to 40 bytes, on a UTF-8 character boundary.
+TEST(ConfigLoader, QuotedValuesAreCutOnACharacterBoundary) {
+  std::string value = "a";
+  for (int i = 0; i < 30; ++i) value += "\u00E9";  // 'a' + 30 two-byte characters: byte 40 is mid-character
+  const load_result r =
+      load_config_from_string(std::string(minimal_config) + "logging:\n  level: \"" + value + "\"\n", "cfg.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  std::string shown = "a";
+  for (int i = 0; i < 19; ++i) shown += "\u00E9";  // 39 bytes: the 20th character would end at byte 41
+  EXPECT_EQ(r.errors[0].to_string(),
+            "cfg.yaml:14:10: logging.level: must be one of trace, debug, info, warn, error, got '" + shown + "...'");
+}
+
 TEST(ConfigLoader, InlinePrivateKeyIsNeverEchoed) {
   const load_result r = load_config_from_string(
       replace_once(full_config, "  private_key:\n    file: secrets/private.key", "  private_key: s3cr3t-value"),
@@ -590,6 +605,694 @@ TEST(ConfigLoader, SyntaxErrorIsOneErrorWithOneBasedPosition) {
   EXPECT_EQ(r.errors[0].line, 3);
   EXPECT_EQ(r.errors[0].column, 1);
   EXPECT_NE(r.errors[0].message.find("YAML syntax error"), std::string::npos);
+}
+
+//------------------------------------------------------------------------------
+// Companies: per-source mappings and the unmapped policy
+
+TEST(ConfigLoader, CompaniesWithNeitherDefaultNorTenantsHoldsEverything) {
+  // Not an error any more: an empty `companies` means "hold every issue until
+  // a reload maps its tenant".
+  for (std::string_view section : {"companies: {}\n", "companies:\n  unmapped: hold\n", "companies:\n  tenants: {}\n"}) {
+    SCOPED_TRACE(section);
+    const config cfg = load_ok(replace_once(minimal_config, "companies:\n  default: X\n", section));
+    EXPECT_TRUE(cfg.companies.default_company.empty());
+    EXPECT_TRUE(cfg.companies.tenants.empty());
+    EXPECT_TRUE(cfg.companies.by_source.empty());
+    EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::hold);
+  }
+}
+
+TEST(ConfigLoader, UnmappedPolicyFollowsTheDefaultCompanyUnlessGiven) {
+  const struct {
+    const char* companies;
+    unmapped_policy want;
+    const char* default_company;
+  } cases[] = {
+      {"companies:\n  default: X\n", unmapped_policy::default_company, "X"},
+      {"companies:\n  default: X\n  unmapped: default\n", unmapped_policy::default_company, "X"},
+      {"companies:\n  default: X\n  unmapped: hold\n", unmapped_policy::hold, "X"},  // default kept, unused
+      {"companies:\n  tenants: {a: A}\n", unmapped_policy::hold, ""},
+      {"companies:\n  unmapped: hold\n  tenants: {a: A}\n", unmapped_policy::hold, ""},
+      {"companies:\n  default: ~\n  unmapped: ~\n", unmapped_policy::hold, ""},  // null = absent
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.companies);
+    const config cfg = load_ok(replace_once(minimal_config, "companies:\n  default: X\n", c.companies));
+    EXPECT_EQ(cfg.companies.unmapped, c.want);
+    EXPECT_EQ(cfg.companies.default_company, c.default_company);
+  }
+}
+
+TEST(ConfigLoader, CompaniesBySource) {
+  const config cfg = load_ok(replace_once(minimal_config, "companies:\n  default: X\n",
+                                          "companies:\n"
+                                          "  tenants:\n"
+                                          "    acme-prod: AcmeCorp\n"
+                                          "  sources:\n"
+                                          "    defender:\n"
+                                          "      \"4f1c-77\": Umbrella\n"
+                                          "      acme-prod: AcmeSecurity\n"
+                                          "    guardz: {\"12345\": Initech}\n"));
+  const std::map<std::string, std::map<std::string, std::string>> want{
+      {"defender", {{"4f1c-77", "Umbrella"}, {"acme-prod", "AcmeSecurity"}}}, {"guardz", {{"12345", "Initech"}}}};
+  EXPECT_EQ(cfg.companies.by_source, want);
+  EXPECT_EQ(cfg.companies.tenants.at("acme-prod"), "AcmeCorp");
+  EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::hold);
+}
+
+//------------------------------------------------------------------------------
+// The ticket's new keys and rules, valid
+
+// Every new key of ticket, rules and storm, none to its default. The comments
+// are line numbers.
+constexpr std::string_view rules_config =
+    "psa:\n"                                                   //  1
+    "  site: na\n"                                             //  2
+    "  company_id: c\n"                                        //  3
+    "  public_key: p\n"                                        //  4
+    "  private_key: {env: K}\n"                                //  5
+    "  client_id: id\n"                                        //  6
+    "companies:\n"                                             //  7
+    "  default: MSPInternal\n"                                 //  8
+    "  unmapped: hold\n"                                       //  9
+    "  tenants:\n"                                             // 10
+    "    acme-prod: AcmeCorp\n"                                // 11
+    "  sources:\n"                                             // 12
+    "    defender:\n"                                          // 13
+    "      \"4f1c\": Umbrella\n"                               // 14
+    "ticket:\n"                                                // 15
+    "  board: Security Incidents\n"                            // 16
+    "  status: New\n"                                          // 17
+    "  reopen_status: Reopened\n"                              // 18
+    "  priority: Priority 3 - Normal Response\n"               // 19
+    "  severity: Medium\n"                                     // 20
+    "  impact:\n"                                              // 21
+    "    critical: High\n"                                     // 22
+    "    high: High\n"                                         // 23
+    "    medium: Medium\n"                                     // 24
+    "    low: Low\n"                                           // 25
+    "    info: Low\n"                                          // 26
+    "  type: Security Alert\n"                                 // 27
+    "  subtype: Endpoint\n"                                    // 28
+    "  item: Monitor\n"                                        // 29
+    "  team: SOC Tier 1\n"                                     // 30
+    "  source: Security Tool\n"                                // 31
+    "  summary: \"{{title}}\"\n"                               // 32
+    "  custom_fields:\n"                                       // 33
+    "    Source Product: \"{{source}}\"\n"                     // 34
+    "  notes:\n"                                               // 35
+    "    resolve: \"\"\n"                                      // 36
+    "  lifecycle:\n"                                           // 37
+    "    on_technician_close: new_ticket\n"                    // 38
+    "rules:\n"                                                 // 39
+    "  - name: ransomware\n"                                   // 40
+    "    match:\n"                                             // 41
+    "      source: [defender, guardz]\n"                       // 42
+    "      tenant: \"acme-*\"\n"                               // 43
+    "      severity: [critical, high]\n"                       // 44
+    "      min_severity: high\n"                               // 45
+    "      category: [ransomware, \"malware/*\"]\n"            // 46
+    "      tags:\n"                                            // 47
+    "        any: [ransomware]\n"                              // 48
+    "        all: [endpoint, edr]\n"                           // 49
+    "      title: '(?i)ransom'\n"                              // 50
+    "      attributes:\n"                                      // 51
+    "        - pointer: /device/os\n"                          // 52
+    "          equals: Windows 11\n"                           // 53
+    "        - pointer: /detection_source\n"                   // 54
+    "          in: [Behavior, Signature]\n"                    // 55
+    "        - pointer: /a~1b/~0c\n"                           // 56
+    "          regex: '^x+$'\n"                                // 57
+    "        - {pointer: /count, equals: 3}\n"                 // 58
+    "    ticket:\n"                                            // 59
+    "      priority: Priority 1 - Emergency Response\n"        // 60
+    "  - name: vulnerabilities\n"                              // 61
+    "    match:\n"                                             // 62
+    "      category: vulnerability\n"                          // 63
+    "      tags: {all: cve}\n"                                 // 64
+    "    ticket:\n"                                            // 65
+    "      board: Help Desk\n"                                 // 66
+    "      status: Open\n"                                     // 67
+    "      closed_status: Completed\n"                         // 68
+    "      type: Problem\n"                                    // 69
+    "      subtype: Software\n"                                // 70
+    "      item: \"\"\n"                                       // 71
+    "      team: \"\"\n"                                       // 72
+    "      severity: {critical: High, high: High, medium: Low, low: Low, info: Low}\n"  // 73
+    "      custom_fields:\n"                                   // 74
+    "        Risk Score: \"{{cvss}}\"\n"                       // 75
+    "      notes:\n"                                           // 76
+    "        update: \"changed: {{changes}}\"\n"               // 77
+    "      lifecycle:\n"                                       // 78
+    "        on_update: note\n"                                // 79
+    "        on_technician_close: note\n"                      // 80
+    "  - name: everything-else\n"                              // 81
+    "    ticket: {priority: Priority 4 - Schedule Maintenance}\n"  // 82
+    "storm:\n"                                                 // 83
+    "  max_new_tickets_per_hour: 25\n"                         // 84
+    "  digest_summary: \"storm {{tenant}}\"\n"                 // 85
+    "  digest_note: \"{{title}}\"\n";                          // 86
+
+std::map<ts::severity, std::string> every_severity(const std::string& value) {
+  std::map<ts::severity, std::string> m;
+  for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
+                   ts::severity::info})
+    m[sev] = value;
+  return m;
+}
+
+TEST(ConfigLoader, NewTicketKeysAreRead) {
+  const config cfg = load_ok(rules_config);
+  const ts::config::ticket_config& t = cfg.ticket;
+  EXPECT_EQ(t.cw_severity, every_severity("Medium"));
+  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"}, {ts::severity::high, "High"},
+                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+                                                   {ts::severity::info, "Low"}};
+  EXPECT_EQ(t.cw_impact, impact);
+  EXPECT_EQ(t.type, "Security Alert");
+  EXPECT_EQ(t.subtype, "Endpoint");
+  EXPECT_EQ(t.item, "Monitor");
+  EXPECT_EQ(t.team, "SOC Tier 1");
+  EXPECT_EQ(t.source, "Security Tool");
+  const std::map<std::string, std::string> fields{{"Source Product", "{{source}}"}};
+  EXPECT_EQ(t.custom_fields, fields);
+  EXPECT_EQ(t.lifecycle.on_technician_close, technician_close_policy::new_ticket);
+  EXPECT_EQ(cfg.storm.max_new_tickets_per_hour, 25);
+  EXPECT_EQ(cfg.storm.digest_summary, "storm {{tenant}}");
+  EXPECT_EQ(cfg.storm.digest_note, "{{title}}");
+  EXPECT_EQ(cfg.companies.by_source.at("defender").at("4f1c"), "Umbrella");
+  EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::hold);
+}
+
+TEST(ConfigLoader, NewTicketKeyDefaults) {
+  const config cfg = load_ok(minimal_config);
+  const config defaults;
+  const std::map<ts::severity, std::string> severity{{ts::severity::critical, "High"}, {ts::severity::high, "High"},
+                                                     {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+                                                     {ts::severity::info, "Low"}};
+  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"}, {ts::severity::high, "Medium"},
+                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+                                                   {ts::severity::info, "Low"}};
+  EXPECT_EQ(cfg.ticket.cw_severity, severity);  // as documented in config.hpp
+  EXPECT_EQ(cfg.ticket.cw_impact, impact);
+  for (const std::string* s : {&cfg.ticket.type, &cfg.ticket.subtype, &cfg.ticket.item, &cfg.ticket.team,
+                               &cfg.ticket.source})
+    EXPECT_EQ(*s, "");
+  EXPECT_TRUE(cfg.ticket.custom_fields.empty());
+  EXPECT_EQ(cfg.ticket.lifecycle.on_technician_close, technician_close_policy::respect);
+  EXPECT_TRUE(cfg.rules.empty());
+  EXPECT_EQ(cfg.storm.max_new_tickets_per_hour, 100);
+  EXPECT_EQ(cfg.storm.digest_summary, defaults.storm.digest_summary);
+  EXPECT_EQ(cfg.storm.digest_note, defaults.storm.digest_note);
+  EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::default_company);  // minimal_config has a default
+  EXPECT_TRUE(cfg.companies.by_source.empty());
+}
+
+TEST(ConfigLoader, OnTechnicianCloseValues) {
+  const struct {
+    const char* text;
+    technician_close_policy want;
+  } cases[] = {{"respect", technician_close_policy::respect},
+               {"reopen", technician_close_policy::reopen},
+               {"new_ticket", technician_close_policy::new_ticket},
+               {"note", technician_close_policy::note}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    const config cfg = load_ok(std::string(minimal_config) + "  lifecycle:\n    on_technician_close: " + c.text + "\n");
+    EXPECT_EQ(cfg.ticket.lifecycle.on_technician_close, c.want);
+  }
+}
+
+TEST(ConfigLoader, RulesAreReadInOrderWithTheirLines) {
+  const config cfg = load_ok(rules_config);
+  ASSERT_EQ(cfg.rules.size(), 3u);
+  EXPECT_EQ(cfg.rules[0].name, "ransomware");
+  EXPECT_EQ(cfg.rules[0].line, 40);
+  EXPECT_EQ(cfg.rules[1].name, "vulnerabilities");
+  EXPECT_EQ(cfg.rules[1].line, 61);
+  EXPECT_EQ(cfg.rules[2].name, "everything-else");
+  EXPECT_EQ(cfg.rules[2].line, 81);
+
+  const ts::config::match_spec& m = cfg.rules[0].match;
+  EXPECT_EQ(m.sources, (std::vector<std::string>{"defender", "guardz"}));
+  EXPECT_EQ(m.tenants, (std::vector<std::string>{"acme-*"}));
+  EXPECT_EQ(m.severities, (std::vector<ts::severity>{ts::severity::critical, ts::severity::high}));
+  EXPECT_EQ(m.min_severity, ts::severity::high);
+  EXPECT_EQ(m.categories, (std::vector<std::string>{"ransomware", "malware/*"}));
+  EXPECT_EQ(m.tags_any, (std::vector<std::string>{"ransomware"}));
+  EXPECT_EQ(m.tags_all, (std::vector<std::string>{"endpoint", "edr"}));
+  EXPECT_EQ(m.title_regex, "(?i)ransom");
+  ASSERT_EQ(m.attributes.size(), 4u);
+  EXPECT_EQ(m.attributes[0].pointer, "/device/os");
+  EXPECT_EQ(m.attributes[0].what, attribute_match::op::equals);
+  EXPECT_EQ(m.attributes[0].values, (std::vector<std::string>{"Windows 11"}));
+  EXPECT_EQ(m.attributes[1].pointer, "/detection_source");
+  EXPECT_EQ(m.attributes[1].what, attribute_match::op::in);
+  EXPECT_EQ(m.attributes[1].values, (std::vector<std::string>{"Behavior", "Signature"}));
+  EXPECT_EQ(m.attributes[2].pointer, "/a~1b/~0c");  // kept escaped: it is the pointer's text
+  EXPECT_EQ(m.attributes[2].what, attribute_match::op::regex);
+  EXPECT_EQ(m.attributes[2].regex, "^x+$");
+  EXPECT_EQ(m.attributes[3].values, (std::vector<std::string>{"3"}));  // numbers compare as text
+  EXPECT_FALSE(m.catch_all());
+
+  const ts::config::match_spec& v = cfg.rules[1].match;
+  EXPECT_EQ(v.categories, (std::vector<std::string>{"vulnerability"}));  // one string = a list of one
+  EXPECT_EQ(v.tags_all, (std::vector<std::string>{"cve"}));
+  EXPECT_TRUE(v.tags_any.empty());
+  EXPECT_TRUE(cfg.rules[2].match.catch_all());
+}
+
+TEST(ConfigLoader, RuleTicketInheritsTheTopLevelTicket) {
+  const config cfg = load_ok(rules_config);
+  ASSERT_EQ(cfg.rules.size(), 3u);
+  const ts::config::ticket_config& top = cfg.ticket;
+
+  // "ransomware" sets only the priority: everything else is the top level's,
+  // including values that differ from the built-in defaults.
+  const ts::config::ticket_config& r = cfg.rules[0].ticket;
+  EXPECT_EQ(r.priority, every_severity("Priority 1 - Emergency Response"));
+  EXPECT_EQ(r.board, "Security Incidents");
+  EXPECT_EQ(r.status, "New");
+  EXPECT_EQ(r.closed_status, "Closed");
+  EXPECT_EQ(r.reopen_status, "Reopened");
+  EXPECT_EQ(r.cw_severity, top.cw_severity);
+  EXPECT_EQ(r.cw_impact, top.cw_impact);
+  EXPECT_EQ(r.type, "Security Alert");
+  EXPECT_EQ(r.subtype, "Endpoint");
+  EXPECT_EQ(r.item, "Monitor");
+  EXPECT_EQ(r.team, "SOC Tier 1");
+  EXPECT_EQ(r.source, "Security Tool");
+  EXPECT_EQ(r.summary_template, "{{title}}");
+  EXPECT_EQ(r.description_template, top.description_template);
+  EXPECT_EQ(r.custom_fields, top.custom_fields);
+  EXPECT_EQ(r.update_note_template, top.update_note_template);
+  EXPECT_EQ(r.resolve_note_template, "");
+  EXPECT_EQ(r.reopen_note_template, top.reopen_note_template);
+  EXPECT_EQ(r.lifecycle.on_update, top.lifecycle.on_update);
+  EXPECT_EQ(r.lifecycle.on_resolve, top.lifecycle.on_resolve);
+  EXPECT_EQ(r.lifecycle.reopen_window, top.lifecycle.reopen_window);
+  EXPECT_EQ(r.lifecycle.on_technician_close, technician_close_policy::new_ticket);
+
+  // "vulnerabilities" moves to another board: what it sets wins (empty values
+  // too), custom fields add to the top level's, and one lifecycle or notes key
+  // leaves the others of that section inherited.
+  const ts::config::ticket_config& v = cfg.rules[1].ticket;
+  EXPECT_EQ(v.board, "Help Desk");
+  EXPECT_EQ(v.status, "Open");
+  EXPECT_EQ(v.closed_status, "Completed");
+  EXPECT_EQ(v.effective_reopen_status(), "Reopened");  // inherited; the rule did not clear it
+  EXPECT_EQ(v.priority, top.priority);
+  EXPECT_EQ(v.type, "Problem");
+  EXPECT_EQ(v.subtype, "Software");
+  EXPECT_EQ(v.item, "");
+  EXPECT_EQ(v.team, "");
+  EXPECT_EQ(v.source, "Security Tool");
+  EXPECT_EQ(v.cw_severity.at(ts::severity::medium), "Low");
+  EXPECT_EQ(v.cw_impact, top.cw_impact);
+  const std::map<std::string, std::string> fields{{"Source Product", "{{source}}"}, {"Risk Score", "{{cvss}}"}};
+  EXPECT_EQ(v.custom_fields, fields);
+  EXPECT_EQ(v.update_note_template, "changed: {{changes}}");
+  EXPECT_EQ(v.resolve_note_template, "");
+  EXPECT_EQ(v.lifecycle.on_update, on_update_policy::note);
+  EXPECT_EQ(v.lifecycle.on_resolve, top.lifecycle.on_resolve);
+  EXPECT_EQ(v.lifecycle.on_technician_close, technician_close_policy::note);
+
+  // The top level itself is not changed by the rules.
+  EXPECT_EQ(top.board, "Security Incidents");
+  EXPECT_EQ(top.custom_fields.size(), 1u);
+  EXPECT_EQ(top.lifecycle.on_update, on_update_policy::patch);
+
+  EXPECT_EQ(cfg.rules[2].ticket.priority, every_severity("Priority 4 - Schedule Maintenance"));
+  EXPECT_EQ(cfg.rules[2].ticket.board, "Security Incidents");
+}
+
+TEST(ConfigLoader, EmptyOrNullRulesMeanNoRules) {
+  EXPECT_TRUE(load_ok(std::string(minimal_config) + "rules: []\n").rules.empty());
+  EXPECT_TRUE(load_ok(std::string(minimal_config) + "rules:\n").rules.empty());
+}
+
+TEST(ConfigLoader, StormLimits) {
+  for (const char* cap : {"0", "1", "1000000"}) {
+    SCOPED_TRACE(cap);
+    const config cfg = load_ok(std::string(minimal_config) + "storm:\n  max_new_tickets_per_hour: " + cap + "\n");
+    EXPECT_EQ(cfg.storm.max_new_tickets_per_hour, std::stoi(cap));
+  }
+}
+
+//------------------------------------------------------------------------------
+// Rules, companies and storm: one mistake at a time
+
+// Each snippet is appended to minimal_config (12 lines, ending inside its
+// `ticket` section), so its first line is line 13; a snippet that starts with
+// "companies:" replaces minimal_config's companies (lines 7-8) and starts at
+// line 11.
+constexpr int minimal_lines = 12;
+
+struct snippet_case {
+  const char* label;
+  std::string_view snippet;  ///< appended to minimal_config
+  int line;                  ///< in the whole text (see above)
+  int column;
+  const char* fragment;      ///< expected in the message
+};
+
+const snippet_case snippet_cases[] = {
+    // the ticket's new keys (the snippet continues minimal_config's ticket)
+    {"cw severity not a ConnectWise level", "  severity: high\n", 13, 13,
+     "ticket.severity: must be one of Low, Medium, High (as ConnectWise spells them), got 'high'"},
+    {"cw impact map with a bad level",
+     "  impact: {critical: High, high: High, medium: Medium, low: Low, info: None}\n", 13, 72,
+     "ticket.impact.info: must be one of Low, Medium, High"},
+    {"cw severity map missing a severity", "  severity: {critical: High, high: High, medium: Low, low: Low}\n", 13, 13,
+     "missing required key 'ticket.severity.info'"},
+    {"cw severity map with an unknown severity",
+     "  severity: {critical: High, high: High, medium: Low, low: Low, info: Low, urgent: High}\n", 13, 76,
+     "unknown key 'urgent' in 'ticket.severity'"},
+    {"type not a string", "  type: [Incident]\n", 13, 9, "ticket.type: expected a string, got a list"},
+    {"subtype without type", "  subtype: Malware\n", 10, 3, "ticket: 'subtype' needs a 'type'"},
+    {"custom fields not a mapping", "  custom_fields: [Risk Score]\n", 13, 18,
+     "ticket.custom_fields: expected a mapping, got a list"},
+    {"custom field value not a string", "  custom_fields:\n    Risk Score: {value: 3}\n", 14, 17,
+     "ticket.custom_fields.Risk Score: expected a string, got a mapping"},
+    {"custom field without value", "  custom_fields:\n    Risk Score:\n", 14, 5,
+     "ticket.custom_fields.Risk Score: a value is required"},
+    {"custom field with an empty caption", "  custom_fields:\n    \"\": \"{{source}}\"\n", 14, 5,
+     "ticket.custom_fields: custom field captions must not be empty"},
+    {"custom field template unclosed tag", "  custom_fields:\n    Security Issue Key: \"{{source}}/{{issue_id\"\n", 14,
+     25, "ticket.custom_fields.Security Issue Key: bad template: Unclosed tag at 11"},
+    {"custom field template unclosed section", "  custom_fields:\n    Risk Score: \"{{#attributes}}{{score}}\"\n", 14,
+     17, "ticket.custom_fields.Risk Score: bad template: Unclosed section \"attributes\" at 0"},
+    {"summary template error", "  summary: \"[{{severity}}] {{#title}}\"\n", 13, 12,
+     "ticket.summary: bad template: Unclosed section \"title\" at 15"},
+    {"description template error", "  description: \"{{title}}\\n{{/asset}}\"\n", 13, 16,
+     "ticket.description: bad template: Unopened section \"asset\" at 10"},
+    {"update note template error", "  notes:\n    update: \"{{changes\"\n", 14, 13,
+     "ticket.notes.update: bad template: Unclosed tag at 0"},
+    {"resolve note template error", "  notes:\n    resolve: \"{{#url}}{{url}}{{/link}}\"\n", 14, 14,
+     "ticket.notes.resolve: bad template: Unclosed section \"url\" at 0"},
+    {"reopen note empty", "  notes:\n    reopen: \"\"\n", 14, 13, "ticket.notes.reopen: must not be empty"},
+    {"reopen note template error", "  notes:\n    reopen: \"{{=<% %>=}}<%title\"\n", 14, 13,
+     "ticket.notes.reopen: bad template: Unclosed tag at 11"},
+    {"on_technician_close unknown value", "  lifecycle:\n    on_technician_close: reopen_ticket\n", 14, 26,
+     "ticket.lifecycle.on_technician_close: must be one of respect, reopen, new_ticket, note, got 'reopen_ticket'"},
+    {"on_technician_close not a string", "  lifecycle:\n    on_technician_close: [reopen]\n", 14, 26,
+     "ticket.lifecycle.on_technician_close: expected a string, got a list"},
+    {"on_technician_close misspelt", "  lifecycle:\n    on_tech_close: reopen\n", 14, 5,
+     "unknown key 'on_tech_close' in 'ticket.lifecycle'"},
+
+    // companies
+    {"unmapped policy typo", "companies:\n  default: X\n  unmapped: defualt\n", 13, 13,
+     "companies.unmapped: must be one of default, hold, got 'defualt'"},
+    {"unmapped default without a default", "companies:\n  unmapped: default\n", 12, 3,
+     "companies: 'unmapped: default' needs a 'default' company"},
+    {"unknown key in companies", "companies:\n  default: X\n  unmaped: hold\n", 13, 3,
+     "unknown key 'unmaped' in 'companies'; did you mean 'unmapped'?"},
+    {"sources not a mapping", "companies:\n  sources: [defender]\n", 12, 12,
+     "companies.sources: expected a mapping, got a list"},
+    {"source tenants not a mapping", "companies:\n  sources:\n    defender: Umbrella\n", 13, 15,
+     "companies.sources.defender: expected a mapping, got a scalar value"},
+    {"source without tenants", "companies:\n  sources:\n    defender:\n", 13, 5,
+     "companies.sources.defender: a value is required"},
+    {"empty source name", "companies:\n  sources:\n    \"\": {a: A}\n", 13, 5,
+     "companies.sources: source names must not be empty"},
+    {"source tenant company too long", "companies:\n  sources:\n    defender: {t1: ThisCompanyIdentifierIsWayTooLong}\n",
+     13, 20, "companies.sources.defender.t1: company identifier has 33 characters; ConnectWise allows at most 30"},
+    {"source tenant empty name", "companies:\n  sources:\n    defender: {\"\": Umbrella}\n", 13, 16,
+     "companies.sources.defender: tenant names must not be empty"},
+
+    // storm
+    {"storm not a mapping", "storm: 100\n", 13, 8, "storm: expected a mapping, got a scalar value"},
+    {"storm cap negative", "storm:\n  max_new_tickets_per_hour: -1\n", 14, 29,
+     "storm.max_new_tickets_per_hour: must be between 0 and 1000000, got '-1'"},
+    {"storm cap too large", "storm:\n  max_new_tickets_per_hour: 1000001\n", 14, 29,
+     "storm.max_new_tickets_per_hour: must be between 0 and 1000000, got '1000001'"},
+    {"storm cap not a number", "storm:\n  max_new_tickets_per_hour: lots\n", 14, 29,
+     "storm.max_new_tickets_per_hour: expected an integer, got 'lots'"},
+    {"storm cap with a fraction", "storm:\n  max_new_tickets_per_hour: 2.5\n", 14, 29, "expected an integer, got '2.5'"},
+    {"storm key misspelt", "storm:\n  max_new_ticket_per_hour: 5\n", 14, 3,
+     "unknown key 'max_new_ticket_per_hour' in 'storm'; did you mean 'max_new_tickets_per_hour'?"},
+    {"digest summary empty", "storm:\n  digest_summary: \"\"\n", 14, 19, "storm.digest_summary: must not be empty"},
+    {"digest summary template error", "storm:\n  digest_summary: \"{{tenant}} {{#cap}}\"\n", 14, 19,
+     "storm.digest_summary: bad template: Unclosed section \"cap\" at 11"},
+    {"digest note template error", "storm:\n  digest_note: \"{{/title}}\"\n", 14, 16,
+     "storm.digest_note: bad template: Unopened section \"title\" at 0"},
+
+    // rules: shape and names
+    {"rules not a list", "rules:\n  name: a\n", 14, 3, "rules: expected a list of rules, got a mapping"},
+    {"rule not a mapping", "rules:\n  - ransomware\n", 14, 5,
+     "rules[0]: expected a mapping with name, match and ticket, got a scalar value"},
+    {"rule without name", "rules:\n  - match: {source: wazuh}\n", 14, 5, "missing required key 'rules[0].name'"},
+    {"rule with empty name", "rules:\n  - name: \"\"\n", 14, 11, "rules[0].name: must not be empty"},
+    {"rule name not a string", "rules:\n  - name: [a]\n", 14, 11, "rules[0].name: expected a string, got a list"},
+    {"duplicate rule names",
+     "rules:\n  - name: a\n    match: {source: wazuh}\n  - name: b\n    match: {source: guardz}\n"
+     "  - name: a\n    match: {source: defender}\n",
+     18, 5, "rules[2]: duplicate rule name 'a' (first at line 14)"},
+    {"rule named default", "rules:\n  - name: default\n    match: {source: wazuh}\n", 14, 11,
+     "rules[0].name: 'default' is reserved for the top-level ticket"},
+    {"unknown key in a rule", "rules:\n  - name: a\n    matches: {source: wazuh}\n", 15, 5,
+     "unknown key 'matches' in 'rules[0]'; did you mean 'match'?"},
+
+    // rules: match keys
+    {"match not a mapping", "rules:\n  - name: a\n    match: [source]\n", 15, 12,
+     "rules[0].match: expected a mapping, got a list"},
+    {"unknown match key", "rules:\n  - name: a\n    match: {sources: wazuh}\n", 15, 13,
+     "unknown key 'sources' in 'rules[0].match'; did you mean 'source'?"},
+    {"source empty list", "rules:\n  - name: a\n    match: {source: []}\n", 15, 21,
+     "rules[0].match.source: the list must not be empty"},
+    {"source empty string", "rules:\n  - name: a\n    match: {source: [wazuh, \"\"]}\n", 15, 29,
+     "rules[0].match.source[1]: must not be empty"},
+    {"source not a string", "rules:\n  - name: a\n    match: {source: {wazuh: 1}}\n", 15, 21,
+     "rules[0].match.source: expected a string, got a mapping"},
+    {"tenant list with a list", "rules:\n  - name: a\n    match: {tenant: [acme-*, [x]]}\n", 15, 30,
+     "rules[0].match.tenant[1]: expected a string, got a list"},
+    {"unknown severity", "rules:\n  - name: a\n    match: {severity: urgent}\n", 15, 23,
+     "rules[0].match.severity: must be one of critical, high, medium, low, info, got 'urgent'"},
+    {"severity is lowercase", "rules:\n  - name: a\n    match: {severity: [high, Critical]}\n", 15, 30,
+     "rules[0].match.severity[1]: must be one of critical, high, medium, low, info, got 'Critical'"},
+    {"unknown min_severity", "rules:\n  - name: a\n    match: {min_severity: severe}\n", 15, 27,
+     "rules[0].match.min_severity: must be one of critical, high, medium, low, info, got 'severe'"},
+    {"min_severity list", "rules:\n  - name: a\n    match: {min_severity: [high]}\n", 15, 27,
+     "rules[0].match.min_severity: expected a string, got a list"},
+    {"category empty", "rules:\n  - name: a\n    match: {category: \"\"}\n", 15, 23,
+     "rules[0].match.category: must not be empty"},
+    {"tags as a list", "rules:\n  - name: a\n    match: {tags: [ransomware]}\n", 15, 19,
+     "rules[0].match.tags: expected a mapping, got a list"},
+    {"tags without any or all", "rules:\n  - name: a\n    match: {tags: {}}\n", 15, 19,
+     "rules[0].match.tags: needs 'any' or 'all'"},
+    {"tags misspelt key", "rules:\n  - name: a\n    match: {tags: {all: [edr], anyy: [x]}}\n", 15, 32,
+     "unknown key 'anyy' in 'rules[0].match.tags'; did you mean 'any'?"},
+    {"tags.any empty", "rules:\n  - name: a\n    match: {tags: {any: []}}\n", 15, 25,
+     "rules[0].match.tags.any: the list must not be empty"},
+    {"tags.all with an empty tag", "rules:\n  - name: a\n    match: {tags: {all: [edr, \"\"]}}\n", 15, 31,
+     "rules[0].match.tags.all[1]: must not be empty"},
+    {"title regex unclosed group", "rules:\n  - name: a\n    match: {title: 'ran(som'}\n", 15, 20,
+     "rules[0].match.title: bad regular expression: missing closing parenthesis at offset 7"},
+    {"title regex nothing to repeat", "rules:\n  - name: a\n    match: {title: '*ransom'}\n", 15, 20,
+     "rules[0].match.title: bad regular expression: quantifier does not follow a repeatable item at offset 0"},
+    {"title regex bad range", "rules:\n  - name: a\n    match: {title: 'CVE-[9-0]+'}\n", 15, 20,
+     "rules[0].match.title: bad regular expression: range out of order in character class at offset 7"},
+    {"title regex unterminated class", "rules:\n  - name: a\n    match:\n      title: '(?i)[abc'\n", 16, 14,
+     "rules[0].match.title: bad regular expression: missing terminating ] for character class at offset 8"},
+    {"title not a string", "rules:\n  - name: a\n    match: {title: [x]}\n", 15, 20,
+     "rules[0].match.title: expected a string, got a list"},
+
+    // rules: attributes
+    {"attributes not a list", "rules:\n  - name: a\n    match: {attributes: {pointer: /a, equals: b}}\n", 15, 25,
+     "rules[0].match.attributes: expected a list of {pointer, equals|in|regex}, got a mapping"},
+    {"attribute not a mapping", "rules:\n  - name: a\n    match: {attributes: [/a]}\n", 15, 26,
+     "rules[0].match.attributes[0]: expected a mapping {pointer, equals|in|regex}, got a scalar value"},
+    {"attribute without pointer", "rules:\n  - name: a\n    match:\n      attributes:\n        - equals: x\n", 17, 11,
+     "missing required key 'rules[0].match.attributes[0].pointer'"},
+    {"pointer without leading slash",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: device.os, equals: x}\n", 17, 21,
+     "rules[0].match.attributes[0].pointer: a JSON pointer starts with '/', such as /host/os, got 'device.os'"},
+    {"pointer with a bad escape",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a~2b, equals: x}\n", 17, 21,
+     "rules[0].match.attributes[0].pointer: '~' in a JSON pointer must be followed by 0 or 1, got '/a~2b'"},
+    {"pointer ending in tilde",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a~, equals: x}\n", 17, 21,
+     "'~' in a JSON pointer must be followed by 0 or 1, got '/a~'"},
+    {"pointer empty", "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: \"\", equals: x}\n", 17,
+     21, "a JSON pointer starts with '/'"},
+    {"attribute without an operator", "rules:\n  - name: a\n    match:\n      attributes:\n        - pointer: /a\n",
+     17, 11, "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
+    {"attribute with a null operator",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - pointer: /a\n          equals:\n", 17, 11,
+     "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
+    {"attribute with two operators",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a, equals: x, regex: y}\n", 17, 11,
+     "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
+    {"attribute with all three operators",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a, equals: x, in: [y], regex: z}\n", 17,
+     11, "give exactly one of 'equals', 'in' or 'regex'"},
+    {"equals with a list",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a, equals: [x, y]}\n", 17, 33,
+     "rules[0].match.attributes[0].equals: expected a string, got a list"},
+    {"in with an empty list", "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a, in: []}\n",
+     17, 29, "rules[0].match.attributes[0].in: the list must not be empty"},
+    {"in with a mapping item",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /a, in: [x, {y: z}]}\n", 17, 33,
+     "rules[0].match.attributes[0].in[1]: expected a string, got a mapping"},
+    {"attribute regex error",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /os, regex: '(?<name>Win'}\n", 17, 33,
+     "rules[0].match.attributes[0].regex: bad regular expression: missing closing parenthesis at offset 11"},
+    {"unknown key in an attribute",
+     "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: /os, in: [a], case: no}\n", 17, 35,
+     "unknown key 'case' in 'rules[0].match.attributes[0]'"},
+
+    // rules: ticket
+    {"rule ticket not a mapping", "rules:\n  - name: a\n    ticket: Help Desk\n", 15, 13,
+     "rules[0].ticket: expected a mapping, got a scalar value"},
+    {"rule ticket misspelt key", "rules:\n  - name: a\n    ticket: {bord: Help Desk}\n", 15, 14,
+     "unknown key 'bord' in 'rules[0].ticket'; did you mean 'board'?"},
+    {"rule ticket empty board", "rules:\n  - name: a\n    ticket: {board: \"\"}\n", 15, 21,
+     "rules[0].ticket.board: must not be empty"},
+    {"rule ticket empty status", "rules:\n  - name: a\n    ticket: {status: \"\"}\n", 15, 22,
+     "rules[0].ticket.status: must not be empty"},
+    {"rule ticket empty priority", "rules:\n  - name: a\n    ticket: {priority: \"\"}\n", 15, 24,
+     "rules[0].ticket.priority: must not be empty"},
+    {"rule ticket subtype without type", "rules:\n  - name: a\n    ticket:\n      subtype: Malware\n", 16, 7,
+     "rules[0].ticket: 'subtype' needs a 'type'"},
+    {"rule ticket summary template", "rules:\n  - name: a\n    ticket:\n      summary: \"{{#title}}\"\n", 16, 16,
+     "rules[0].ticket.summary: bad template: Unclosed section \"title\" at 0"},
+    {"rule ticket description template", "rules:\n  - name: a\n    ticket:\n      description: \"{{/title}}\"\n", 16,
+     20, "rules[0].ticket.description: bad template: Unopened section \"title\" at 0"},
+    {"rule ticket note template", "rules:\n  - name: a\n    ticket:\n      notes: {update: \"{{changes\"}\n", 16, 23,
+     "rules[0].ticket.notes.update: bad template: Unclosed tag at 0"},
+    {"rule ticket custom field template",
+     "rules:\n  - name: a\n    ticket:\n      custom_fields: {Risk Score: \"{{#cvss}}\"}\n", 16, 35,
+     "rules[0].ticket.custom_fields.Risk Score: bad template: Unclosed section \"cvss\" at 0"},
+    {"rule ticket lifecycle", "rules:\n  - name: a\n    ticket:\n      lifecycle: {on_technician_close: ignore}\n", 16,
+     40, "rules[0].ticket.lifecycle.on_technician_close: must be one of respect, reopen, new_ticket, note, got 'ignore'"},
+    {"rule ticket reopen window", "rules:\n  - name: a\n    ticket:\n      lifecycle: {reopen_window: 2w}\n", 16, 34,
+     "rules[0].ticket.lifecycle.reopen_window: expected a duration"},
+    {"rule ticket priority map partial", "rules:\n  - name: a\n    ticket:\n      priority: {critical: P1, high: P2, medium: P3, low: P4}\n",
+     16, 17, "missing required key 'rules[0].ticket.priority.info'"},
+};
+
+TEST(ConfigLoader, EachRuleCompanyAndStormErrorHasItsPositionAndMessage) {
+  ASSERT_EQ(std::count(minimal_config.begin(), minimal_config.end(), '\n'), minimal_lines);
+  for (const snippet_case& c : snippet_cases) {
+    SCOPED_TRACE(c.label);
+    std::string text(minimal_config);
+    // A snippet that starts with "companies:" replaces minimal_config's.
+    if (c.snippet.starts_with("companies:"))
+      text = replace_once(text, "companies:\n  default: X\n", "") + std::string(c.snippet);
+    else
+      text += c.snippet;
+    const load_result r = load_config_from_string(text, "cfg.yaml");
+    EXPECT_FALSE(r.cfg.has_value());
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    const config_error& e = r.errors.front();
+    EXPECT_EQ(e.line, c.line) << e.to_string();
+    EXPECT_EQ(e.column, c.column) << e.to_string();
+    EXPECT_NE(e.message.find(c.fragment), std::string::npos) << e.to_string();
+  }
+}
+
+TEST(ConfigLoader, ACatchAllRuleShadowsTheRulesBelowIt) {
+  const std::string text = std::string(minimal_config) +
+                           "rules:\n"                             // 13
+                           "  - name: wazuh\n"                    // 14
+                           "    match: {source: wazuh}\n"         // 15
+                           "  - name: catch-everything\n"         // 16
+                           "    ticket: {priority: P2}\n"         // 17
+                           "  - name: guardz\n"                   // 18
+                           "    match: {source: guardz}\n"        // 19
+                           "  - name: empty-match\n"              // 20
+                           "    match: {}\n";                     // 21
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "cfg.yaml:18:5: rules[2]: rule 'guardz' can never match: rule 'catch-everything' (line 16) above it "
+            "matches every event; move it below, or give that rule a 'match'");
+  EXPECT_EQ(r.errors[1].line, 20);
+  EXPECT_EQ(r.errors[1].column, 5);
+  EXPECT_NE(r.errors[1].message.find("rule 'empty-match' can never match: rule 'catch-everything' (line 16)"),
+            std::string::npos)
+      << r.errors[1].to_string();
+}
+
+TEST(ConfigLoader, ACatchAllRuleIsFineLast) {
+  for (std::string_view last : {"  - name: rest\n", "  - name: rest\n    match: {}\n", "  - name: rest\n    match:\n"}) {
+    SCOPED_TRACE(last);
+    const config cfg =
+        load_ok(std::string(minimal_config) + "rules:\n  - name: wazuh\n    match: {source: wazuh}\n" + std::string(last));
+    ASSERT_EQ(cfg.rules.size(), 2u);
+    EXPECT_TRUE(cfg.rules[1].match.catch_all());
+  }
+}
+
+// A rule whose only condition is wrong lost that condition while loading; it
+// must not then count as a catch-all and bury the rules below it in errors.
+TEST(ConfigLoader, ARuleWithABrokenMatchIsNotTakenForACatchAll) {
+  const std::string text = std::string(minimal_config) +
+                           "rules:\n"                             // 13
+                           "  - name: broken\n"                   // 14
+                           "    match: {title: 'ransom(ware'}\n"  // 15
+                           "  - name: next\n"                     // 16
+                           "    match: {source: guardz}\n";       // 17
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "cfg.yaml:15:20: rules[0].match.title: bad regular expression: missing closing parenthesis at offset 11");
+}
+
+TEST(ConfigLoader, DuplicateRuleNamesAreEachReported) {
+  const std::string text = std::string(minimal_config) +
+                           "rules:\n"                          // 13
+                           "  - name: x\n"                     // 14
+                           "    match: {source: a}\n"          // 15
+                           "  - name: x\n"                     // 16
+                           "    match: {source: b}\n"          // 17
+                           "  - name: x\n"                     // 18
+                           "    match: {source: c}\n";         // 19
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(), "cfg.yaml:16:5: rules[1]: duplicate rule name 'x' (first at line 14)");
+  EXPECT_EQ(r.errors[1].to_string(), "cfg.yaml:18:5: rules[2]: duplicate rule name 'x' (first at line 14)");
+}
+
+TEST(ConfigLoader, MisspeltAttributeOperatorIsSuggested) {
+  const std::string text = std::string(minimal_config) +
+                           "rules:\n"                     // 13
+                           "  - name: a\n"                // 14
+                           "    match:\n"                 // 15
+                           "      attributes:\n"          // 16
+                           "        - pointer: /os\n"     // 17
+                           "          equal: linux\n";    // 18
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "cfg.yaml:17:11: rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'");
+  EXPECT_EQ(r.errors[1].to_string(),
+            "cfg.yaml:18:11: unknown key 'equal' in 'rules[0].match.attributes[0]'; did you mean 'equals'?");
+}
+
+TEST(ConfigLoader, ErrorsInSeveralRulesComeInFileOrder) {
+  const std::string text = std::string(minimal_config) +
+                           "rules:\n"                                        // 13
+                           "  - name: one\n"                                 // 14
+                           "    match: {severity: hgh, tenant: [\"\"]}\n"    // 15
+                           "    ticket: {severity: Critical}\n"              // 16
+                           "  - match: {source: x}\n"                        // 17
+                           "    ticket: {custom_fields: {A: \"{{#a}}\"}}\n"  // 18
+                           "storm: {max_new_tickets_per_hour: -5}\n";        // 19
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  const std::vector<std::string> want = {
+      "cfg.yaml:15:23: rules[0].match.severity: must be one of critical, high, medium, low, info, got 'hgh'",
+      "cfg.yaml:15:37: rules[0].match.tenant[0]: must not be empty",
+      "cfg.yaml:16:24: rules[0].ticket.severity: must be one of Low, Medium, High (as ConnectWise spells them), got "
+      "'Critical'",
+      "cfg.yaml:17:5: missing required key 'rules[1].name'",
+      "cfg.yaml:18:33: rules[1].ticket.custom_fields.A: bad template: Unclosed section \"a\" at 0",
+      "cfg.yaml:19:35: storm.max_new_tickets_per_hour: must be between 0 and 1000000, got '-5'",
+  };
+  std::vector<std::string> got;
+  for (const config_error& e : r.errors) got.push_back(e.to_string());
+  EXPECT_EQ(got, want);
 }
 
 //------------------------------------------------------------------------------
@@ -694,12 +1397,74 @@ TEST(ShippedConfigs, ReferenceLoadsAndDocumentsTheDefaults) {
   EXPECT_EQ(cfg.psa.requests_per_minute, defaults.psa.requests_per_minute);
   EXPECT_EQ(cfg.ticket.summary_template, defaults.ticket.summary_template);
   EXPECT_EQ(cfg.ticket.description_template, defaults.ticket.description_template);
+  EXPECT_EQ(cfg.ticket.closed_status, defaults.ticket.closed_status);
+  EXPECT_EQ(cfg.ticket.reopen_status, defaults.ticket.reopen_status);
+  EXPECT_EQ(cfg.ticket.cw_severity, defaults.ticket.cw_severity);
+  EXPECT_EQ(cfg.ticket.cw_impact, defaults.ticket.cw_impact);
+  EXPECT_EQ(cfg.ticket.type, defaults.ticket.type);
+  EXPECT_EQ(cfg.ticket.subtype, defaults.ticket.subtype);
+  EXPECT_EQ(cfg.ticket.item, defaults.ticket.item);
+  EXPECT_EQ(cfg.ticket.team, defaults.ticket.team);
+  EXPECT_EQ(cfg.ticket.source, defaults.ticket.source);
+  EXPECT_EQ(cfg.ticket.custom_fields, defaults.ticket.custom_fields);
+  EXPECT_EQ(cfg.ticket.update_note_template, defaults.ticket.update_note_template);
+  EXPECT_EQ(cfg.ticket.resolve_note_template, defaults.ticket.resolve_note_template);
+  EXPECT_EQ(cfg.ticket.reopen_note_template, defaults.ticket.reopen_note_template);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_update, defaults.ticket.lifecycle.on_update);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_resolve, defaults.ticket.lifecycle.on_resolve);
+  EXPECT_EQ(cfg.ticket.lifecycle.reopen_window, defaults.ticket.lifecycle.reopen_window);
+  EXPECT_EQ(cfg.ticket.lifecycle.on_technician_close, defaults.ticket.lifecycle.on_technician_close);
+  // `unmapped` is shown as `default` next to a default company: its derived default.
+  EXPECT_FALSE(cfg.companies.default_company.empty());
+  EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::default_company);
+  EXPECT_EQ(cfg.storm.max_new_tickets_per_hour, defaults.storm.max_new_tickets_per_hour);
+  EXPECT_EQ(cfg.storm.digest_summary, defaults.storm.digest_summary);
+  EXPECT_EQ(cfg.storm.digest_note, defaults.storm.digest_note);
   EXPECT_EQ(cfg.storage.database, defaults.storage.database);
   EXPECT_EQ(cfg.intake.spool_dir, defaults.intake.spool_dir);
   EXPECT_EQ(cfg.intake.max_event_bytes, defaults.intake.max_event_bytes);
   EXPECT_EQ(cfg.intake.rescan_interval, defaults.intake.rescan_interval);
   EXPECT_EQ(cfg.intake.batch_size, defaults.intake.batch_size);
   EXPECT_EQ(cfg.logging.level, defaults.logging.level);
+}
+
+// The example rules have no default to compare with; they must stay
+// consistent with the top level they are documented against, and name only
+// boards, types, subtypes, items and teams that exist (tests/cwsim/seed.json).
+TEST(ShippedConfigs, ReferenceExampleRules) {
+  const load_result r = load_config(repo_config_dir() / "ticketsync.yaml");
+  ASSERT_TRUE(r.cfg.has_value()) << all_errors(r);
+  const config& cfg = *r.cfg;
+  ASSERT_EQ(cfg.rules.size(), 3u);
+  EXPECT_EQ(cfg.rules[0].name, "critical-ransomware");
+  EXPECT_EQ(cfg.rules[1].name, "acme-identity-alerts");
+  EXPECT_EQ(cfg.rules[2].name, "vulnerabilities-to-help-desk");
+  for (const auto& rule : cfg.rules) {
+    SCOPED_TRACE(rule.name);
+    EXPECT_FALSE(rule.match.catch_all());
+    const auto& t = rule.ticket;
+    EXPECT_TRUE(t.board == "Security Incidents" || t.board == "Help Desk") << t.board;
+    if (t.board == "Security Incidents") {
+      EXPECT_TRUE(t.type == "Security Alert" || t.type == "Vulnerability" || t.type == "Incident") << t.type;
+      EXPECT_TRUE(t.item.empty() || t.item == "Investigate" || t.item == "Remediate" || t.item == "Monitor");
+      EXPECT_TRUE(t.team.empty() || t.team == "SOC Tier 1" || t.team == "SOC Tier 2") << t.team;
+    } else {
+      EXPECT_TRUE(t.type == "Request" || t.type == "Problem") << t.type;
+      EXPECT_TRUE(t.item.empty() || t.item == "Workstation" || t.item == "Server") << t.item;
+      EXPECT_TRUE(t.team.empty() || t.team == "Service Desk") << t.team;
+    }
+  }
+  const auto& ransomware = cfg.rules[0].ticket;
+  EXPECT_EQ(ransomware.priority.at(ts::severity::critical), "Priority 1 - Emergency Response");
+  EXPECT_EQ(ransomware.type, "Incident");
+  EXPECT_EQ(ransomware.board, cfg.ticket.board);  // inherited
+  EXPECT_EQ(ransomware.lifecycle.on_technician_close, technician_close_policy::reopen);
+  const auto& vulns = cfg.rules[2].ticket;
+  EXPECT_EQ(vulns.board, "Help Desk");
+  EXPECT_EQ(vulns.closed_status, "Completed");
+  EXPECT_EQ(vulns.team, "Service Desk");
+  EXPECT_EQ(vulns.summary_template, "[vuln] {{title}}");
+  EXPECT_EQ(vulns.description_template, cfg.ticket.description_template);  // inherited
 }
 
 TEST(ShippedConfigs, DemoLoadsAndPointsIntoBuildDemo) {
@@ -728,6 +1493,48 @@ TEST(ShippedConfigs, DemoLoadsAndPointsIntoBuildDemo) {
   EXPECT_EQ(cfg.ticket.closed_status, "Closed");
   EXPECT_EQ(cfg.ticket.effective_reopen_status(), "Reopened");
   EXPECT_EQ(cfg.ticket.summary_template, "[{{severity}}] {{title}}");
+  EXPECT_EQ(cfg.companies.unmapped, unmapped_policy::default_company);
+}
+
+// config/check-config-mistakes.yaml holds exactly ten distinct mistakes, listed
+// in its header; check-config must report each, and nothing else.
+TEST(ShippedConfigs, TheTenMistakesFileReportsExactlyItsTenMistakes) {
+  const fs::path file = fs::path(TS_SOURCE_DIR) / "config" / "check-config-mistakes.yaml";
+  const load_result r = load_config(file);
+  EXPECT_FALSE(r.cfg.has_value());
+  struct expected {
+    int line;
+    int column;
+    const char* fragment;
+  };
+  const expected want[] = {
+      {28, 16, "psa.private_key: the private key must not be written inline"},
+      {49, 3, "duplicate key 'ticket.status' (first defined at line 47)"},
+      {60, 25, "ticket.custom_fields.Security Issue Key: bad template: Unclosed tag at 22"},
+      {64, 5, "unknown key 'reopen_windw' in 'ticket.lifecycle'; did you mean 'reopen_window'?"},
+      {71, 14, "rules[0].match.title: bad regular expression: missing closing parenthesis at offset 20"},
+      {72, 13, "rules[0].match.tags: expected a mapping, got a list"},
+      {83, 28, "rules[1].match.severity[1]: must be one of critical, high, medium, low, info, got 'hihg'"},
+      {85, 20, "rules[1].match.attributes[0].pointer: a JSON pointer starts with '/'"},
+      {95, 5, "rules[3]: rule 'vulnerabilities' can never match: rule 'everything-else' (line 91) above it"},
+      {113, 20, "intake.rescan_interval: a duration needs a unit"},
+  };
+  ASSERT_EQ(r.errors.size(), std::size(want)) << all_errors(r);
+  for (std::size_t i = 0; i < std::size(want); ++i) {
+    SCOPED_TRACE(r.errors[i].to_string());
+    EXPECT_EQ(r.errors[i].file, file.string());
+    EXPECT_EQ(r.errors[i].line, want[i].line);
+    EXPECT_EQ(r.errors[i].column, want[i].column);
+    EXPECT_NE(r.errors[i].message.find(want[i].fragment), std::string::npos);
+  }
+  // The header lists the same ten positions.
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (std::size_t i = 0; i < std::size(want); ++i) {
+    const std::string listed = "#   " + std::string(i + 1 < 10 ? " " : "") + std::to_string(i + 1) + ". " +
+                               std::to_string(want[i].line) + ":" + std::to_string(want[i].column) + " ";
+    EXPECT_NE(text.find(listed), std::string::npos) << listed;
+  }
 }
 
 //------------------------------------------------------------------------------

@@ -115,13 +115,24 @@ TEST_F(MapEvent, UnmappedTenantWithoutDefaultIsAnError) {
   auto r = map_event(ev_, cfg_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what,
-            "tenant 'umbrella-labs' (source 'wazuh') has no company mapping and companies.default is not set");
+            "tenant 'umbrella-labs' (source 'wazuh') is not mapped and companies.default is not set");
   EXPECT_THROW((void)r.value(), std::invalid_argument);
   try {
     (void)r.value();
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()), r.error().what);
   }
+}
+
+TEST_F(MapEvent, UnmappedTenantUnderHoldIsAnErrorEvenWithADefault) {
+  cfg_.companies.default_company = "Catchall";
+  cfg_.companies.unmapped = ts::config::unmapped_policy::hold;
+  ev_.tenant = "umbrella-labs";
+  auto r = map_event(ev_, cfg_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what, "tenant 'umbrella-labs' (source 'wazuh') is not mapped and companies.unmapped is hold");
+  ev_.tenant = "globex";  // a mapped tenant is not affected
+  EXPECT_EQ(mapped().company_identifier, "Globex");
 }
 
 TEST_F(MapEvent, TenantMatchIsExact) {
@@ -136,6 +147,27 @@ TEST_F(MapEvent, KeyFollowsIdentityOnly) {
   EXPECT_EQ(mapped().external_xref, key);
   ev_.issue_id = "alert-43";
   EXPECT_NE(mapped().external_xref, key);
+}
+
+TEST_F(MapEvent, TicketFieldsAreCopiedFromTheTicketSection) {
+  cfg_.ticket.closed_status = "Resolved";
+  cfg_.ticket.type = "Security Alert";
+  cfg_.ticket.subtype = "Endpoint";
+  cfg_.ticket.item = "Investigate";
+  cfg_.ticket.team = "SOC Tier 1";
+  cfg_.ticket.source = "Security Tool";
+  const auto t = mapped();
+  EXPECT_EQ(t.rule, "default");  // no rules
+  EXPECT_EQ(t.closed_status, "Resolved");
+  EXPECT_EQ(t.reopen_status, "New (Automated)");  // effective: the new-ticket status
+  EXPECT_EQ(t.cw_severity, "High");               // built-in map, severity high
+  EXPECT_EQ(t.cw_impact, "Medium");
+  EXPECT_EQ(t.type, "Security Alert");
+  EXPECT_EQ(t.subtype, "Endpoint");
+  EXPECT_EQ(t.item, "Investigate");
+  EXPECT_EQ(t.team, "SOC Tier 1");
+  EXPECT_EQ(t.source, "Security Tool");
+  EXPECT_TRUE(t.custom_fields.empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,554 @@
+// Operator commands that look without touching: `explain` (what an event
+// would do), `doctor` (is the PSA side ready for the rules), `history` (why an
+// issue's ticket is what it is). Each is wiring over the library: the rules,
+// the planner and the store decide; this file only gathers and prints.
+#include "commands.hpp"
+
+#include "config/config_loader.hpp"
+#include "core/clock.hpp"
+#include "core/issue_key.hpp"
+#include "intake/event_parser.hpp"
+#include "ops/logging.hpp"
+#include "psa/cw_client.hpp"
+#include "rules/ruleset.hpp"
+#include "store/store.hpp"
+#include "sync/planner.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+namespace ts::daemon {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+std::optional<config::config> load_quiet_or_report(const std::string& path) {
+  auto loaded = config::load_config(path);
+  for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+  return std::move(loaded.cfg);
+}
+
+std::string dump(const json& j, int indent = 2) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+/// ConnectWise names fetched on demand through one client (explain, doctor).
+class names {
+ public:
+  explicit names(psa::cw_client& c) : client_(c) {}
+
+  net::awaitable<psa::psa_result<std::vector<psa::named_ref>>> list(const std::string& kind, std::int64_t board) {
+    const auto key = std::pair{kind, board};
+    if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
+    psa::psa_result<std::vector<psa::named_ref>> r = std::vector<psa::named_ref>{};
+    if (kind == "boards") r = co_await client_.boards();
+    else if (kind == "priorities") r = co_await client_.priorities();
+    else if (kind == "statuses") r = co_await client_.board_statuses(board);
+    else if (kind == "types") r = co_await client_.board_types(board);
+    else if (kind == "subtypes") r = co_await client_.board_subtypes(board);
+    else if (kind == "items") r = co_await client_.board_items(board);
+    else if (kind == "teams") r = co_await client_.board_teams(board);
+    else if (kind == "sources") r = co_await client_.sources();
+    else if (kind == "custom_fields") r = co_await client_.custom_fields();
+    if (r) cache_[key] = *r;
+    co_return r;
+  }
+
+  /// The id of `name` among `kind`, or a message naming the closest names.
+  net::awaitable<std::pair<std::optional<psa::named_ref>, std::string>> find(const std::string& kind,
+                                                                            std::int64_t board,
+                                                                            std::string_view name) {
+    auto items = co_await list(kind, board);
+    if (!items) co_return std::pair{std::nullopt, "cannot list " + kind + ": " + items.error().to_string()};
+    if (auto found = psa::resolve_name(*items, name)) co_return std::pair{std::optional(*found), std::string{}};
+    std::string msg = "'" + std::string(name) + "' does not exist";
+    auto near = psa::closest_names(*items, name);
+    if (!near.empty()) {
+      msg += "; closest: ";
+      for (std::size_t i = 0; i < near.size(); ++i) msg += (i ? ", '" : "'") + near[i] + "'";
+    }
+    co_return std::pair{std::nullopt, msg};
+  }
+
+ private:
+  psa::cw_client& client_;
+  std::map<std::pair<std::string, std::int64_t>, std::vector<psa::named_ref>> cache_;
+};
+
+/// Runs `fn(client)` on a private io_context; the client is built from `cfg`.
+template <class Fn>
+auto with_client(const config::config& cfg, const std::string& private_key, spdlog::logger& log, Fn fn) {
+  net::io_context ioc(1);
+  psa::cw_client client(ioc.get_executor(), cfg.psa, private_key, log);
+  auto fut = net::co_spawn(ioc, fn(client), net::use_future);
+  ioc.run();
+  return fut.get();
+}
+
+std::shared_ptr<spdlog::logger> quiet_logger() {
+  return std::make_shared<spdlog::logger>("ticketsyncd", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+//------------------------------------------------------------------------------
+// explain
+
+net::awaitable<json> resolve_body(psa::cw_client& client, const json& desired, std::string xref, json& unresolved,
+                                  std::string& connect_error) {
+  if (auto c = co_await client.connect(); !c) {
+    connect_error = c.error().to_string();
+    co_return json();
+  }
+  names n(client);
+  const auto text = [&](const char* key) {
+    auto it = desired.find(key);
+    return it != desired.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  psa::ticket_create body;
+  sync::fill_ticket_body(body, desired, std::move(xref));
+  auto [board, why_board] = co_await n.find("boards", 0, text("board"));
+  if (!board) unresolved.push_back("board: " + why_board);
+  auto [priority, why_priority] = co_await n.find("priorities", 0, text("priority"));
+  if (!priority) unresolved.push_back("priority: " + why_priority);
+  if (board) {
+    body.board_id = board->id;
+    auto [status, why_status] = co_await n.find("statuses", board->id, text("status"));
+    if (status) body.status_id = status->id;
+    else unresolved.push_back("status: " + why_status);
+    for (auto [what, kind, out] : {std::tuple<const char*, const char*, std::optional<std::int64_t>*>{
+                                       "type", "types", &body.type_id},
+                                   {"subtype", "subtypes", &body.subtype_id},
+                                   {"item", "items", &body.item_id},
+                                   {"team", "teams", &body.team_id}}) {
+      if (text(what).empty()) continue;
+      auto [ref, why] = co_await n.find(kind, board->id, text(what));
+      if (ref) *out = ref->id;
+      else unresolved.push_back(std::string(what) + ": " + why);
+    }
+  }
+  if (!text("source").empty()) {
+    auto [ref, why] = co_await n.find("sources", 0, text("source"));
+    if (ref) body.source_id = ref->id;
+    else unresolved.push_back("source: " + why);
+  }
+  auto defs = co_await n.list("custom_fields", 0);
+  // Like the daemon: with no custom field definitions visible yet (no ticket
+  // exists), the ticket goes out without custom fields.
+  const bool no_defs = defs && defs->empty();
+  if (auto it = desired.find("custom_fields"); it != desired.end() && it->is_object() && !no_defs)
+    for (auto f = it->begin(); f != it->end(); ++f) {
+      auto [ref, why] = co_await n.find("custom_fields", 0, f.key());
+      if (ref) body.custom_fields.push_back({ref->id, ref->name, f.value().is_string() ? f.value().get<std::string>() : ""});
+      else unresolved.push_back("custom field " + f.key() + ": " + why);
+    }
+  if (priority) body.priority_id = priority->id;
+  co_return json::parse(psa::encode_ticket_create(body));
+}
+
+}  // namespace
+
+int cmd_explain(const std::string& config_path, const std::string& event_file, bool as_json, bool offline) {
+  auto cfg_opt = load_quiet_or_report(config_path);
+  if (!cfg_opt) return 2;
+  auto cfg = std::make_shared<const config::config>(std::move(*cfg_opt));
+  std::ifstream in(event_file, std::ios::binary);
+  if (!in) {
+    std::cerr << event_file << ": cannot open\n";
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto ev = intake::parse_event(ss.str());
+  if (!ev) {
+    std::cerr << event_file << ": " << ev.error().to_string() << "\n";
+    return 1;
+  }
+
+  const rules::ruleset rs(cfg);
+  const rules::decision d = rs.decide(*ev);
+  const issue_identity id{ev->source, ev->tenant, ev->issue_id};
+  json doc;
+  doc["event"] = {{"issue", id.display()},
+                  {"state", to_string(ev->state)},
+                  {"severity", to_string(ev->severity)},
+                  {"updated_at", ev->updated_at_text}};
+  json checks = json::array();
+  for (const auto& c : d.checks) checks.push_back({{"rule", c.rule}, {"line", c.line}, {"matched", c.matched}, {"why", c.why}});
+  doc["rules"] = checks;
+  doc["rule"] = d.rule;
+  doc["company"] = {{"identifier", d.company.identifier}, {"why", d.company.why}, {"held", d.company.held}};
+
+  // The issue's stored state, read-only (a missing database = never seen).
+  std::optional<store::issue_record> rec;
+  std::string store_note;
+  std::int64_t creates_last_hour = 0;
+  if (std::filesystem::exists(cfg->storage.database)) {
+    try {
+      store::store st(cfg->storage.database, store::store::read_only_t{});
+      rec = st.find_issue(id);
+      creates_last_hour = st.creates_since(ev->tenant, ts::system_clock{}.now() - std::chrono::hours{1});
+    } catch (const std::exception& e) {
+      store_note = e.what();
+    }
+  } else {
+    store_note = "no database yet: the issue has never been seen";
+  }
+  json state = nullptr;
+  if (rec)
+    state = {{"ticket", rec->ticket_id ? json(*rec->ticket_id) : json(nullptr)},
+             {"ticket_state", store::to_string(rec->ticket)},
+             {"phase", rec->phase},
+             {"generation", rec->generation},
+             {"issue_state", to_string(rec->state)},
+             {"last_event_at", format_rfc3339(rec->last_event_at)},
+             {"technician_closed", rec->tech_closed},
+             {"digest", rec->digest ? json(*rec->digest) : json(nullptr)}};
+  doc["stored"] = state;
+  if (!store_note.empty()) doc["stored_note"] = store_note;
+
+  json plan_doc = nullptr;
+  json desired = nullptr;
+  if (d.held()) {
+    plan_doc = {{"reason", "held: " + d.company.why}, {"ops", json::array()}};
+  } else if (!d.desired) {
+    plan_doc = {{"reason", "cannot render the ticket: " + (d.error ? d.error->what : std::string("?"))},
+                {"ops", json::array()}};
+  } else {
+    desired = sync::desired_document(*d.desired);
+    std::optional<sync::issue_snapshot> snap;
+    if (rec) {
+      const json stored = json::parse(rec->desired_json, nullptr, false);
+      sync::ticket_fields f;
+      if (stored.is_object())
+        f = {stored.value("summary", ""), stored.value("priority", ""), stored.value("severity", ""),
+             stored.value("impact", "")};
+      snap = sync::issue_snapshot{rec->state, rec->last_event_at, rec->phase == "open"     ? sync::ticket_phase::open
+                                                                  : rec->phase == "closed" ? sync::ticket_phase::closed
+                                                                                           : sync::ticket_phase::none,
+                                  rec->resolved_at, f, rec->tech_closed};
+    }
+    const auto p = sync::plan_event(snap, *ev, sync::fields_of(*d.desired), d.ticket->lifecycle);
+    json ops = json::array();
+    for (const auto& op : p.ops) ops.push_back(std::string(to_string(op.kind)));
+    plan_doc = {{"reason", std::string(p.reason)}, {"apply", p.apply}, {"ops", ops}};
+    const int cap = cfg->storm.max_new_tickets_per_hour;
+    if (rec && rec->digest) {
+      plan_doc["reason"] = "a storm digest member: its changes of state become notes on the digest ticket";
+      plan_doc["ops"] = json::array();
+    } else if (!p.ops.empty() && p.ops.front().kind == sync::op_kind::create &&
+               sync::storm_capped(cap, creates_last_hour)) {
+      plan_doc["storm"] = {{"cap", cap}, {"creates_last_hour", creates_last_hour}};
+      plan_doc["reason"] = "storm: tenant over its cap of new tickets per hour; a note on the digest ticket instead";
+      plan_doc["ops"] = json::array({"digest_note"});
+    }
+    const int gen = (rec ? rec->generation : 1) + (p.new_generation ? 1 : 0);
+    const std::string key = correlation_key(id);
+    const std::string xref = gen <= 1 ? key : key + "#" + std::to_string(gen);
+    json unresolved = json::array();
+    std::string connect_error;
+    json body;
+    if (!offline) {
+      std::string why;
+      auto private_key = config::resolve_secret(cfg->psa.private_key, &why);
+      if (private_key) {
+        auto log = quiet_logger();
+        body = with_client(*cfg, *private_key, *log, [&](psa::cw_client& client) {
+          return resolve_body(client, desired, xref, unresolved, connect_error);
+        });
+      } else {
+        connect_error = "psa.private_key: " + why;
+      }
+    }
+    if (body.is_null()) {
+      psa::ticket_create names_only;
+      sync::fill_ticket_body(names_only, desired, xref);
+      body = json::parse(psa::encode_ticket_create(names_only));
+      body["board"] = {{"name", desired.value("board", "")}};
+      body["status"] = {{"name", desired.value("status", "")}};
+      body["priority"] = {{"name", desired.value("priority", "")}};
+      doc["ticket_note"] = offline ? "offline: names are not resolved to ids"
+                                   : "names not resolved (" + connect_error + ")";
+    }
+    doc["ticket"] = body;
+    if (!unresolved.empty()) doc["unresolved"] = unresolved;
+  }
+  doc["desired"] = desired;
+  doc["plan"] = plan_doc;
+
+  if (as_json) {
+    std::cout << dump(doc) << "\n";
+  } else {
+    std::cout << "event    " << id.display() << " (" << to_string(ev->state) << ", " << to_string(ev->severity)
+              << ", updated " << ev->updated_at_text << ")\n";
+    std::cout << "rules\n";
+    for (const auto& c : d.checks) {
+      std::cout << "  " << (c.matched ? "\u2713 " : "\u2717 ") << c.rule;
+      if (c.line > 0) std::cout << " (line " << c.line << ")";
+      std::cout << ": ";
+      for (std::size_t i = 0; i < c.why.size(); ++i) std::cout << (i ? "; " : "") << c.why[i];
+      std::cout << "\n";
+    }
+    std::cout << "company  " << (d.company.held ? "(held)" : d.company.identifier) << " \u2014 " << d.company.why
+              << "\n";
+    if (rec)
+      std::cout << "stored   ticket " << (rec->ticket_id ? std::to_string(*rec->ticket_id) : "none") << " ("
+                << store::to_string(rec->ticket) << ", generation " << rec->generation << "), issue "
+                << to_string(rec->state) << " as of " << format_rfc3339(rec->last_event_at)
+                << (rec->tech_closed ? ", closed by a technician" : "") << "\n";
+    else
+      std::cout << "stored   " << (store_note.empty() ? "never seen" : store_note) << "\n";
+    std::cout << "plan     " << plan_doc.value("reason", "") << "\n";
+    std::cout << "ops      ";
+    if (plan_doc["ops"].empty()) std::cout << "(none)";
+    for (std::size_t i = 0; i < plan_doc["ops"].size(); ++i)
+      std::cout << (i ? ", " : "") << plan_doc["ops"][i].get<std::string>();
+    std::cout << "\n";
+    if (doc.contains("ticket")) {
+      std::cout << "ticket   POST /service/tickets";
+      if (doc.contains("ticket_note")) std::cout << " (" << doc["ticket_note"].get<std::string>() << ")";
+      std::cout << "\n" << dump(doc["ticket"]) << "\n";
+    }
+    if (doc.contains("unresolved"))
+      for (const auto& u : doc["unresolved"]) std::cout << "\u2717 " << u.get<std::string>() << "\n";
+  }
+  return doc.contains("unresolved") ? 1 : 0;
+}
+
+//------------------------------------------------------------------------------
+// doctor
+
+namespace {
+
+struct check_line {
+  bool ok = false;
+  bool skipped = false;
+  std::string what;
+  std::string detail;
+  std::string hint;
+};
+
+net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const config::config& cfg) {
+  std::vector<check_line> out;
+  auto add = [&](bool ok, std::string what, std::string detail, std::string hint) {
+    out.push_back({ok, false, std::move(what), std::move(detail), ok ? std::string{} : std::move(hint)});
+  };
+  auto skip = [&](std::string what) { out.push_back({false, true, std::move(what), "not checked", {}}); };
+
+  auto c = co_await client.connect();
+  const std::string site_check = "site " + cfg.psa.site + " reachable, TLS certificate valid";
+  if (!c) {
+    const auto& f = c.error();
+    const bool unknown_company = f.detail.find("does not know company id") != std::string::npos;
+    if (f.what == psa::psa_failure::kind::transport || f.what == psa::psa_failure::kind::protocol) {
+      add(false, site_check, f.to_string(),
+          "check psa.site (region or https://host[:port]), DNS, the firewall, and psa.ca_file for a private CA");
+      skip("codebase found");
+      skip("credentials and client id accepted");
+    } else if (unknown_company) {
+      add(true, site_check, "", "");
+      add(false, "codebase found", f.to_string(), "check psa.company_id (the company you log in with) and psa.site");
+      skip("credentials and client id accepted");
+    } else {
+      add(true, site_check, "", "");
+      add(true, "codebase found", "", "");
+      add(false, "credentials and client id accepted", f.to_string(),
+          "check psa.public_key, the private key and psa.client_id (System > Members > API Members)");
+    }
+    for (auto p : psa::all_permissions) skip("permission " + std::string(psa::describe(p)));
+    skip("names in the rules resolve");
+    co_return out;
+  }
+  add(true, site_check, "", "");
+  add(true, "codebase found", "", "");
+  add(true, "credentials and client id accepted", "", "");
+
+  names n(client);
+  // A closed status of the default board, for the close probe.
+  std::int64_t closed_status_id = 0;
+  if (auto board = co_await n.find("boards", 0, cfg.ticket.board); board.first)
+    if (auto st = co_await n.find("statuses", board.first->id, cfg.ticket.closed_status); st.first)
+      closed_status_id = st.first->id;
+  for (auto p : psa::all_permissions) {
+    if (p == psa::permission::tickets_close && closed_status_id == 0) {
+      out.push_back({false, true, "permission " + std::string(psa::describe(p)),
+                     "not probed: the default ticket's closed_status does not resolve (see below)", {}});
+      continue;
+    }
+    const auto r = co_await client.probe(p, closed_status_id);
+    if (!r.probed)
+      out.push_back({false, true, "permission " + std::string(psa::describe(p)), "not probed: " + r.detail, {}});
+    else
+      add(r.ok, "permission " + std::string(psa::describe(p)), r.ok ? std::string{} : r.detail,
+          std::string(psa::fix_hint(p)));
+  }
+
+  // Every name in the rules (and the default ticket), once per distinct use.
+  std::set<std::string> seen;
+  auto check_name = [&](const std::string& where, const std::string& kind, std::int64_t board,
+                        const std::string& name, const char* key) -> net::awaitable<std::optional<psa::named_ref>> {
+    const std::string what = where + ": " + key + " '" + name + "'";
+    auto [ref, why] = co_await n.find(kind, board, name);
+    if (seen.insert(what).second)
+      add(ref.has_value(), what, ref ? std::string{} : why,
+          "use a name that exists in ConnectWise (spelling and case as shown there), or create it");
+    co_return ref;
+  };
+  std::vector<std::pair<std::string, const config::ticket_config*>> tickets{{"ticket (default)", &cfg.ticket}};
+  for (const auto& r : cfg.rules) tickets.emplace_back("rule '" + r.name + "'", &r.ticket);
+  for (const auto& [where, t] : tickets) {
+    auto board = co_await check_name(where, "boards", 0, t->board, "board");
+    for (const auto& [sev, prio] : t->priority) co_await check_name(where, "priorities", 0, prio, "priority");
+    if (!t->source.empty()) co_await check_name(where, "sources", 0, t->source, "source");
+    if (!t->custom_fields.empty()) {
+      auto defs = co_await n.list("custom_fields", 0);
+      if (defs && defs->empty()) {
+        const std::string what = where + ": custom fields";
+        if (seen.insert(what).second)
+          out.push_back({false, true, what,
+                         "not checked: no ticket exists yet to read custom field definitions from (tickets are "
+                         "created without them until one exists)",
+                         {}});
+      } else {
+        for (const auto& [caption, tmpl] : t->custom_fields)
+          co_await check_name(where, "custom_fields", 0, caption, "custom field");
+      }
+    }
+    if (!board) continue;
+    co_await check_name(where, "statuses", board->id, t->status, "status");
+    co_await check_name(where, "statuses", board->id, t->effective_reopen_status(), "reopen_status");
+    auto closed = co_await check_name(where, "statuses", board->id, t->closed_status, "closed_status");
+    if (closed) {
+      const std::string what = where + ": closed_status '" + t->closed_status + "' is a closed status of '" +
+                               t->board + "'";
+      if (seen.insert(what).second)
+        add(closed->closed_status, what, closed->closed_status ? "" : "closedStatus is false on that board",
+            "pick a status whose Closed box is ticked in the board's status setup");
+    }
+    if (!t->type.empty()) co_await check_name(where, "types", board->id, t->type, "type");
+    if (!t->subtype.empty()) co_await check_name(where, "subtypes", board->id, t->subtype, "subtype");
+    if (!t->item.empty()) co_await check_name(where, "items", board->id, t->item, "item");
+    if (!t->team.empty()) co_await check_name(where, "teams", board->id, t->team, "team");
+  }
+  // Every company the mapping can choose.
+  std::set<std::string> companies;
+  if (!cfg.companies.default_company.empty()) companies.insert(cfg.companies.default_company);
+  for (const auto& [tenant, company] : cfg.companies.tenants) companies.insert(company);
+  for (const auto& [source, tenants] : cfg.companies.by_source)
+    for (const auto& [tenant, company] : tenants) companies.insert(company);
+  for (const auto& company : companies) {
+    auto found = co_await client.find_company(company);
+    if (!found)
+      out.push_back({false, true, "company '" + company + "' exists", "not checked: " + found.error().to_string(), {}});
+    else
+      add(found->has_value(), "company '" + company + "' exists", *found ? "" : "no company has this identifier",
+          "use the Company ID shown in ConnectWise (Companies > Company), or fix companies: in the configuration");
+  }
+  co_return out;
+}
+
+}  // namespace
+
+int cmd_doctor(const std::string& config_path) {
+  auto cfg = load_quiet_or_report(config_path);
+  if (!cfg) {
+    std::cout << "\u2717 configuration " << config_path << " is valid\n    fix: run check-config and fix what it reports\n";
+    return 2;
+  }
+  std::cout << "\u2713 configuration " << config_path << " is valid\n";
+  std::string why;
+  auto private_key = config::resolve_secret(cfg->psa.private_key, &why);
+  if (!private_key) {
+    std::cout << "\u2717 private key readable\n    " << why
+              << "\n    fix: point psa.private_key at a readable file (or a set environment variable)\n";
+    return 1;
+  }
+  std::cout << "\u2713 private key readable\n";
+  auto log = quiet_logger();
+  const auto lines = with_client(*cfg, *private_key, *log, [&](psa::cw_client& c) { return run_doctor(c, *cfg); });
+  int bad = 0;
+  for (const auto& l : lines) {
+    std::cout << (l.skipped ? "- " : l.ok ? "\u2713 " : "\u2717 ") << l.what << "\n";
+    if (!l.ok && !l.detail.empty()) std::cout << "    " << l.detail << "\n";
+    if (!l.ok && !l.hint.empty()) std::cout << "    fix: " << l.hint << "\n";
+    if (!l.ok && !l.skipped) ++bad;
+  }
+  std::cout << (bad == 0 ? "all checks passed\n" : std::to_string(bad) + " check(s) failed\n");
+  return bad == 0 ? 0 : 1;
+}
+
+//------------------------------------------------------------------------------
+// history
+
+int cmd_history(const std::string& config_path, const std::string& key, bool as_json) {
+  auto cfg = load_quiet_or_report(config_path);
+  if (!cfg) return 2;
+  try {
+    store::store st(cfg->storage.database, store::store::read_only_t{});
+    std::optional<store::issue_record> rec;
+    if (key.starts_with("ts1:")) {
+      rec = st.find_issue_by_correlation(key.substr(0, key.find('#')));
+    } else {
+      const auto a = key.find('/');
+      const auto b = a == std::string::npos ? std::string::npos : key.find('/', a + 1);
+      if (b == std::string::npos) {
+        std::cerr << "history: KEY is source/tenant/issue_id or a correlation key (ts1:...), got '" << key << "'\n";
+        return 2;
+      }
+      rec = st.find_issue({key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1)});
+    }
+    if (!rec) {
+      std::cerr << "history: no issue " << key << " in " << cfg->storage.database << "\n";
+      return 1;
+    }
+    const auto entries = st.history(rec->id);
+    if (as_json) {
+      json doc = {{"issue", rec->identity.display()},
+                  {"correlation_key", rec->correlation_key},
+                  {"ticket", rec->ticket_id ? json(*rec->ticket_id) : json(nullptr)},
+                  {"ticket_state", store::to_string(rec->ticket)},
+                  {"rule", rec->rule},
+                  {"entries", json::array()}};
+      for (const auto& e : entries) {
+        json d = json::parse(e.detail, nullptr, false);
+        doc["entries"].push_back({{"at", format_rfc3339(e.at)},
+                                  {"kind", e.kind},
+                                  {"operation", e.operation ? json(*e.operation) : json(nullptr)},
+                                  {"detail", d}});
+      }
+      std::cout << dump(doc) << "\n";
+      return 0;
+    }
+    std::cout << "issue   " << rec->identity.display() << " (" << rec->correlation_key << ")\n"
+              << "ticket  " << (rec->ticket_id ? std::to_string(*rec->ticket_id) : "none") << " ("
+              << store::to_string(rec->ticket) << ", generation " << rec->generation << ")"
+              << (rec->tech_closed ? ", closed by a technician" : "") << "\n"
+              << "rule    " << (rec->rule.empty() ? "-" : rec->rule) << "\n";
+    for (const auto& e : entries) {
+      const json d = json::parse(e.detail, nullptr, false);
+      std::cout << format_rfc3339(e.at) << "  " << e.kind;
+      if (e.operation) std::cout << " op=" << *e.operation;
+      if (d.is_object())
+        for (auto it = d.begin(); it != d.end(); ++it) {
+          std::cout << " " << it.key() << "=";
+          if (it->is_string()) std::cout << "\"" << it->get<std::string>() << "\"";
+          else std::cout << it->dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+      std::cout << "\n";
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "history: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace ts::daemon
