@@ -12,6 +12,7 @@
 #include "rules/mapping.hpp"
 #include "rules/regex.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -41,6 +43,7 @@ class diagnostics {
 
   /// Records `message` at `at` (a null mark gives a position-less error).
   void report(const YAML::Mark& at, std::string message) {
+    if (given_up_) return;
     config_error e{file_, 0, 0, std::move(message)};
     if (!at.is_null()) {
       e.line = at.line + 1;
@@ -51,6 +54,12 @@ class diagnostics {
 
   bool empty() const noexcept { return errors_.empty(); }
   std::size_t count() const noexcept { return errors_.size(); }
+
+  /// Records `message`, then ignores every later report: the walk is abandoned.
+  void give_up(const YAML::Mark& at, std::string message) {
+    report(at, std::move(message));
+    given_up_ = true;
+  }
 
   /// The problems in file order (the walk visits sections out of order: a
   /// missing key is only known once a whole mapping has been seen).
@@ -64,6 +73,7 @@ class diagnostics {
  private:
   std::string file_;
   std::vector<config_error> errors_;
+  bool given_up_ = false;
 };
 
 /// What the walk needs besides the node: where to report, and the directory
@@ -71,6 +81,22 @@ class diagnostics {
 struct walk_context {
   diagnostics& diag;
   fs::path base_dir;
+  /// Values the walk may still visit. YAML aliases let a small file expand to
+  /// billions of values (a list referenced by every rule, rules that are all
+  /// one alias, ...); a real configuration has a few thousand at most.
+  std::size_t values_left = 200'000;
+
+  /// Takes `n` values from the budget; when it is exhausted, reports that
+  /// once, abandons the walk and returns false.
+  bool take(std::size_t n, const YAML::Mark& at) {
+    if (n <= values_left) {
+      values_left -= n;
+      return true;
+    }
+    values_left = 0;
+    diag.give_up(at, "the configuration expands to more than 200000 values (through YAML aliases?); giving up");
+    return false;
+  }
 };
 
 // A node's kind in words, for "expected X, got Y". Scalars are never quoted
@@ -96,6 +122,24 @@ std::string quote(std::string_view text) {
     return "'" + std::string(text.substr(0, cut)) + "...'";
   }
   return "'" + std::string(text) + "'";
+}
+
+// yaml-cpp's messages may quote a raw byte of the input ("unknown escape
+// character: \xF5"): such bytes, and control characters, are shown as \xNN so
+// that a message is always printable UTF-8.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7F) {
+      out.push_back(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned>(b));
+      out += hex;
+    }
+  }
+  return out;
 }
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions,
@@ -383,6 +427,7 @@ class map_walker {
   /// Reports non-string keys and duplicate keys right away.
   map_walker(const YAML::Node& node, std::string name, walk_context& ctx)
       : node_(node), name_(std::move(name)), ctx_(ctx) {
+    if (!ctx_.take(node_.size(), node_.Mark())) return;
     for (const auto& kv : node_) {
       entry e;
       e.key_node = kv.first;
@@ -452,6 +497,7 @@ class map_walker {
       out.push_back(n.Scalar());
     };
     if (e->value.IsSequence()) {
+      if (!ctx_.take(e->value.size(), e->value.Mark())) return true;
       if (e->value.size() == 0) ctx_.diag.report(e->value_mark(), e->name + ": the list must not be empty");
       for (std::size_t i = 0; i < e->value.size(); ++i) take(e->value[i], e->name + "[" + std::to_string(i) + "]");
     } else {
@@ -886,6 +932,8 @@ void read_rules(map_walker& w, config& cfg) {
       diag.report(item.Mark(), where + ": expected a mapping with name, match and ticket, got " + describe(item));
       continue;
     }
+    // Each rule copies the top-level ticket's custom fields.
+    if (!w.context().take(cfg.ticket.custom_fields.size(), item.Mark())) return;
     rule r;
     r.line = item.Mark().line + 1;
     r.ticket = cfg.ticket;
@@ -944,21 +992,69 @@ void read_document(map_walker& w, config& cfg) {
             [&](map_walker& s) { s.string("level", cfg.logging.level, need::optional, check_log_level); });
 }
 
+// Where the root of the file's second YAML document is, if it has one.
+// YAML::LoadAll of yaml-cpp 0.7 never returns on some inputs (a lone ',':
+// every further document comes back empty without consuming anything, see
+// yaml-cpp issue 1040), so the documents are counted here instead: at most
+// two, and none after an empty one (as yaml-cpp's later fix does).
+class document_roots final : public YAML::EventHandler {
+ public:
+  bool empty = true;  ///< the root is null (or there was no node)
+  YAML::Mark root;    ///< where the root node starts
+
+  void OnDocumentStart(const YAML::Mark& at) override { root = at; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& at, YAML::anchor_t) override { first(at, true); }
+  void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { first(at, false); }
+  void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t, const std::string&) override {
+    first(at, false);
+  }
+  void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    first(at, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    first(at, false);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void first(const YAML::Mark& at, bool null) {
+    if (seen_) return;
+    seen_ = true;
+    root = at;
+    empty = null;
+  }
+  bool seen_ = false;
+};
+
+// Throws YAML::Exception on a syntax error in the first two documents.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  document_roots first, second;
+  if (!parser.HandleNextDocument(first) || first.empty) return std::nullopt;
+  if (!parser.HandleNextDocument(second)) return std::nullopt;
+  return second.root;
+}
+
 // Parses and validates `text`; `name` is used in errors, `base_dir` for relative paths.
 load_result load(std::string_view text, const std::string& name, const fs::path& base_dir) {
   diagnostics diag(name);
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
+  std::optional<YAML::Mark> second;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    const std::string input(text);
+    second = second_document(input);
+    root = YAML::Load(input);  // the first document only
   } catch (const YAML::Exception& e) {
-    diag.report(e.mark, "YAML syntax error: " + e.msg);
+    diag.report(e.mark, "YAML syntax error: " + printable(e.msg));
     return {std::nullopt, std::move(diag).take()};
   }
   // A second document ("---") is most likely two files pasted together;
   // reading only the first would silently ignore half of it.
-  if (documents.size() > 1)
-    diag.report(documents[1].Mark(), "the file holds more than one YAML document ('---'); only one is allowed");
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+  if (second)
+    diag.report(*second, "the file holds more than one YAML document ('---'); only one is allowed");
 
   config cfg;
   cfg.source_path = name;

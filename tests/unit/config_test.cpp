@@ -599,6 +599,81 @@ TEST(ConfigLoader, DocumentThatIsNotAMapping) {
   EXPECT_EQ(empty.errors[0].to_string().rfind("empty.yaml: the configuration is empty", 0), 0u);
 }
 
+// Anchors and aliases are plain YAML: a shared ticket section, say.
+TEST(ConfigLoader, AliasesWork) {
+  const config cfg = load_ok(std::string(minimal_config) +
+                             "rules:\n"
+                             "  - name: a\n"
+                             "    match: {source: &sources [wazuh, guardz]}\n"
+                             "    ticket: &helpdesk {board: Help Desk, status: Open, type: Problem}\n"
+                             "  - name: b\n"
+                             "    match: {source: *sources, min_severity: high}\n"
+                             "    ticket: *helpdesk\n");
+  ASSERT_EQ(cfg.rules.size(), 2u);
+  EXPECT_EQ(cfg.rules[1].match.sources, (std::vector<std::string>{"wazuh", "guardz"}));
+  EXPECT_EQ(cfg.rules[1].ticket.board, "Help Desk");
+  EXPECT_EQ(cfg.rules[1].ticket.type, "Problem");
+}
+
+// ... but they must not make a small file expand without bound: 3000 rules
+// that are one alias, each with a 3000-element list (9 million values from
+// 27 KB), are refused once 200000 values have been visited.
+TEST(ConfigLoader, AliasExpansionIsBounded) {
+  std::string list = "[x";
+  for (int i = 1; i < 3000; ++i) list += ",x";
+  list += "]";
+  std::string text = std::string(minimal_config) + "rules:\n  - &r {name: a, match: {source: &l " + list + "}}\n";
+  for (int i = 1; i < 3000; ++i) text += "  - *r\n";
+  const load_result r = load_config_from_string(text, "cfg.yaml");
+  EXPECT_FALSE(r.cfg.has_value());
+  ASSERT_FALSE(r.errors.empty());
+  bool found = false;
+  for (const config_error& e : r.errors)
+    if (e.message == "the configuration expands to more than 200000 values (through YAML aliases?); giving up") {
+      found = true;
+      EXPECT_EQ(e.line, 14);  // the anchored list
+      EXPECT_EQ(e.column, 34);  // at its anchor
+    }
+  EXPECT_TRUE(found) << all_errors(r).substr(0, 2000);
+  EXPECT_LT(r.errors.size(), 200u);  // duplicate names before giving up, nothing after
+}
+
+// A Windows path in double quotes ("C:\Élise") is a bad escape; yaml-cpp's
+// message quotes the raw first byte of "É", which is shown as \xC3 so that the
+// message stays valid UTF-8.
+TEST(ConfigLoader, SyntaxErrorMessagesStayPrintable) {
+  const load_result r = load_config_from_string("ticket:\n  summary: \"C:\\\xC3\x89lise\"\n", "esc.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(), "esc.yaml:2:17: YAML syntax error: unknown escape character: \\xC3");
+}
+
+// yaml-cpp 0.7's LoadAll never returns on these (it yields empty documents
+// forever, allocating as it goes); the loader must answer at once.
+TEST(ConfigLoader, InputsThatHangYamlCppsLoadAllAreJustEmpty) {
+  for (std::string_view text : {",", ",\xF8", "\n,\n", "# c\n,"}) {
+    SCOPED_TRACE(text);
+    const load_result r = load_config_from_string(text, "comma.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "comma.yaml: the configuration is empty (expected sections psa, companies, ticket)");
+  }
+}
+
+TEST(ConfigLoader, SecondDocumentIsReportedWhereItsRootStarts) {
+  const struct {
+    std::string_view tail;
+    int line;
+  } cases[] = {{"---\nlogging: {level: info}\n", 14}, {"---\n", 14}, {"...\n---\n# two\nx: 1\n", 16}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.tail);
+    const load_result r = load_config_from_string(std::string(minimal_config) + std::string(c.tail), "two.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].line, c.line);
+    EXPECT_EQ(r.errors[0].column, 1);
+    EXPECT_EQ(r.errors[0].message, "the file holds more than one YAML document ('---'); only one is allowed");
+  }
+}
+
 TEST(ConfigLoader, SyntaxErrorIsOneErrorWithOneBasedPosition) {
   const load_result r = load_config_from_string("psa:\n  site: na\n\tcompany_id: x\n", "tab.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);

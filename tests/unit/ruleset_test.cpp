@@ -464,6 +464,15 @@ TEST(RulesetMatch, RegexLimitsAndInvalidSubjects) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   EXPECT_TRUE(evil->search("aaaa"));
 
+  // Backtracking frames grow with the capture groups: 5000 groups would take
+  // ~800 MB of heap; the heap limit (32 MiB) stops the match, which then
+  // counts as no match even though the pattern could match the empty string.
+  std::string groups;
+  for (int i = 0; i < 5000; ++i) groups += "(a?)";
+  const auto greedy = ts::rules::regex::compile(groups, &why);
+  ASSERT_TRUE(greedy.has_value()) << why;
+  EXPECT_FALSE(greedy->search("x"));
+
   const auto any = ts::rules::regex::compile("x", &why);
   ASSERT_TRUE(any.has_value());
   EXPECT_TRUE(any->search("ab\xFFx"));  // invalid bytes elsewhere do not stop a match
