@@ -50,7 +50,6 @@ class ruleset {
   const config::ticket_config& ticket_for(std::string_view rule_name) const;
 
   const config::config& cfg() const noexcept { return *cfg_; }
-  const std::shared_ptr<const config::config>& shared_cfg() const noexcept { return cfg_; }
 
  private:
   struct compiled {

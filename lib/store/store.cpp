@@ -231,7 +231,8 @@ struct store::statements {
                "SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM issues),"
                " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
                " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
-               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)") {}
+               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)"),
+        history_insert(db, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)") {}
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
   SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
@@ -240,6 +241,7 @@ struct store::statements {
       dead_insert, dead_list, op_due, op_next_due;
   SQLite::Statement op_mark_sent, op_complete, op_retry, op_fail;
   SQLite::Statement all_counts;
+  SQLite::Statement history_insert;  // one per planned event: on the planning path
 };
 
 //------------------------------------------------------------------------------
@@ -595,7 +597,7 @@ counts store::get_counts() {
                 .held = s.getColumn(5).getInt64()};
 }
 
-// The statements below are not on hot paths: prepared per call.
+// The statements below, but add_history, are not on hot paths: prepared per call.
 
 void store::hold_event(const inbox_row& row, std::string_view source, std::string_view tenant,
                        std::string_view reason, sys_ms now) {
@@ -637,7 +639,8 @@ std::int64_t store::release_held(sys_ms now) {
 
 void store::add_history(std::int64_t issue, std::string_view kind, std::optional<std::int64_t> operation,
                         std::string_view detail, sys_ms now) {
-  SQLite::Statement s(*db_, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)");
+  auto& s = stmts_->history_insert;
+  statement_use use(s);
   s.bind(1, issue);
   s.bind(2, to_unix_ms(now));
   s.bind(3, std::string(kind));
@@ -668,17 +671,6 @@ std::int64_t store::creates_since(std::string_view tenant, sys_ms since) {
   s.bind(3, std::string(digest_source));
   s.executeStep();
   return s.getColumn(0).getInt64();
-}
-
-void store::set_issue_marks(std::int64_t issue, std::string_view rule, bool tech_closed,
-                            std::optional<std::int64_t> digest, sys_ms now) {
-  SQLite::Statement s(*db_, "UPDATE issues SET rule = ?2, tech_closed = ?3, digest = ?4, updated_at = ?5 WHERE id = ?1");
-  s.bind(1, issue);
-  s.bind(2, std::string(rule));
-  s.bind(3, tech_closed ? 1 : 0);
-  if (digest) s.bind(4, *digest);
-  s.bind(5, to_unix_ms(now));
-  if (s.exec() == 0) no_issue(issue);
 }
 
 void store::put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now) {

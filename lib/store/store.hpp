@@ -256,9 +256,6 @@ class store {
   /// Create operations queued since `since` for issues of `tenant` (any
   /// source), digest tickets excluded.
   std::int64_t creates_since(std::string_view tenant, sys_ms since);
-  /// Sets the issue's rule, tech_closed and digest columns.
-  void set_issue_marks(std::int64_t issue, std::string_view rule, bool tech_closed,
-                       std::optional<std::int64_t> digest, sys_ms now);
 
   // ---- directory cache -------------------------------------------------------------
   void put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now);
