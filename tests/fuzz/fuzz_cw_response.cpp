@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,7 +110,13 @@ std::optional<std::string> string_member(const json& j, const char* key) {
 bool has_integer_id(const json& j) {
   if (!j.is_object()) return false;
   auto it = j.find("id");
-  return it != j.end() && it->is_number_integer();
+  if (it == j.end() || !it->is_number_integer()) return false;
+  // Record ids are positive and fit in int64; 0, negatives and wrapped values are refused.
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    return v != 0 && v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  }
+  return it->get<std::int64_t>() > 0;
 }
 
 bool is_valid_utf8(std::string_view s) {
