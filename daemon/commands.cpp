@@ -4,18 +4,25 @@
 
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
+#include "intake/event_api.hpp"
 #include "intake/event_parser.hpp"
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
+#include "ops/admin_server.hpp"
 #include "ops/logging.hpp"
+#include "ops/metrics.hpp"
 #include "ops/sd_notify.hpp"
 #include "psa/cw_client.hpp"
 #include "store/store.hpp"
 #include "sync/driver.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -55,7 +62,7 @@ std::optional<std::string> read_input(const std::string& file, std::string& erro
 /// SIGHUP: re-reads the file; a valid one swaps its mapping in (between
 /// operations: this runs on the event loop), an invalid one is logged and the
 /// running mapping stays. Sections that need a restart are named when changed.
-void reload(const std::string& path, const config::config& running, sync::engine& engine, spdlog::logger& log) {
+bool reload(const std::string& path, const config::config& running, sync::engine& engine, spdlog::logger& log) {
   ops::notify_reloading();
   auto loaded = config::load_config(path);
   if (!loaded.cfg) {
@@ -63,7 +70,7 @@ void reload(const std::string& path, const config::config& running, sync::engine
     log.error("config.reload_failed path={} errors={}; the running configuration stays in effect", path,
               loaded.errors.size());
     ops::notify_ready();
-    return;
+    return false;
   }
   const config::config& next = *loaded.cfg;
   std::vector<std::string> restart;
@@ -83,6 +90,104 @@ void reload(const std::string& path, const config::config& running, sync::engine
   for (const auto& section : restart)
     log.warn("config.restart_needed section={} changed; it takes effect at the next restart", section);
   ops::notify_ready();
+  return true;
+}
+
+double unix_seconds(sys_ms t) { return static_cast<double>(to_unix_ms(t)) / 1000.0; }
+
+/// The running daemon's parts that the admin listener, the watchdog and the
+/// status line look at.
+struct runtime {
+  const config::config& cfg;
+  store::store& st;
+  sync::engine& engine;
+  intake::spool_watcher& watcher;
+  ops::metrics& metrics;
+  const ts::clock& clk;
+  const char* const psa_states[4] = {"connected", "connecting", "unreachable", "blocked"};
+
+  /// Copies the current state into the gauges (and counters kept elsewhere).
+  void refresh() {
+    const auto counts = st.get_counts();
+    metrics.set("ticketsync_inbox_depth", static_cast<double>(counts.inbox));
+    metrics.set("ticketsync_held_events", static_cast<double>(counts.held));
+    metrics.set("ticketsync_outbox_pending", static_cast<double>(counts.pending));
+    metrics.set("ticketsync_dead_letters", static_cast<double>(counts.dead));
+    metrics.set("ticketsync_operations_in_flight", static_cast<double>(engine.in_flight()));
+    const auto& es = engine.stats();
+    for (const auto& [key, n] : es.operations)
+      metrics.set("ticketsync_operations_total", {{"kind", key.first}, {"outcome", key.second}},
+                  static_cast<double>(n));
+    metrics.set("ticketsync_tickets_created_total", static_cast<double>(es.tickets_created));
+    metrics.set("ticketsync_retries_total", static_cast<double>(es.retries));
+    metrics.set("ticketsync_dead_letters_total", static_cast<double>(es.dead));
+    metrics.set("ticketsync_storm_digested_total", static_cast<double>(es.digested));
+    metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));
+    metrics.set("ticketsync_events_received_total", {{"via", "spool"}}, static_cast<double>(watcher.stats().accepted));
+    metrics.set("ticketsync_events_rejected_total", {{"via", "spool"}, {"reason", "invalid_file"}},
+                static_cast<double>(watcher.stats().rejected));
+    const auto& conn = engine.connection();
+    metrics.set("ticketsync_psa_connected", conn.state == "connected" ? 1 : 0);
+    for (const char* s : psa_states) metrics.set("ticketsync_psa_state", {{"state", s}}, conn.state == s ? 1 : 0);
+    metrics.set("ticketsync_psa_last_success_timestamp_seconds",
+                conn.last_success ? unix_seconds(*conn.last_success) : 0.0);
+  }
+
+  std::string status_line() {
+    const auto counts = st.get_counts();
+    return "inbox " + std::to_string(counts.inbox) + ", outbox " + std::to_string(counts.pending) + " (in flight " +
+           std::to_string(engine.in_flight()) + "), dead letters " + std::to_string(counts.dead) + ", held " +
+           std::to_string(counts.held) + "; PSA " + engine.connection().state;
+  }
+
+  ops::admin_reply readiness() {
+    nlohmann::json checks = nlohmann::json::object();
+    bool ready = true;
+    try {
+      (void)st.inbox_depth();
+      checks["store"] = "ok";
+    } catch (const std::exception& e) {
+      checks["store"] = std::string("failed: ") + e.what();
+      ready = false;
+    }
+    const auto& conn = engine.connection();
+    checks["psa"] = conn.state;
+    if (conn.state != "connected") {
+      ready = false;
+      if (!conn.last_error.empty()) checks["psa_error"] = conn.last_error;
+    }
+    ops::admin_reply r;
+    r.status = ready ? 200 : 503;
+    r.content_type = "application/json";
+    r.body = nlohmann::json{{"ready", ready}, {"checks", checks}}.dump(-1, ' ', false,
+                                                                          nlohmann::json::error_handler_t::replace) +
+             "\n";
+    return r;
+  }
+};
+
+/// WATCHDOG=1 at half the interval systemd expects, from a timer on the
+/// event loop: a loop that stops turning stops the pings, and systemd
+/// restarts the daemon. STATUS= every 10 s for `systemctl status`.
+net::awaitable<void> keepalive(runtime& rt, std::optional<std::chrono::microseconds> watchdog) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  const auto tick = watchdog ? std::min<std::chrono::steady_clock::duration>(*watchdog / 2, std::chrono::seconds{10})
+                             : std::chrono::steady_clock::duration{std::chrono::seconds{10}};
+  auto next_status = std::chrono::steady_clock::now();
+  for (;;) {
+    if (watchdog) ops::notify_watchdog();
+    if (std::chrono::steady_clock::now() >= next_status) {
+      try {
+        ops::notify_status(rt.status_line());
+      } catch (const std::exception&) {
+        // The store is busy or failing: the next tick tries again.
+      }
+      next_status = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    }
+    timer.expires_after(tick);
+    auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (ec) co_return;
+  }
 }
 
 }  // namespace
@@ -138,13 +243,24 @@ int cmd_run(const std::string& config_path) {
   if (!cfg_opt) return 2;
   auto shared_cfg = std::make_shared<const config::config>(std::move(*cfg_opt));
   const config::config& cfg = *shared_cfg;
-  auto log = ops::make_logger("ticketsyncd", ops::parse_level(cfg.logging.level).value_or(spdlog::level::info));
+  auto log = ops::make_logger("ticketsyncd", ops::parse_level(cfg.logging.level).value_or(spdlog::level::info), false,
+                              cfg.logging.fmt == config::logging_config::format::json ? ops::log_format::json
+                                                                                      : ops::log_format::text);
 
   std::string why;
   auto private_key = config::resolve_secret(cfg.psa.private_key, &why);
   if (!private_key) {
     log->critical("config.invalid psa.private_key: {}", why);
     return 2;
+  }
+  std::string admin_token;
+  if (cfg.admin.token.from != config::secret_ref::kind::none) {
+    auto token = config::resolve_secret(cfg.admin.token, &why);
+    if (!token) {
+      log->critical("config.invalid admin.token: {}", why);
+      return 2;
+    }
+    admin_token = std::move(*token);
   }
 
   try {
@@ -155,14 +271,67 @@ int cmd_run(const std::string& config_path) {
 
     net::io_context ioc(1);
     ts::system_clock clk;
+    ops::metrics metrics;
+    ops::declare_ticketsync_metrics(metrics);
+    metrics.set("ticketsync_process_start_time_seconds", unix_seconds(clk.now()));
+    metrics.set("ticketsync_config_last_reload_success", 1);
+
     psa::cw_client client(ioc.get_executor(), cfg.psa, std::move(*private_key), *log);
+    client.on_call([&metrics](const psa::call_record& c) {
+      metrics.add("ticketsync_psa_requests_total", {{"endpoint", c.endpoint}, {"status", std::to_string(c.status)}});
+      metrics.observe("ticketsync_psa_request_duration_seconds", {{"endpoint", c.endpoint}}, c.took.count());
+      if (c.waited > std::chrono::milliseconds{1}) {
+        metrics.add("ticketsync_rate_limit_waits_total");
+        metrics.add("ticketsync_rate_limit_wait_seconds_total", {}, c.waited.count());
+      }
+    });
     sync::engine engine(ioc.get_executor(), st, shared_cfg, client, *log, clk);
     intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, *log, clk, [&engine] { engine.notify(); });
     watcher.prepare();
+    runtime rt{cfg, st, engine, watcher, metrics, clk};
+
+    intake::event_api events(ioc.get_executor(), cfg.admin, admin_token, st, metrics, *log, clk,
+                             [&engine] { engine.notify(); });
+    std::optional<ops::admin_server> admin;
+    if (cfg.admin.enabled()) {
+      admin.emplace(
+          ioc.get_executor(), cfg.admin,
+          [&](ops::admin_request req) -> net::awaitable<ops::admin_reply> {
+            const std::string path = req.target.substr(0, req.target.find('?'));
+            if (path == "/v1/events") {
+              if (req.method != "POST") {
+                auto r = ops::json_error(405, "use POST");
+                r.headers.emplace_back("Allow", "POST");
+                co_return r;
+              }
+              co_return co_await events.post(std::move(req));
+            }
+            if (req.method != "GET" && req.method != "HEAD") {
+              auto r = ops::json_error(405, "use GET");
+              r.headers.emplace_back("Allow", "GET, HEAD");
+              co_return r;
+            }
+            if (path == "/metrics") {
+              rt.refresh();
+              co_return ops::admin_reply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}};
+            }
+            if (path == "/healthz") co_return ops::admin_reply{200, "text/plain; charset=utf-8", "ok\n", {}};
+            if (path == "/readyz") co_return rt.readiness();
+            co_return ops::json_error(404, "not found; try /metrics, /healthz, /readyz or POST /v1/events");
+          },
+          *log);
+      admin->open();  // throws naming the socket or address it cannot use
+    }
 
     int exit_code = 0;
-    int running = 2;
+    int running = admin ? 3 : 2;
     net::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+    auto stop_all = [&] {
+      events.stop();
+      if (admin) admin->stop();
+      watcher.stop();
+      engine.stop();
+    };
     auto on_done = [&](const char* what) {
       return [&, what](std::exception_ptr e) {
         if (e) {
@@ -172,11 +341,10 @@ int cmd_run(const std::string& config_path) {
             log->critical("daemon.failed {} stopped: {}", what, ex.what());
           }
           exit_code = 1;
-          watcher.stop();
-          engine.stop();
+          stop_all();
         }
         if (--running == 0) {
-          // Both loops are done (the engine drained within its bound): stop
+          // Every loop is done (the engine drained within its bound): stop
           // now rather than wait on requests still in flight; what they were
           // doing is in the store and is recovered at the next start.
           signals.cancel();
@@ -187,23 +355,40 @@ int cmd_run(const std::string& config_path) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        reload(config_path, cfg, engine, *log);
+        const bool ok = reload(config_path, cfg, engine, *log);
+        metrics.add("ticketsync_config_reloads_total", {{"result", ok ? "ok" : "failed"}});
+        metrics.set("ticketsync_config_last_reload_success", ok ? 1 : 0);
+        metrics.set("ticketsync_config_last_reload_timestamp_seconds", unix_seconds(clk.now()));
+        try {
+          // For `ticketsyncd status`.
+          st.set_runtime("config.last_reload",
+                         std::string(ok ? "ok" : "failed (the previous mapping stays in effect)") + " at " +
+                             format_rfc3339(clk.now()),
+                         clk.now());
+        } catch (const std::exception& e) {
+          log->warn("store.runtime_write_failed key=config.last_reload error=\"{}\"", e.what());
+        }
         signals.async_wait(on_signal);
         return;
       }
       log->info("daemon.stopping signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       ops::notify_stopping();
-      watcher.stop();
-      engine.stop();
+      stop_all();
     };
     signals.async_wait(on_signal);
 
     net::co_spawn(ioc, watcher.run(), on_done("intake"));
     net::co_spawn(ioc, engine.run(), on_done("sync"));
+    if (admin) net::co_spawn(ioc, admin->run(), on_done("admin"));
+    const auto watchdog = ops::watchdog_interval();
+    net::co_spawn(ioc, keepalive(rt, watchdog), net::detached);
     // Ready: store open, migrations applied; uncertain operations are
     // recovered by the engine as it runs. The PSA need not be reachable.
     ops::notify_ready();
-    log->info("daemon.ready spool={} database={} psa={}", cfg.intake.spool_dir, cfg.storage.database, cfg.psa.site);
+    log->info("daemon.ready spool={} database={} psa={} admin_socket={} admin_tcp={} watchdog_ms={}",
+              cfg.intake.spool_dir, cfg.storage.database, cfg.psa.site, cfg.admin.socket.empty() ? "-" : cfg.admin.socket,
+              admin && !cfg.admin.listen.empty() ? admin->tcp_address() : "-",
+              watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count() : 0);
     ioc.run();
     log->info("daemon.stopped intake_accepted={} intake_rejected={} tickets_created={} tickets_adopted={}",
               watcher.stats().accepted, watcher.stats().rejected, engine.stats().tickets_created,

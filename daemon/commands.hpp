@@ -33,4 +33,37 @@ int cmd_doctor(const std::string& config_path);
 /// `history -c FILE KEY`: an issue's decisions and operations, in order.
 int cmd_history(const std::string& config_path, const std::string& key, bool as_json);
 
+// ---- over the state database, while the daemon runs (daemon/state_commands.cpp) ----
+// Human-readable aligned text, or stable JSON with --json.
+
+/// `status -c FILE [--json]`: inbox depth and age, held events, the outbox
+/// (due, waiting to retry, in flight or uncertain), dead letters, issues and
+/// tickets, the daemon's pid and whether it runs, the PSA connection as the
+/// daemon recorded it, the last reload, the 5 newest errors of pending operations.
+int cmd_status(const std::string& config_path, bool as_json);
+
+/// `deadletter list -c FILE [--json] [--limit N]`: newest first.
+int cmd_deadletter_list(const std::string& config_path, int limit, bool as_json);
+
+/// `deadletter show -c FILE ID [--json]`: what failed and why (HTTP status,
+/// ConnectWise code, message and field), the issue, its ticket, the
+/// operation's payload and the issue's recent history.
+int cmd_deadletter_show(const std::string& config_path, const std::string& id, bool as_json);
+
+/// `deadletter retry -c FILE ID... [--reason TEXT]`: each operation becomes
+/// pending again and runs with the mapping in effect (re-rendered by the
+/// daemon); recorded in the issue's history with who and when. Exit 1 when any
+/// id does not exist or its operation is not dead.
+int cmd_deadletter_retry(const std::string& config_path, const std::vector<std::string>& ids,
+                         const std::string& reason);
+
+/// `deadletter drop -c FILE ID... --reason TEXT`: the dead letter goes, the
+/// operation stays dead; recorded in the issue's history with who, when and why.
+int cmd_deadletter_drop(const std::string& config_path, const std::vector<std::string>& ids,
+                        const std::string& reason);
+
+/// `issue show -c FILE KEY [--json]`: the issue's state, ticket, rule, desired
+/// against applied fields, operations, dead letters and last 10 history entries.
+int cmd_issue_show(const std::string& config_path, const std::string& key, bool as_json);
+
 }  // namespace ts::daemon

@@ -44,7 +44,46 @@ int main(int argc, char** argv) try {
   history->add_flag("--json", as_json, "Machine-readable output");
   history->add_option("key", key, "source/tenant/issue_id, or the correlation key (ts1:...)")->required();
 
+  auto* status = app.add_subcommand("status", "Show queue depths, the PSA connection and recent errors");
+  status->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  status->add_flag("--json", as_json, "Machine-readable output");
+
+  std::vector<std::string> ids;
+  std::string reason;
+  int limit = 100;
+  auto* deadletter = app.add_subcommand("deadletter", "List, show, retry or drop operations that failed for good");
+  deadletter->require_subcommand(1);
+  auto* dl_list = deadletter->add_subcommand("list", "Dead letters, newest first");
+  dl_list->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  dl_list->add_flag("--json", as_json, "Machine-readable output");
+  dl_list->add_option("--limit", limit, "At most this many")->capture_default_str()->check(CLI::NonNegativeNumber);
+  auto* dl_show = deadletter->add_subcommand("show", "What failed, ConnectWise's answer, the issue and its history");
+  dl_show->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  dl_show->add_flag("--json", as_json, "Machine-readable output");
+  dl_show->add_option("id", key, "Dead letter id")->required();
+  auto* dl_retry = deadletter->add_subcommand("retry", "Run the operations again, with the mapping now in effect");
+  dl_retry->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  dl_retry->add_option("--reason", reason, "Why (recorded in the issue's history)");
+  dl_retry->add_option("ids", ids, "Dead letter ids")->required();
+  auto* dl_drop = deadletter->add_subcommand("drop", "Give the operations up for good; recorded with who and why");
+  dl_drop->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  dl_drop->add_option("--reason", reason, "Why (recorded in the issue's history)")->required();
+  dl_drop->add_option("ids", ids, "Dead letter ids")->required();
+
+  auto* issue = app.add_subcommand("issue", "Look at one issue");
+  issue->require_subcommand(1);
+  auto* issue_show = issue->add_subcommand("show", "An issue's ticket, fields, operations, dead letters and history");
+  issue_show->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  issue_show->add_flag("--json", as_json, "Machine-readable output");
+  issue_show->add_option("key", key, "source/tenant/issue_id, or the correlation key (ts1:...)")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*status) return ts::daemon::cmd_status(config, as_json);
+  if (*dl_list) return ts::daemon::cmd_deadletter_list(config, limit, as_json);
+  if (*dl_show) return ts::daemon::cmd_deadletter_show(config, key, as_json);
+  if (*dl_retry) return ts::daemon::cmd_deadletter_retry(config, ids, reason);
+  if (*dl_drop) return ts::daemon::cmd_deadletter_drop(config, ids, reason);
+  if (*issue_show) return ts::daemon::cmd_issue_show(config, key, as_json);
   if (*explain) return ts::daemon::cmd_explain(config, event_file, as_json, offline);
   if (*doctor) return ts::daemon::cmd_doctor(config);
   if (*history) return ts::daemon::cmd_history(config, key, as_json);

@@ -3,6 +3,7 @@
 // issue's ticket is what it is). Each is wiring over the library: the rules,
 // the planner and the store decide; this file only gathers and prints.
 #include "commands.hpp"
+#include "operator_common.hpp"
 
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
@@ -32,15 +33,52 @@ namespace ts::daemon {
 namespace net = boost::asio;
 using json = nlohmann::json;
 
-namespace {
-
 std::optional<config::config> load_quiet_or_report(const std::string& path) {
   auto loaded = config::load_config(path);
   for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
   return std::move(loaded.cfg);
 }
 
-std::string dump(const json& j, int indent = 2) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+issue_lookup find_issue_by_key(store::store& st, const std::string& key) {
+  issue_lookup r;
+  if (key.starts_with("ts1:")) {
+    r.issue = st.find_issue_by_correlation(key.substr(0, key.find('#')));
+    return r;
+  }
+  const auto a = key.find('/');
+  const auto b = a == std::string::npos ? std::string::npos : key.find('/', a + 1);
+  if (b == std::string::npos) {
+    r.malformed = true;
+    return r;
+  }
+  r.issue = st.find_issue({key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1)});
+  return r;
+}
+
+json history_json(const store::history_entry& e) {
+  return {{"at", format_rfc3339(e.at)},
+          {"kind", e.kind},
+          {"operation", e.operation ? json(*e.operation) : json(nullptr)},
+          {"detail", json::parse(e.detail, nullptr, false)}};
+}
+
+std::string history_line(const store::history_entry& e) {
+  const json d = json::parse(e.detail, nullptr, false);
+  std::string line = format_rfc3339(e.at) + "  " + e.kind;
+  if (e.operation) line += " op=" + std::to_string(*e.operation);
+  if (d.is_object())
+    for (auto it = d.begin(); it != d.end(); ++it) {
+      if (it->is_null()) continue;  // e.g. an operator action without a reason
+      line += " " + it.key() + "=";
+      if (it->is_string()) line += "\"" + it->get<std::string>() + "\"";
+      else line += it->dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  return line;
+}
+
+namespace {
 
 /// ConnectWise names fetched on demand through one client (explain, doctor).
 class names {
@@ -493,18 +531,12 @@ int cmd_history(const std::string& config_path, const std::string& key, bool as_
   if (!cfg) return 2;
   try {
     store::store st(cfg->storage.database, store::store::read_only_t{});
-    std::optional<store::issue_record> rec;
-    if (key.starts_with("ts1:")) {
-      rec = st.find_issue_by_correlation(key.substr(0, key.find('#')));
-    } else {
-      const auto a = key.find('/');
-      const auto b = a == std::string::npos ? std::string::npos : key.find('/', a + 1);
-      if (b == std::string::npos) {
-        std::cerr << "history: KEY is source/tenant/issue_id or a correlation key (ts1:...), got '" << key << "'\n";
-        return 2;
-      }
-      rec = st.find_issue({key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1)});
+    const issue_lookup found = find_issue_by_key(st, key);
+    if (found.malformed) {
+      std::cerr << "history: KEY is source/tenant/issue_id or a correlation key (ts1:...), got '" << key << "'\n";
+      return 2;
     }
+    const std::optional<store::issue_record>& rec = found.issue;
     if (!rec) {
       std::cerr << "history: no issue " << key << " in " << cfg->storage.database << "\n";
       return 1;
@@ -517,13 +549,7 @@ int cmd_history(const std::string& config_path, const std::string& key, bool as_
                   {"ticket_state", store::to_string(rec->ticket)},
                   {"rule", rec->rule},
                   {"entries", json::array()}};
-      for (const auto& e : entries) {
-        json d = json::parse(e.detail, nullptr, false);
-        doc["entries"].push_back({{"at", format_rfc3339(e.at)},
-                                  {"kind", e.kind},
-                                  {"operation", e.operation ? json(*e.operation) : json(nullptr)},
-                                  {"detail", d}});
-      }
+      for (const auto& e : entries) doc["entries"].push_back(history_json(e));
       std::cout << dump(doc) << "\n";
       return 0;
     }
@@ -532,18 +558,7 @@ int cmd_history(const std::string& config_path, const std::string& key, bool as_
               << store::to_string(rec->ticket) << ", generation " << rec->generation << ")"
               << (rec->tech_closed ? ", closed by a technician" : "") << "\n"
               << "rule    " << (rec->rule.empty() ? "-" : rec->rule) << "\n";
-    for (const auto& e : entries) {
-      const json d = json::parse(e.detail, nullptr, false);
-      std::cout << format_rfc3339(e.at) << "  " << e.kind;
-      if (e.operation) std::cout << " op=" << *e.operation;
-      if (d.is_object())
-        for (auto it = d.begin(); it != d.end(); ++it) {
-          std::cout << " " << it.key() << "=";
-          if (it->is_string()) std::cout << "\"" << it->get<std::string>() << "\"";
-          else std::cout << it->dump(-1, ' ', false, json::error_handler_t::replace);
-        }
-      std::cout << "\n";
-    }
+    for (const auto& e : entries) std::cout << history_line(e) << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "history: " << e.what() << "\n";

@@ -17,6 +17,12 @@ packages=(
   clang libclang-rt-14-dev
   # The demo and the cwsim smoke test.
   curl jq
+  # Packaging: systemd-analyze, systemd-sysusers and systemd-tmpfiles
+  # (scripts/check-unit.sh); dpkg-shlibdeps and file for CPack's DEB
+  # generator (scripts/package.sh).
+  systemd dpkg-dev file
+  # Metrics checks (Prometheus text format parser).
+  python3-prometheus-client
 )
 
 missing=()

@@ -73,6 +73,16 @@ std::optional<std::string> resolve_secret(const secret_ref& ref, std::string* wh
       }
       return value;
     }
+    case secret_ref::kind::credential: {
+      const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+      if (dir == nullptr || *dir == '\0') {
+        set_why(why, "credential '" + ref.ref +
+                         "': CREDENTIALS_DIRECTORY is not set (start the daemon through systemd with "
+                         "LoadCredential=" + ref.ref + ":PATH, or use 'file: PATH')");
+        return std::nullopt;
+      }
+      return resolve_secret(secret_ref{secret_ref::kind::file, std::string(dir) + "/" + ref.ref}, why);
+    }
     case secret_ref::kind::env: {
       const char* value = std::getenv(ref.ref.c_str());
       if (value == nullptr) {

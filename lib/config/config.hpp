@@ -17,9 +17,14 @@ namespace ts::config {
 
 /// Where a secret comes from. Secrets are never required inline.
 struct secret_ref {
-  enum class kind { none, file, env };
+  enum class kind {
+    none,
+    file,        ///< a file (path relative to the configuration file's directory)
+    env,         ///< an environment variable
+    credential,  ///< a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=)
+  };
   kind from = kind::none;
-  std::string ref;  ///< file path (relative to the config file's directory), or environment variable name
+  std::string ref;  ///< the path, variable name or credential name
 };
 
 struct psa_config {
@@ -209,6 +214,32 @@ struct intake_config {
 struct logging_config {
   /// trace, debug, info, warn, error. Default: info.
   std::string level = "info";
+  /// text: one line per message (with journald priority prefixes when
+  /// JOURNAL_STREAM is set); json: one JSON object per line. Default: text.
+  enum class format { text, json };
+  format fmt = format::text;
+};
+
+/// The admin listener: /metrics, /healthz, /readyz and POST /v1/events.
+struct admin_config {
+  /// Unix socket path; empty = none. Access is by the socket file's mode and group.
+  std::string socket;
+  /// Mode of the socket file. Default: 0660.
+  unsigned socket_mode = 0660;
+  /// Group of the socket file (the daemon's user must be a member); empty = the daemon's group.
+  std::string socket_group;
+  /// TCP listener "HOST:PORT" (loopback recommended); empty = none.
+  std::string listen;
+  /// Bearer token for POST /v1/events over TCP; required when `listen` is set.
+  secret_ref token;
+  /// Largest request body accepted (one event or an array of them). Default: 1 MiB.
+  std::size_t max_body_bytes = 1u << 20;
+  /// Past this inbox depth, POST /v1/events answers 503 with Retry-After. Default: 10,000.
+  std::size_t max_inbox_depth = 10'000;
+  /// Concurrent admin connections; more wait in the listen backlog. Default: 64.
+  std::size_t max_connections = 64;
+
+  bool enabled() const noexcept { return !socket.empty() || !listen.empty(); }
 };
 
 struct config {
@@ -223,6 +254,7 @@ struct config {
   storage_config storage;
   intake_config intake;
   logging_config logging;
+  admin_config admin;
   /// Path the configuration was read from (relative paths in it resolve against its directory).
   std::string source_path;
 };

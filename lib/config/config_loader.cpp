@@ -383,6 +383,43 @@ parse_error check_log_level(std::string_view v) {
   return "must be one of trace, debug, info, warn, error, got " + quote(v);
 }
 
+// systemd credential names: a file name, no '/'.
+parse_error check_credential_name(std::string_view v) {
+  if (v.empty() || v == "." || v == ".." || v.find('/') != std::string_view::npos ||
+      v.find('\0') != std::string_view::npos)
+    return "expected a credential name (as in LoadCredential=NAME:PATH, no '/'), got " + quote(v);
+  return std::nullopt;
+}
+
+parse_error check_log_format(std::string_view v) {
+  if (v == "text" || v == "json") return std::nullopt;
+  return "must be one of text, json, got " + quote(v);
+}
+
+// HOST:PORT with a numeric port 1..65535; an IPv6 host in brackets.
+parse_error check_listen(std::string_view v) {
+  const auto colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return "expected HOST:PORT, such as 127.0.0.1:9187, got " + quote(v);
+  const std::string_view port = v.substr(colon + 1);
+  unsigned p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || p > 65535)
+    return "port must be a number from 0 (any free port) to 65535, got " + quote(v);
+  const std::string_view host = v.substr(0, colon);
+  if (host.front() == '[' ? host.back() != ']' : host.find(':') != std::string_view::npos)
+    return "an IPv6 address goes in brackets, such as [::1]:9187, got " + quote(v);
+  return std::nullopt;
+}
+
+parse_error check_file_mode(std::string_view v) {
+  unsigned m = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), m, 8);
+  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || m > 0777)
+    return "expected an octal file mode such as 0660, got " + quote(v);
+  return std::nullopt;
+}
+
 parse_error check_env_name(std::string_view v) {
   const bool ok = !v.empty() && !(v.front() >= '0' && v.front() <= '9') &&
                   std::all_of(v.begin(), v.end(), [](char c) {
@@ -688,35 +725,38 @@ class map_walker {
 //------------------------------------------------------------------------------
 // The schema, one function per section (reference: config/ticketsync.yaml)
 
-void read_private_key(map_walker& psa, secret_ref& out) {
-  entry* e = psa.raw("private_key", need::required);
+// A secret: `{file: PATH}`, `{env: NAME}` or `{credential: NAME}` (a systemd
+// credential), never the value inline. `what` names it in messages.
+void read_secret(map_walker& w, std::string_view key, need n, secret_ref& out, std::string_view what) {
+  entry* e = w.raw(key, n);
   if (e == nullptr) return;
-  diagnostics& diag = psa.context().diag;
+  diagnostics& diag = w.context().diag;
+  const std::string forms = "'file: PATH', 'credential: NAME' (systemd LoadCredential=) or 'env: NAME'";
   if (e->value.IsScalar()) {
-    // Never echo the value: it is most likely the key itself.
-    diag.report(e->value_mark(), e->name +
-                                     ": the private key must not be written inline; reference it with "
-                                     "'file: PATH' (e.g. a systemd credential) or 'env: NAME'");
+    // Never echo the value: it is most likely the secret itself.
+    diag.report(e->value_mark(),
+                e->name + ": the " + std::string(what) + " must not be written inline; reference it with " + forms);
     return;
   }
   if (!e->value.IsMap()) {
-    diag.report(e->value_mark(), e->name + ": expected a mapping with 'file' or 'env', got " + describe(e->value));
+    diag.report(e->value_mark(), e->name + ": expected a mapping with " + forms + ", got " + describe(e->value));
     return;
   }
-  map_walker key(e->value, e->name, psa.context());
-  std::string file;
-  std::string env;
-  key.path("file", file, need::optional, false);
-  key.string("env", env, need::optional, check_env_name);
-  key.finish();
-  const bool has_file = key.has("file");
-  const bool has_env = key.has("env");
-  if (has_file && has_env) {
-    diag.report(key.mark(), e->name + ": give exactly one of 'file' or 'env', not both");
-  } else if (!has_file && !has_env) {
-    diag.report(key.mark(), e->name + ": needs 'file: PATH' or 'env: NAME'");
+  map_walker m(e->value, e->name, w.context());
+  std::string file, env, credential;
+  m.path("file", file, need::optional, false);
+  m.string("credential", credential, need::optional, check_credential_name);
+  m.string("env", env, need::optional, check_env_name);
+  m.finish();
+  const int given = int{m.has("file")} + int{m.has("credential")} + int{m.has("env")};
+  if (given > 1) {
+    diag.report(m.mark(), e->name + ": give exactly one of 'file', 'credential' or 'env'");
+  } else if (given == 0) {
+    diag.report(m.mark(), e->name + ": needs " + forms);
   } else if (!file.empty()) {
     out = {secret_ref::kind::file, file};
+  } else if (!credential.empty()) {
+    out = {secret_ref::kind::credential, credential};
   } else if (!env.empty()) {
     out = {secret_ref::kind::env, env};
   }
@@ -727,7 +767,7 @@ void read_psa(map_walker& w, psa_config& p) {
   w.string("site", p.site, need::required, check_site);
   w.string("company_id", p.company_id, need::required);
   w.string("public_key", p.public_key, need::required);
-  read_private_key(w, p.private_key);
+  read_secret(w, "private_key", need::required, p.private_key, "private key");
   w.string("client_id", p.client_id, need::required);
   w.string("api_version", p.api_version, need::optional, check_api_version);
   w.string("codebase", p.codebase, need::optional, check_codebase);
@@ -978,6 +1018,24 @@ void read_intake(map_walker& w, intake_config& in) {
   w.integer("batch_size", in.batch_size, 1, 10'000);
 }
 
+void read_admin(map_walker& w, admin_config& a) {
+  w.path("socket", a.socket, need::optional, true);
+  std::string mode;
+  w.string("socket_mode", mode, need::optional, check_file_mode);
+  if (!mode.empty()) a.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+  w.string("socket_group", a.socket_group);
+  w.string("listen", a.listen, need::optional, [](std::string_view v) -> parse_error {
+    return v.empty() ? std::nullopt : check_listen(v);
+  });
+  read_secret(w, "token", need::optional, a.token, "admin token");
+  w.size("max_body_size", a.max_body_bytes, std::uint64_t{1} << 10, std::uint64_t{64} << 20);
+  w.integer("max_inbox_depth", a.max_inbox_depth, 1, 100'000'000);
+  w.integer("max_connections", a.max_connections, 1, 10'000);
+  if (!a.listen.empty() && a.token.from == secret_ref::kind::none && !w.has("token"))
+    w.context().diag.report(w.mark(), "admin.token: required when admin.listen is set (POST /v1/events over TCP "
+                                      "needs a bearer token); reference it with 'file: PATH' or 'credential: NAME'");
+}
+
 void read_document(map_walker& w, config& cfg) {
   w.section("psa", need::required, [&](map_walker& s) { read_psa(s, cfg.psa); });
   w.section("companies", need::required, [&](map_walker& s) { read_companies(s, cfg.companies); });
@@ -988,8 +1046,13 @@ void read_document(map_walker& w, config& cfg) {
   w.section("storage", need::optional,
             [&](map_walker& s) { s.path("database", cfg.storage.database, need::optional, false); });
   w.section("intake", need::optional, [&](map_walker& s) { read_intake(s, cfg.intake); });
-  w.section("logging", need::optional,
-            [&](map_walker& s) { s.string("level", cfg.logging.level, need::optional, check_log_level); });
+  w.section("logging", need::optional, [&](map_walker& s) {
+    s.string("level", cfg.logging.level, need::optional, check_log_level);
+    std::string format;
+    s.string("format", format, need::optional, check_log_format);
+    if (format == "json") cfg.logging.fmt = logging_config::format::json;
+  });
+  w.section("admin", need::optional, [&](map_walker& s) { read_admin(s, cfg.admin); });
 }
 
 // Where the root of the file's second YAML document is, if it has one.

@@ -409,6 +409,61 @@ void throw_exception_from_error(const event_error& e, const boost::source_locati
   throw std::invalid_argument(e.to_string());
 }
 
+std::string batch_error::to_string() const {
+  if (!index) return error.to_string();
+  return "event [" + std::to_string(*index) + "]: " + error.to_string();
+}
+
+void throw_exception_from_error(const batch_error& e, const boost::source_location&) {
+  throw std::invalid_argument(e.to_string());
+}
+
+boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(std::string_view body,
+                                                                                std::size_t max_events) {
+  const auto start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos || body[start] != '[') {
+    auto ev = parse_event(body);
+    if (!ev) return batch_error{std::nullopt, ev.error()};
+    return std::vector<std::string>{std::string(body)};
+  }
+  if (auto bad = check_utf8(body)) return batch_error{std::nullopt, *bad};
+  // One level more than an event may have: the array itself.
+  struct array_guard {
+    bool too_deep = false;
+    bool operator()(int depth, json::parse_event_t ev, json&) {
+      if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
+          depth > max_depth + 1) {
+        too_deep = true;
+        return false;
+      }
+      return true;
+    }
+  } guard;
+  json doc = json::parse(body.data(), body.data() + body.size(), std::ref(guard), /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    // parse_event explains where the JSON breaks (its message names the position).
+    auto why = parse_event(body);
+    return batch_error{std::nullopt, why ? document_error("not valid JSON") : why.error()};
+  }
+  if (guard.too_deep)
+    return batch_error{std::nullopt,
+                       document_error("an event is nested deeper than " + std::to_string(max_depth) + " levels")};
+  if (doc.empty()) return batch_error{std::nullopt, document_error("the array holds no events")};
+  if (doc.size() > max_events)
+    return batch_error{std::nullopt, document_error("the array holds " + std::to_string(doc.size()) +
+                                                        " events; at most " + std::to_string(max_events) +
+                                                        " per request")};
+  std::vector<std::string> out;
+  out.reserve(doc.size());
+  for (std::size_t i = 0; i < doc.size(); ++i) {
+    std::string text = doc[i].dump();
+    auto ev = parse_event(text);
+    if (!ev) return batch_error{i, ev.error()};
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
 }  // namespace ts::intake
 
 namespace boost::system {

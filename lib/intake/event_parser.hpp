@@ -7,8 +7,11 @@
 
 #include <boost/system/result.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ts::intake {
 
@@ -40,6 +43,25 @@ using event_result = boost::system::result<event, event_error>;
 ///  - updated_at: RFC 3339 with a time zone;
 ///  - unknown top-level fields are kept in event::extra.
 event_result parse_event(std::string_view json_text);
+
+/// Why a batch (the body of POST /v1/events) was refused.
+struct batch_error {
+  std::optional<std::size_t> index;  ///< the array element at fault; none for the document itself
+  event_error error;
+
+  /// `event [3]: field 'severity': ...`, or the event error alone.
+  std::string to_string() const;
+};
+
+/// Throws std::invalid_argument(e.to_string()) (found by argument-dependent lookup).
+[[noreturn]] void throw_exception_from_error(const batch_error& e, const boost::source_location& loc);
+
+/// One event (a JSON object) or a JSON array of 1..max_events events, each
+/// validated by parse_event. All or nothing: the first invalid event refuses
+/// the batch. On success, the text of each event to store (an object body as
+/// given; array elements re-serialized).
+boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(std::string_view body,
+                                                                                std::size_t max_events);
 
 }  // namespace ts::intake
 

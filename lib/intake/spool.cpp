@@ -142,6 +142,9 @@ std::string spool_write(const spool_paths& p, std::string_view content) {
     ::unlink(tmp.c_str());
     throw_errno(err, what);
   };
+  // Group-readable whatever the producer's umask: the daemon reads the file
+  // through the spool's group (ticketsync-submit), not as its owner.
+  if (::fchmod(fd.get(), 0640) != 0) fail(errno, "spool: cannot chmod " + quoted(tmp));
   if (const int err = write_all(fd.get(), content)) fail(err, "spool: cannot write " + quoted(tmp));
   if (::fsync(fd.get()) != 0) fail(errno, "spool: cannot fsync " + quoted(tmp));
   if (fd.close() != 0) fail(errno, "spool: cannot close " + quoted(tmp));

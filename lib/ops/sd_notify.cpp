@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <cstdint>
 #include <string>
 
 #include <time.h>
@@ -18,5 +19,12 @@ void notify_reloading() {
 }
 void notify_stopping() { ::sd_notify(0, "STOPPING=1"); }
 void notify_status(std::string_view status) { ::sd_notify(0, ("STATUS=" + std::string(status)).c_str()); }
+void notify_watchdog() { ::sd_notify(0, "WATCHDOG=1"); }
+
+std::optional<std::chrono::microseconds> watchdog_interval() {
+  std::uint64_t usec = 0;
+  if (::sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
+  return std::chrono::microseconds{usec};
+}
 
 }  // namespace ts::ops

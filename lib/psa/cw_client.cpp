@@ -78,6 +78,9 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
   const auto now = std::chrono::steady_clock::now();
   if (paused_until_ > now) co_await sleep_for(paused_until_ - now);
   co_await sleep_for(bucket_.reserve(std::chrono::steady_clock::now()));
+  const auto started = std::chrono::steady_clock::now();
+  call_record record{http::to_string(method), observer_ ? endpoint_label(target) : std::string{}, 0, {},
+                     started - now};
 
   http_request req;
   req.method = method;
@@ -89,6 +92,11 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
                  {"Cache-Control", "no-cache"}};
   ++requests_;
   auto sent = co_await http_.send(std::move(req));
+  if (observer_) {
+    record.status = sent ? static_cast<int>(sent->status) : 0;
+    record.took = std::chrono::steady_clock::now() - started;
+    observer_(record);
+  }
   if (!sent) {
     psa_failure f;
     f.what = psa_failure::kind::transport;

@@ -17,6 +17,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,15 @@ std::string_view to_string(psa_failure::kind k) noexcept;
 
 template <class T>
 using psa_result = boost::system::result<T, psa_failure>;
+
+/// One request as the metrics see it.
+struct call_record {
+  std::string_view method;
+  std::string endpoint;   ///< endpoint_label() of the target
+  int status = 0;         ///< HTTP status; 0 when no answer came
+  std::chrono::duration<double> took{};    ///< send to answer (or failure)
+  std::chrono::duration<double> waited{};  ///< held back first by the budget or a 429 pause
+};
 
 class cw_client {
  public:
@@ -114,6 +124,9 @@ class cw_client {
   /// Requests sent so far (including ones that failed).
   std::uint64_t requests_sent() const noexcept { return requests_; }
 
+  /// Called after every request (metrics).
+  void on_call(std::function<void(const call_record&)> f) { observer_ = std::move(f); }
+
  private:
   boost::asio::awaitable<psa_result<http_response>> call(boost::beast::http::verb method, std::string target,
                                                          std::string body, bool idempotent);
@@ -129,6 +142,7 @@ class cw_client {
   token_bucket bucket_;
   std::chrono::steady_clock::time_point paused_until_{};
   std::uint64_t requests_ = 0;
+  std::function<void(const call_record&)> observer_;
 };
 
 }  // namespace ts::psa

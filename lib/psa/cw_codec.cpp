@@ -306,6 +306,26 @@ std::string ticket_by_xref_target(std::string_view prefix, std::string_view xref
   return std::string(prefix) + "/service/tickets?conditions=" + url_encode(cond) + "&pageSize=2";
 }
 
+std::string endpoint_label(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  if (target.starts_with("/login/companyinfo/")) return "/login/companyinfo/{company}";
+  // "/v2025_1/apis/3.0/service/..." or "/v4_6_release/apis/3.0/..."
+  if (const auto apis = target.find("/apis/3.0/"); apis != std::string_view::npos)
+    target = target.substr(apis + std::string_view("/apis/3.0").size());
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < target.size()) {
+    const auto next = target.find('/', pos + 1);
+    const std::string_view seg = target.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+    const std::string_view name = seg.substr(1);
+    const bool numeric = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+    out += numeric ? std::string_view("/{id}") : seg;
+    if (out.size() > 80) break;  // not an endpoint we call; keep the label short
+    pos = next == std::string_view::npos ? target.size() : next;
+  }
+  return out.empty() ? "/" : out;
+}
+
 result<std::vector<named_ref>> parse_named_list(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (!j.is_array()) return errc::psa_protocol;

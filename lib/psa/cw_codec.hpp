@@ -74,6 +74,11 @@ std::string accept_header(std::string_view api_version);
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 std::string url_encode(std::string_view s);
 
+/// A request target as a metrics label: the API prefix (/vNNNN_N/apis/3.0),
+/// the query and the company id dropped, and numeric path segments replaced
+/// by {id}: "/service/tickets/{id}/notes". Bounded cardinality.
+std::string endpoint_label(std::string_view target);
+
 /// A string literal for a `conditions` expression: "value" — or 'value' when
 /// the value contains a double quote. nullopt when it contains both quote
 /// kinds (ConnectWise documents no escape).

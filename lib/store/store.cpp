@@ -99,7 +99,9 @@ constexpr std::string_view issue_columns =
     "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state,"
     " generation, phase, resolved_at, desired, applied, rule, tech_closed, digest";
 constexpr std::string_view operation_columns =
-    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step";
+    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step, rerender";
+constexpr std::string_view dead_letter_columns =
+    "id, operation, issue, kind, http_status, cw_code, cw_message, cw_field, error, attempts, created_at";
 
 // The oldest pending operation of an issue (ops of one issue run in order).
 constexpr std::string_view is_issue_head =
@@ -147,7 +149,24 @@ operation_record read_operation(const SQLite::Statement& s) {
   r.next_attempt_at = from_unix_ms(s.getColumn(7).getInt64());
   r.last_error = s.getColumn(8).getString();  // NULL reads as ""
   r.step = s.getColumn(9).getInt();
+  r.rerender = s.getColumn(10).getInt() != 0;
   return r;
+}
+
+dead_letter read_dead_letter(const SQLite::Statement& s) {
+  dead_letter d;
+  d.id = s.getColumn(0).getInt64();
+  d.operation = s.getColumn(1).getInt64();
+  d.issue = s.getColumn(2).getInt64();
+  d.kind = s.getColumn(3).getString();
+  d.info.http_status = s.getColumn(4).getInt();  // NULL reads as 0, "" below
+  d.info.cw_code = s.getColumn(5).getString();
+  d.info.cw_message = s.getColumn(6).getString();
+  d.info.cw_field = s.getColumn(7).getString();
+  d.info.error = s.getColumn(8).getString();
+  d.attempts = s.getColumn(9).getInt();
+  d.created_at = from_unix_ms(s.getColumn(10).getInt64());
+  return d;
 }
 
 std::optional<issue_record> one_issue(SQLite::Statement& s) {
@@ -206,9 +225,7 @@ struct store::statements {
                     " error, attempts, created_at)"
                     " SELECT id, issue, kind, ?2, ?3, ?4, ?5, ?6, attempts, ?7 FROM operations"
                     " WHERE id = ?1 AND status = 'pending'"),
-        dead_list(db,
-                  "SELECT id, operation, issue, kind, http_status, cw_code, cw_message, cw_field, error, attempts,"
-                  " created_at FROM dead_letters ORDER BY id DESC LIMIT ?1"),
+        dead_list(db, sql({"SELECT ", dead_letter_columns, " FROM dead_letters ORDER BY id DESC LIMIT ?1"})),
         op_due(db, sql({"SELECT ", operation_columns,
                         " FROM operations AS o WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND ",
                         is_issue_head, " ORDER BY o.next_attempt_at, o.id LIMIT ?2"})),
@@ -232,7 +249,10 @@ struct store::statements {
                " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
                " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
                " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)"),
-        history_insert(db, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)") {}
+        history_insert(db, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        runtime_upsert(db,
+                       "INSERT INTO runtime (key, value, updated_at) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at") {}
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
   SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
@@ -242,6 +262,7 @@ struct store::statements {
   SQLite::Statement op_mark_sent, op_complete, op_retry, op_fail;
   SQLite::Statement all_counts;
   SQLite::Statement history_insert;  // one per planned event: on the planning path
+  SQLite::Statement runtime_upsert;  // the driver records each PSA failure
 };
 
 //------------------------------------------------------------------------------
@@ -305,6 +326,11 @@ void store::transaction::commit() { tx_->commit(); }
 void store::inbox_add(std::span<const inbox_entry> entries, sys_ms now) {
   if (entries.empty()) return;
   SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  inbox_append(entries, now);
+  tx.commit();
+}
+
+void store::inbox_append(std::span<const inbox_entry> entries, sys_ms now) {
   auto& s = stmts_->inbox_insert;
   for (const inbox_entry& e : entries) {
     statement_use use(s);
@@ -313,7 +339,6 @@ void store::inbox_add(std::span<const inbox_entry> entries, sys_ms now) {
     s.bindNoCopy(3, e.body);  // bodies are up to 256 KiB: do not copy them
     s.exec();
   }
-  tx.commit();
 }
 
 std::vector<inbox_row> store::inbox_peek(std::size_t limit) {
@@ -512,21 +537,7 @@ std::vector<dead_letter> store::dead_letters(std::size_t limit) {
   auto& s = stmts_->dead_list;
   statement_use use(s);
   s.bind(1, to_sql_limit(limit));
-  while (s.executeStep()) {
-    dead_letter d;
-    d.id = s.getColumn(0).getInt64();
-    d.operation = s.getColumn(1).getInt64();
-    d.issue = s.getColumn(2).getInt64();
-    d.kind = s.getColumn(3).getString();
-    d.info.http_status = s.getColumn(4).getInt();
-    d.info.cw_code = s.getColumn(5).getString();
-    d.info.cw_message = s.getColumn(6).getString();
-    d.info.cw_field = s.getColumn(7).getString();
-    d.info.error = s.getColumn(8).getString();
-    d.attempts = s.getColumn(9).getInt();
-    d.created_at = from_unix_ms(s.getColumn(10).getInt64());
-    out.push_back(std::move(d));
-  }
+  while (s.executeStep()) out.push_back(read_dead_letter(s));
   return out;
 }
 
@@ -690,6 +701,175 @@ std::optional<directory_entry> store::get_directory(std::string_view kind, std::
   s.bind(2, scope);
   if (!s.executeStep()) return std::nullopt;
   return directory_entry{s.getColumn(0).getString(), from_unix_ms(s.getColumn(1).getInt64())};
+}
+
+//------------------------------------------------------------------------------
+// operator commands: dead letters, an issue's operations, status, runtime
+
+std::optional<dead_letter> store::find_dead_letter(std::int64_t id) {
+  SQLite::Statement s(*db_, sql({"SELECT ", dead_letter_columns, " FROM dead_letters WHERE id = ?1"}));
+  s.bind(1, id);
+  if (!s.executeStep()) return std::nullopt;
+  return read_dead_letter(s);
+}
+
+std::vector<dead_letter> store::dead_letters_of(std::int64_t issue) {
+  SQLite::Statement s(*db_,
+                      sql({"SELECT ", dead_letter_columns, " FROM dead_letters WHERE issue = ?1 ORDER BY id DESC"}));
+  s.bind(1, issue);
+  std::vector<dead_letter> out;
+  while (s.executeStep()) out.push_back(read_dead_letter(s));
+  return out;
+}
+
+std::vector<operation_record> store::operations_of(std::int64_t issue) {
+  SQLite::Statement s(*db_, sql({"SELECT ", operation_columns, " FROM operations WHERE issue = ?1 ORDER BY id"}));
+  s.bind(1, issue);
+  std::vector<operation_record> out;
+  while (s.executeStep()) out.push_back(read_operation(s));
+  return out;
+}
+
+namespace {
+
+// The detail of an 'operator' history row (see store.hpp), built by SQLite's
+// JSON functions so the store needs no JSON library. Empty texts and a zero
+// HTTP status become null, as in the dead_letters row.
+std::string operator_detail(SQLite::Database& db, std::string_view action, std::string_view who,
+                            std::string_view reason, sys_ms now, const dead_letter& d) {
+  SQLite::Statement s(db,
+                      "SELECT json_object('action', ?1, 'by', ?2, 'at', ?3, 'reason', ?4, 'dead_letter',"
+                      " json_object('id', ?5, 'operation', ?6, 'kind', ?7, 'http_status', ?8, 'cw_code', ?9,"
+                      " 'cw_message', ?10, 'cw_field', ?11, 'error', ?12, 'attempts', ?13, 'created_at', ?14))");
+  const auto text = [&](int i, std::string_view v) {
+    if (!v.empty()) s.bind(i, std::string(v));
+  };
+  text(1, action);
+  text(2, who);
+  s.bind(3, format_rfc3339(now));
+  text(4, reason);
+  s.bind(5, d.id);
+  s.bind(6, d.operation);
+  text(7, d.kind);
+  if (d.info.http_status != 0) s.bind(8, d.info.http_status);
+  text(9, d.info.cw_code);
+  text(10, d.info.cw_message);
+  text(11, d.info.cw_field);
+  text(12, d.info.error);
+  s.bind(13, d.attempts);
+  s.bind(14, format_rfc3339(d.created_at));
+  s.executeStep();
+  return s.getColumn(0).getString();
+}
+
+}  // namespace
+
+// retry and drop share everything but what happens to the operation.
+dead_letter_change store::retry_dead_letter(std::int64_t id, std::string_view who, std::string_view reason,
+                                            sys_ms now) {
+  return settle_dead_letter(id, "retry", who, reason, now);
+}
+
+dead_letter_change store::drop_dead_letter(std::int64_t id, std::string_view who, std::string_view reason,
+                                           sys_ms now) {
+  return settle_dead_letter(id, "drop", who, reason, now);
+}
+
+dead_letter_change store::settle_dead_letter(std::int64_t id, std::string_view action, std::string_view who,
+                                             std::string_view reason, sys_ms now) {
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  dead_letter_change change;
+  change.letter = find_dead_letter(id);
+  if (!change.letter) return change;  // not_found; the transaction rolls back (nothing was written)
+  const auto op = get_operation(change.letter->operation);
+  if (!op || op->status != op_status::dead) {
+    change.outcome = dead_letter_outcome::not_dead;
+    return change;
+  }
+  add_history(change.letter->issue, "operator", op->id, operator_detail(*db_, action, who, reason, now, *change.letter),
+              now);
+  SQLite::Statement remove(*db_, "DELETE FROM dead_letters WHERE id = ?1");
+  remove.bind(1, id);
+  remove.exec();
+  if (action == "retry") {
+    SQLite::Statement again(*db_,
+                            "UPDATE operations SET status = 'pending', attempts = 0, next_attempt_at = ?2,"
+                            " last_error = NULL, rerender = 1, updated_at = ?2 WHERE id = ?1 AND status = 'dead'");
+    again.bind(1, op->id);
+    again.bind(2, to_unix_ms(now));
+    again.exec();
+  }
+  tx.commit();
+  change.outcome = dead_letter_outcome::done;
+  return change;
+}
+
+void store::clear_rerender(std::int64_t op, sys_ms now) {
+  SQLite::Statement s(*db_,
+                      "UPDATE operations SET rerender = 0, updated_at = ?2 WHERE id = ?1 AND status = 'pending'");
+  s.bind(1, op);
+  s.bind(2, to_unix_ms(now));
+  if (s.exec() == 0) no_pending_operation(op);
+}
+
+queue_status store::get_queue_status(sys_ms now) {
+  SQLite::Statement s(*db_,
+                      "SELECT (SELECT COUNT(*) FROM inbox), (SELECT MIN(received_at) FROM inbox),"
+                      " (SELECT COUNT(*) FROM held_events),"
+                      " (SELECT COUNT(*) FROM operations WHERE status = 'pending' AND next_attempt_at <= ?1),"
+                      " (SELECT COUNT(*) FROM operations WHERE status = 'pending' AND next_attempt_at > ?1),"
+                      " (SELECT COUNT(*) FROM operations WHERE status = 'pending' AND sent = 1),"
+                      " (SELECT COUNT(*) FROM dead_letters), (SELECT COUNT(*) FROM issues),"
+                      " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL)");
+  s.bind(1, to_unix_ms(now));
+  s.executeStep();
+  queue_status q;
+  q.inbox = s.getColumn(0).getInt64();
+  if (!s.isColumnNull(1)) q.oldest_inbox = from_unix_ms(s.getColumn(1).getInt64());
+  q.held = s.getColumn(2).getInt64();
+  q.pending_due = s.getColumn(3).getInt64();
+  q.pending_waiting = s.getColumn(4).getInt64();
+  q.sent = s.getColumn(5).getInt64();
+  q.dead_letters = s.getColumn(6).getInt64();
+  q.issues = s.getColumn(7).getInt64();
+  q.tickets = s.getColumn(8).getInt64();
+  return q;
+}
+
+std::vector<operation_error> store::recent_errors(std::size_t limit) {
+  // The pending operations are few (the index operations_pending finds them);
+  // sorting them by updated_at needs no index of its own.
+  SQLite::Statement s(*db_, sql({"SELECT o.*, i.source, i.tenant, i.issue_id FROM (SELECT ", operation_columns,
+                                 ", updated_at FROM operations WHERE status = 'pending' AND last_error IS NOT NULL"
+                                 " ORDER BY updated_at DESC, id DESC LIMIT ?1) AS o JOIN issues AS i ON i.id = o.issue"
+                                 " ORDER BY o.updated_at DESC, o.id DESC"}));
+  s.bind(1, to_sql_limit(limit));
+  std::vector<operation_error> out;
+  while (s.executeStep()) {
+    operation_error e;
+    e.op = read_operation(s);
+    e.updated_at = from_unix_ms(s.getColumn(11).getInt64());
+    e.issue = {s.getColumn(12).getString(), s.getColumn(13).getString(), s.getColumn(14).getString()};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void store::set_runtime(std::string_view key, std::string_view value, sys_ms now) {
+  auto& s = stmts_->runtime_upsert;
+  statement_use use(s);
+  s.bind(1, std::string(key));
+  s.bind(2, std::string(value));
+  s.bind(3, to_unix_ms(now));
+  s.exec();
+}
+
+std::map<std::string, runtime_value> store::runtime() {
+  SQLite::Statement s(*db_, "SELECT key, value, updated_at FROM runtime ORDER BY key");
+  std::map<std::string, runtime_value> out;
+  while (s.executeStep())
+    out[s.getColumn(0).getString()] = {s.getColumn(1).getString(), from_unix_ms(s.getColumn(2).getInt64())};
+  return out;
 }
 
 }  // namespace ts::store

@@ -16,6 +16,7 @@
 #include "core/time.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -81,7 +82,7 @@ struct held_event {
 struct history_entry {
   std::int64_t id = 0;
   sys_ms at{};
-  std::string kind;  ///< decision | operation
+  std::string kind;  ///< decision | operation | operator
   std::optional<std::int64_t> operation;
   std::string detail;  ///< JSON
 };
@@ -106,6 +107,7 @@ struct operation_record {
   sys_ms next_attempt_at{};
   std::string last_error;
   int step = 0;       ///< index of the next step to run
+  bool rerender = false;  ///< retried by an operator: render the issue's ticket anew before running
 };
 
 /// Why an operation was given up, as ConnectWise said it.
@@ -125,6 +127,45 @@ struct dead_letter {
   dead_letter_info info;
   int attempts = 0;
   sys_ms created_at{};
+};
+
+/// What retry_dead_letter / drop_dead_letter did.
+enum class dead_letter_outcome {
+  done,       ///< retried (the operation is pending again) or dropped (it stays dead)
+  not_found,  ///< no dead letter has this id; nothing changed
+  not_dead,   ///< the dead letter's operation is not dead; nothing changed
+};
+
+struct dead_letter_change {
+  dead_letter_outcome outcome = dead_letter_outcome::not_found;
+  std::optional<dead_letter> letter;  ///< the row as it was (unset when not_found)
+};
+
+/// One value of the runtime table (what the running daemon records for the
+/// operator commands of other processes).
+struct runtime_value {
+  std::string value;
+  sys_ms updated_at{};
+};
+
+/// Queue depths for `ticketsyncd status`.
+struct queue_status {
+  std::int64_t inbox = 0;
+  std::optional<sys_ms> oldest_inbox;  ///< received_at of the oldest inbox row
+  std::int64_t held = 0;               ///< held events (unmapped tenants)
+  std::int64_t pending_due = 0;        ///< pending operations due now
+  std::int64_t pending_waiting = 0;    ///< pending operations waiting for their retry time
+  std::int64_t sent = 0;               ///< pending with sent = 1: a request in flight, or its outcome uncertain
+  std::int64_t dead_letters = 0;
+  std::int64_t issues = 0;
+  std::int64_t tickets = 0;  ///< issues with a ticket id
+};
+
+/// A pending operation that failed at least once, with its issue.
+struct operation_error {
+  operation_record op;
+  issue_identity issue;
+  sys_ms updated_at{};  ///< when the error was recorded
 };
 
 struct counts {
@@ -157,8 +198,9 @@ class store {
 
   /// RAII write transaction (BEGIN IMMEDIATE); rolled back unless commit() is called.
   /// Transactions do not nest: beginning one while another is open on the same
-  /// store throws SQLite::Exception. Every method below except inbox_add runs
-  /// inside the caller's transaction when there is one.
+  /// store throws SQLite::Exception. Every method below except inbox_add,
+  /// retry_dead_letter and drop_dead_letter runs inside the caller's
+  /// transaction when there is one.
   class transaction {
    public:
     explicit transaction(store& s);
@@ -175,6 +217,8 @@ class store {
   /// Appends entries in one transaction of its own (all or none).
   /// REQUIRES: no store::transaction is open on this store.
   void inbox_add(std::span<const inbox_entry> entries, sys_ms now);
+  /// Appends entries inside the caller's transaction (e.g. a group commit).
+  void inbox_append(std::span<const inbox_entry> entries, sys_ms now);
   /// Oldest first, at most `limit`.
   std::vector<inbox_row> inbox_peek(std::size_t limit);
   /// Deletes the row; a missing id is not an error.
@@ -236,6 +280,33 @@ class store {
   void fail_operation(std::int64_t op, const dead_letter_info& info, sys_ms now);
   /// Dead letters, newest first, at most `limit`.
   std::vector<dead_letter> dead_letters(std::size_t limit);
+  /// The dead letter with this id, if any.
+  std::optional<dead_letter> find_dead_letter(std::int64_t id);
+  /// The issue's dead letters, newest first.
+  std::vector<dead_letter> dead_letters_of(std::int64_t issue);
+  /// Every operation of the issue (any status), oldest first.
+  std::vector<operation_record> operations_of(std::int64_t issue);
+
+  // ---- operator actions on dead letters (`ticketsyncd deadletter`) -------------
+  // Each runs in one transaction of its own (all or nothing) and REQUIRES that
+  // no store::transaction is open on this store. `who` names the operator
+  // (e.g. "alice via sudo (root)"); `reason` may be empty. Both record an
+  // 'operator' history row on the issue, detail JSON {action, by, at, reason,
+  // dead_letter: {id, operation, kind, http_status, cw_code, cw_message,
+  // cw_field, error, attempts, created_at}}, and delete the dead letter. A
+  // missing id (not_found) or an operation that is not dead (not_dead) changes
+  // nothing.
+  /// Retry: the operation becomes pending again, due at `now`, with attempts 0,
+  /// no last_error and the rerender mark (the daemon renders the ticket anew
+  /// with its current mapping first). `sent` and `step` are kept, so a request
+  /// that may have reached the PSA is still looked up before it is repeated
+  /// and finished steps are not repeated.
+  dead_letter_change retry_dead_letter(std::int64_t id, std::string_view who, std::string_view reason, sys_ms now);
+  /// Drop: the operation stays dead; only the dead letter goes.
+  dead_letter_change drop_dead_letter(std::int64_t id, std::string_view who, std::string_view reason, sys_ms now);
+  /// Clears the rerender mark (the daemon rendered the ticket anew). Throws
+  /// std::logic_error when `op` does not exist or is not pending.
+  void clear_rerender(std::int64_t op, sys_ms now);
 
   // ---- held events (unmapped tenants) -----------------------------------------
   void hold_event(const inbox_row& row, std::string_view source, std::string_view tenant, std::string_view reason,
@@ -263,11 +334,28 @@ class store {
 
   counts get_counts();
 
+  // ---- status (`ticketsyncd status`) ----------------------------------------------
+  /// Depths; an operation is due when its next_attempt_at <= `now`.
+  queue_status get_queue_status(sys_ms now);
+  /// Pending operations with a last_error, the most recently failed first, at
+  /// most `limit`.
+  std::vector<operation_error> recent_errors(std::size_t limit);
+
+  // ---- runtime (what the running daemon records for other processes) ----------------
+  /// Inserts or replaces `key`.
+  void set_runtime(std::string_view key, std::string_view value, sys_ms now);
+  /// Every key, sorted.
+  std::map<std::string, runtime_value> runtime();
+
   /// For tests and CLIs that need a raw look.
   SQLite::Database& db() { return *db_; }
 
  private:
   struct statements;  // prepared statements of the hot paths (store.cpp)
+
+  /// retry_dead_letter / drop_dead_letter; `action` is "retry" or "drop".
+  dead_letter_change settle_dead_letter(std::int64_t id, std::string_view action, std::string_view who,
+                                        std::string_view reason, sys_ms now);
 
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<statements> stmts_;  // after db_: finalized before the close

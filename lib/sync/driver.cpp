@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <unistd.h>
+
 namespace ts::sync {
 
 namespace net = boost::asio;
@@ -18,7 +20,10 @@ using psa::psa_failure;
 namespace {
 
 constexpr std::size_t plan_batch = 256;
-constexpr auto idle_poll = std::chrono::seconds{5};
+// The idle loop looks at the outbox at least this often: the operator CLI
+// (`deadletter retry`, another process) makes operations due without a notify.
+constexpr auto idle_poll = std::chrono::seconds{2};
+constexpr auto success_write_interval = std::chrono::seconds{10};
 constexpr auto auth_probe_interval = std::chrono::seconds{30};
 constexpr auto lookup_max_age = std::chrono::minutes{10};
 constexpr auto lookup_min_refresh = std::chrono::seconds{30};
@@ -88,6 +93,34 @@ psa_failure config_failure(std::string detail) {
   return f;
 }
 
+/// Why a decision has no ticket to render (a template error).
+std::string mapping_error(const rules::decision& d) {
+  return "mapping: " + (d.error ? d.error->what : std::string("no ticket"));
+}
+
+/// The stored form of a rendered ticket (issues.desired) for ticket generation `gen`.
+std::string stored_desired(json desired, const std::string& correlation_key, int gen) {
+  desired["xref"] = xref_for(correlation_key, gen);
+  return desired.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+/// The history detail of a decision: what the rules chose for `ev`, and why
+/// (the caller adds the plan).
+json decision_detail(const ts::event& ev, const rules::decision& d) {
+  json why = {{"event_updated_at", ev.updated_at_text},
+              {"event_state", to_string(ev.state)},
+              {"severity", to_string(ev.severity)},
+              {"rule", d.rule},
+              {"rule_why", d.checks.empty() ? json::array() : json(d.checks.back().why)},
+              {"company", d.company.identifier},
+              {"company_why", d.company.why}};
+  if (d.desired) {
+    why["board"] = d.desired->board;
+    why["priority"] = d.desired->priority;
+  }
+  return why;
+}
+
 }  // namespace
 
 //------------------------------------------------------------------------------
@@ -155,7 +188,9 @@ engine::engine(net::any_io_executor ex, store::store& st, std::shared_ptr<const 
       log_(log),
       clock_(clk),
       wake_(ex),
-      commit_(ex, st) {}
+      commit_(ex, st) {
+  conn_.since = clock_.now();
+}
 
 std::int64_t engine::reload(std::shared_ptr<const config::config> cfg) {
   rules_ = std::make_shared<const rules::ruleset>(std::move(cfg));
@@ -177,6 +212,14 @@ std::int64_t engine::reload(std::shared_ptr<const config::config> cfg) {
 }
 
 net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
+  // For `ticketsyncd status` (another process): who runs, since when.
+  co_await commit_.commit([this] {
+    const sys_ms now = clock_.now();
+    store_.set_runtime("daemon.pid", std::to_string(::getpid()), now);
+    store_.set_runtime("daemon.started_at", format_rfc3339(now), now);
+    store_.set_runtime("psa.state", conn_.state, now);  // "connecting"; the previous run's state is stale
+    store_.set_runtime("psa.state_since", format_rfc3339(conn_.since), now);
+  });
   while (!stopping_) {
     const bool more_inbox = plan_inbox_batch();
     if (co_await ensure_connected()) dispatch();
@@ -203,6 +246,12 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   if (!flight_->issues.empty())
     log_.warn("sync.drain_timeout {} operation(s) still in flight; they will be recovered at the next start",
               flight_->issues.size());
+  try {
+    co_await commit_.commit(
+        [this] { store_.set_runtime("daemon.stopped_at", format_rfc3339(clock_.now()), clock_.now()); });
+  } catch (const std::exception& e) {
+    log_.warn("store.runtime_write_failed key=daemon.stopped_at error=\"{}\"", e.what());  // only informative
+  }
 }
 
 bool engine::plan_inbox_batch() {
@@ -270,18 +319,8 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   if (p.clear_technician_closed) r.tech_closed = false;
 
   // Why, recorded: the decision of this event, whatever follows.
-  json why = {{"event_updated_at", ev->updated_at_text},
-              {"event_state", to_string(ev->state)},
-              {"severity", to_string(ev->severity)},
-              {"rule", d.rule},
-              {"rule_why", d.checks.empty() ? json::array() : json(d.checks.back().why)},
-              {"company", d.company.identifier},
-              {"company_why", d.company.why},
-              {"plan", p.reason}};
-  if (d.desired) {
-    why["board"] = d.desired->board;
-    why["priority"] = d.desired->priority;
-  }
+  json why = decision_detail(*ev, d);
+  why["plan"] = p.reason;
   json ops_json = json::array();
   for (const planned_op& op : p.ops) ops_json.push_back(to_string(op.kind));
   why["ops"] = ops_json;
@@ -293,7 +332,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   if (!d.desired) {
     // The ticket cannot be rendered (a template error): record the event, and
     // dead-letter what it asked for, visibly.
-    const std::string error = "mapping: " + (d.error ? d.error->what : std::string("no ticket"));
+    const std::string error = mapping_error(d);
     const std::int64_t issue_row = store_.save_issue(r, now);
     why["error"] = error;
     record_decision(issue_row);
@@ -301,6 +340,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
       const std::int64_t op = store_.add_operation(issue_row, to_string(p.ops.front().kind), "{}", now);
       store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, error}, now);
       ++stats_.dead;
+      ++stats_.operations[{std::string(to_string(p.ops.front().kind)), "dead"}];
       log_.error("op.dead_lettered issue={} op={} kind={} rule={} reason=\"{}\"", key, op,
                  to_string(p.ops.front().kind), d.rule, error);
     }
@@ -333,8 +373,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   if (p.new_generation) ++r.generation;
   r.phase = phase_name(p.phase_after);
   r.resolved_at = p.resolved_at;
-  desired["xref"] = xref_for(r.correlation_key, r.generation);
-  r.desired_json = desired.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.desired_json = stored_desired(std::move(desired), r.correlation_key, r.generation);
   const std::int64_t issue_row = store_.save_issue(r, now);
   record_decision(issue_row);
 
@@ -426,12 +465,63 @@ std::int64_t engine::digest_issue_for(const ts::event& ev, const rules::desired_
 }
 
 void engine::record_outcome(const store::operation_record& op, std::string_view outcome, std::string_view detail) {
+  ++stats_.operations[{op.kind, outcome.starts_with("done") ? "done" : std::string(outcome)}];
   auto cur = store_.get_issue(op.issue);
   json j = {{"kind", op.kind}, {"outcome", outcome}};
   if (cur && cur->ticket_id) j["ticket"] = *cur->ticket_id;
   if (!detail.empty()) j["detail"] = detail;
   store_.add_history(op.issue, "operation", op.id, j.dump(-1, ' ', false, json::error_handler_t::replace),
                      clock_.now());
+}
+
+void engine::record_psa(std::string_view state, const psa_failure* error, bool success, sys_ms now) {
+  if (!state.empty() && state != conn_.state) {
+    conn_.state = state;
+    conn_.since = now;
+    store_.set_runtime("psa.state", conn_.state, now);
+    store_.set_runtime("psa.state_since", format_rfc3339(now), now);
+  }
+  // A name that does not resolve (no HTTP answer) is the mapping's failure, not ConnectWise's.
+  if (error && (error->what != psa_failure::kind::rejected || error->http_status != 0)) {
+    conn_.last_error = error->to_string();
+    store_.set_runtime("psa.last_error", conn_.last_error, now);
+  }
+  if (success) {
+    conn_.last_success = now;
+    if (!success_written_ || now - *success_written_ >= success_write_interval) {
+      store_.set_runtime("psa.last_success_at", format_rfc3339(now), now);
+      success_written_ = now;
+    }
+  }
+}
+
+std::optional<std::string> engine::rerender(const store::operation_record& op, sys_ms now) {
+  store_.clear_rerender(op.id, now);
+  auto cur = store_.get_issue(op.issue);
+  if (!cur) return std::nullopt;  // execute() dead-letters the operation
+  // Plan later events as if the operation will succeed, as when it was
+  // planned (its dead letter set the phase back to what is known).
+  if (op.kind == to_string(op_kind::create) || op.kind == to_string(op_kind::reopen))
+    cur->phase = phase_name(ticket_phase::open);
+  else if (op.kind == to_string(op_kind::close))
+    cur->phase = phase_name(ticket_phase::closed);
+  // A storm digest ticket is not rendered by the rules (digest_issue_for).
+  if (cur->identity.source != digest_source) {
+    auto ev = intake::parse_event(cur->event_json);
+    if (!ev) return "the issue's stored event no longer validates: " + ev.error().to_string();
+    const rules::decision d = rules_->decide(*ev);
+    if (d.held()) return "mapping: the tenant is held (" + d.company.why + ")";
+    if (!d.desired) return mapping_error(d);
+    cur->desired_json = stored_desired(desired_document(*d.desired), cur->correlation_key, cur->generation);
+    cur->rule = d.rule;
+    json why = decision_detail(*ev, d);
+    why["plan"] = "retried by an operator: the ticket rendered again with the mapping in effect";
+    why["ops"] = json::array({op.kind});
+    store_.add_history(cur->id, "decision", std::nullopt, why.dump(-1, ' ', false, json::error_handler_t::replace),
+                       now);
+  }
+  store_.save_issue(*cur, now);
+  return std::nullopt;
 }
 
 net::awaitable<bool> engine::ensure_connected() {
@@ -453,10 +543,14 @@ net::awaitable<bool> engine::ensure_connected() {
     if (auth_blocked_) log_.info("psa.unblocked ConnectWise accepts the credentials again; sending resumes");
     auth_blocked_ = false;
     connect_failures_ = 0;
+    co_await commit_.commit([this] { record_psa("connected", nullptr, true, clock_.now()); });
     co_return true;
   }
   ++connect_failures_;
   const auto& f = r.error();
+  co_await commit_.commit([&] {
+    record_psa(f.what == psa_failure::kind::auth ? "blocked" : "unreachable", &f, false, clock_.now());
+  });
   if (f.what == psa_failure::kind::auth) {
     auth_blocked_ = true;
     log_.error("psa.blocked ConnectWise refused the credentials ({}): check psa.company_id, psa.public_key, the "
@@ -514,6 +608,24 @@ net::awaitable<void> engine::execute(store::operation_record op) {
       store_.fail_operation(op.id, store::dead_letter_info{0, {}, {}, {}, "unknown operation or issue"}, clock_.now());
     });
     co_return;
+  }
+  if (op.rerender) {
+    std::optional<std::string> error;
+    co_await commit_.commit([&] {
+      error = rerender(op, clock_.now());
+      if (error) store_.fail_operation(op.id, store::dead_letter_info{0, {}, {}, {}, *error}, clock_.now());
+    });
+    if (error) {
+      ++stats_.dead;
+      ++stats_.operations[{op.kind, "dead"}];
+      log_.error("op.dead_lettered issue={} op={} kind={} reason=\"{}\"", issue->identity.display(), op.id, op.kind,
+                 *error);
+      co_return;
+    }
+    op.rerender = false;
+    issue = store_.get_issue(op.issue);
+    log_.info("op.rerendered issue={} op={} kind={} rule={} (retried by an operator)", issue->identity.display(),
+              op.id, op.kind, issue->rule);
   }
   context c{op, *issue, *kind, json::parse(issue->desired_json, nullptr, false),
             json::parse(issue->applied_json, nullptr, false), json::parse(op.payload, nullptr, false), rules_,
@@ -615,6 +727,7 @@ net::awaitable<void> engine::execute(store::operation_record op) {
       co_await commit_.commit([&] {
         for (auto& w : c.writes) w();
         store_.advance_step(op.id, static_cast<int>(i + 1), clock_.now());
+        record_psa({}, nullptr, true, clock_.now());
       });
       c.writes.clear();
       c.op.sent = false;
@@ -625,6 +738,7 @@ net::awaitable<void> engine::execute(store::operation_record op) {
     for (auto& w : c.writes) w();
     store_.complete_operation(op.id, clock_.now());
     record_outcome(op, c.kind == *kind ? "done" : "done as " + std::string(to_string(c.kind)), {});
+    record_psa({}, nullptr, !steps.empty(), clock_.now());
     if (c.kind == op_kind::reopen && *kind != op_kind::reopen) {
       auto cur = store_.get_issue(c.issue.id);
       cur->phase = phase_name(ticket_phase::open);
@@ -983,6 +1097,8 @@ net::awaitable<void> engine::on_failure(const store::operation_record& op, const
                                         const psa_failure& f, bool clear_sent) {
   using kind = psa_failure::kind;
   const std::string key = issue.identity.display();
+  // "-" before the issue has a ticket: every line about an issue names both.
+  const std::string ticket = issue.ticket_id ? std::to_string(*issue.ticket_id) : "-";
   const int attempts = op.attempts + 1;
   switch (f.what) {
     case kind::rejected: {
@@ -994,10 +1110,12 @@ net::awaitable<void> engine::on_failure(const store::operation_record& op, const
           cur->phase = phase_of(cur->ticket);
           store_.save_issue(*cur, clock_.now());
         }
+        record_psa({}, &f, false, clock_.now());
       });
       ++stats_.dead;
-      log_.error("op.dead_lettered issue={} op={} kind={} http_status={} cw_code={} field={} error=\"{}\"", key, op.id,
-                 op.kind, f.http_status, f.cw.code, f.cw.field(), f.to_string());
+      ++stats_.operations[{op.kind, "dead"}];
+      log_.error("op.dead_lettered issue={} ticket={} op={} kind={} http_status={} cw_code={} field={} error=\"{}\"",
+                 key, ticket, op.id, op.kind, f.http_status, f.cw.code, f.cw.field(), f.to_string());
       co_return;
     }
     case kind::auth: {
@@ -1005,32 +1123,38 @@ net::awaitable<void> engine::on_failure(const store::operation_record& op, const
       next_connect_attempt_ = std::chrono::steady_clock::now() + auth_probe_interval;
       co_await commit_.commit([&] {
         store_.retry_operation(op.id, clock_.now() + auth_probe_interval, f.to_string(), clear_sent, clock_.now());
+        record_psa("blocked", &f, false, clock_.now());
       });
-      log_.error("psa.blocked ConnectWise answered {} for {} (issue={}): the API member's keys are wrong or its "
-                 "security role lacks a permission (Service Desk > Service Tickets: Add/Edit/Inquire; Service Desk "
-                 "> Close Service Tickets; Companies > Company Maintenance: Inquire; System > Table Setup: Inquire); "
-                 "sending paused",
-                 f.to_string(), op.kind, key);
+      log_.error("psa.blocked issue={} ticket={} op={} kind={} http_status={} ConnectWise answered {}: the API "
+                 "member's keys are wrong or its security role lacks a permission (Service Desk > Service Tickets: "
+                 "Add/Edit/Inquire; Service Desk > Close Service Tickets; Companies > Company Maintenance: Inquire; "
+                 "System > Table Setup: Inquire); sending paused",
+                 key, ticket, op.id, op.kind, f.http_status, f.to_string());
       break;
     }
     case kind::throttled:
       co_await commit_.commit([&] {
         store_.retry_operation(op.id, clock_.now() + f.retry_after, f.to_string(), clear_sent, clock_.now());
+        record_psa({}, &f, false, clock_.now());
       });
-      log_.warn("psa.throttled issue={} op={} retry_after_ms={}", key, op.id, f.retry_after.count());
+      log_.warn("psa.throttled issue={} ticket={} op={} retry_after_ms={}", key, ticket, op.id,
+                f.retry_after.count());
       break;
     case kind::transport:
     case kind::server:
     case kind::protocol: {
       const sys_ms next = backoff_until(attempts);
-      co_await commit_.commit(
-          [&] { store_.retry_operation(op.id, next, f.to_string(), clear_sent, clock_.now()); });
-      log_.warn("op.retry issue={} op={} kind={} attempt={} error=\"{}\"", key, op.id, op.kind, attempts,
-                f.to_string());
+      co_await commit_.commit([&] {
+        store_.retry_operation(op.id, next, f.to_string(), clear_sent, clock_.now());
+        record_psa({}, &f, false, clock_.now());
+      });
+      log_.warn("op.retry issue={} ticket={} op={} kind={} attempt={} error=\"{}\"", key, ticket, op.id, op.kind,
+                attempts, f.to_string());
       break;
     }
   }
   ++stats_.retries;
+  ++stats_.operations[{op.kind, "retry"}];
 }
 
 }  // namespace ts::sync

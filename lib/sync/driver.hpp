@@ -43,6 +43,21 @@ struct engine_stats {
   std::uint64_t digested = 0;    ///< new issues folded into a storm digest ticket
   std::uint64_t technician_closed = 0;  ///< tickets found closed by a person
   std::uint64_t reloads = 0;
+  /// Operations by {kind, outcome}: done, skipped, retry, dead.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> operations;
+};
+
+/// The engine's view of its ConnectWise connection (in memory; the same facts
+/// go to the store's runtime table for `ticketsyncd status`).
+struct connection_info {
+  /// connecting (no answer yet since start), connected (codebase found,
+  /// credentials accepted), unreachable (connecting failed; retried with
+  /// backoff), blocked (401/403: sending paused, probed every 30 s). A request
+  /// failing while connected leaves the state and shows in last_error.
+  std::string state = "connecting";
+  sys_ms since{};                     ///< when `state` began
+  std::optional<sys_ms> last_success;  ///< last connect or operation that ConnectWise accepted
+  std::string last_error;             ///< the last failed PSA request (psa_failure::to_string(), no secrets)
 };
 
 class engine {
@@ -76,6 +91,7 @@ class engine {
   const engine_stats& stats() const noexcept { return stats_; }
   std::size_t in_flight() const noexcept { return flight_->issues.size(); }
   const group_commit& commits() const noexcept { return commit_; }
+  const connection_info& connection() const noexcept { return conn_; }
 
  private:
   struct lookups {
@@ -121,6 +137,16 @@ class engine {
   boost::asio::awaitable<void> on_failure(const store::operation_record& op, const store::issue_record& issue,
                                           const psa::psa_failure& f, bool clear_sent);
   sys_ms backoff_until(int attempts);
+  /// An operator retried `op` (`deadletter retry`): renders the issue's ticket
+  /// anew from its stored event with the mapping in effect, stores it, and
+  /// clears the mark. Returns why the ticket cannot be rendered, if so. Runs
+  /// inside a store transaction.
+  std::optional<std::string> rerender(const store::operation_record& op, sys_ms now);
+  /// Updates conn_ and, inside the caller's store transaction, the runtime
+  /// keys: psa.state/psa.state_since when `state` (if not empty) differs,
+  /// psa.last_error for `error` (if a PSA request failed), psa.last_success_at
+  /// on `success` at most every 10 s.
+  void record_psa(std::string_view state, const psa::psa_failure* error, bool success, sys_ms now);
 
   boost::asio::any_io_executor ex_;
   store::store& store_;
@@ -145,6 +171,8 @@ class engine {
   std::chrono::steady_clock::time_point next_connect_attempt_{};
   int connect_failures_ = 0;
   backoff_policy backoff_;
+  connection_info conn_;
+  std::optional<sys_ms> success_written_;  // psa.last_success_at as last stored
   std::mt19937_64 rng_{std::random_device{}()};
   engine_stats stats_;
 };

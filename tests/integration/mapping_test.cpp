@@ -20,18 +20,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-void wait_ready(const daemon_setup& d) {
-  ASSERT_TRUE(wait_until([&] { return d.log().find("daemon.ready") != std::string::npos; }, 30s)) << d.log();
-}
-
 int seq = 0;
 void spool(const daemon_setup& d, const std::string& content) {
   d.spool_raw("map-" + std::to_string(++seq) + ".json", content);
-}
-
-int run_tsd(const daemon_setup& d, std::vector<std::string> args, std::string* out) {
-  args.insert(args.begin(), ticketsyncd_path());
-  return run_program(args, d.env(), out);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -70,7 +61,7 @@ TEST(Doctor, AllChecksPassAgainstAHealthySim) {
   cwsim_process sim(tmp.path() / "sim");
   daemon_setup d(tmp.path() / "daemon", sim, doctor_options());
   std::string out;
-  EXPECT_EQ(run_tsd(d, {"doctor", "-c", d.config_path()}, &out), 0) << out;
+  EXPECT_EQ(d.run_command({"doctor", "-c", d.config_path()}, &out), 0) << out;
   EXPECT_NE(out.find("all checks passed"), std::string::npos) << out;
   EXPECT_EQ(out.find(cross), std::string::npos) << out;
   // Every permission was actually probed (a skipped one prints "- ").
@@ -101,7 +92,7 @@ TEST(Doctor, DeniedPermissionShowsExactlyThatCross) {
     SCOPED_TRACE("deny " + c.area);
     sim.post("/__sim/faults", {{"deny", json::array({c.area})}});
     std::string out;
-    EXPECT_EQ(run_tsd(d, {"doctor", "-c", d.config_path()}, &out), 1) << out;
+    EXPECT_EQ(d.run_command({"doctor", "-c", d.config_path()}, &out), 1) << out;
     const auto lines = lines_of(out);
     const std::string want = cross + " permission " + c.permission;
     std::size_t at = lines.size();
@@ -125,7 +116,7 @@ TEST(Doctor, DeniedPermissionShowsExactlyThatCross) {
   }
   sim.post("/__sim/faults", {{"deny", json::array()}});
   std::string out;
-  EXPECT_EQ(run_tsd(d, {"doctor", "-c", d.config_path()}, &out), 0) << out;
+  EXPECT_EQ(d.run_command({"doctor", "-c", d.config_path()}, &out), 0) << out;
 }
 
 //------------------------------------------------------------------------------
@@ -154,7 +145,7 @@ TEST(Explain, JsonTicketIsWhatTheDaemonSends) {
   write_file(ev_file, make_event("wazuh", "acme-prod", "exp-1", "open", "critical", "Ransom note found"));
 
   std::string out;
-  ASSERT_EQ(run_tsd(d, {"explain", "-c", d.config_path(), "--json", ev_file}, &out), 0) << out;
+  ASSERT_EQ(d.run_command({"explain", "-c", d.config_path(), "--json", ev_file}, &out), 0) << out;
   const json doc = json::parse(out);
   EXPECT_EQ(doc["rule"], "wazuh-acme") << out;
   ASSERT_EQ(doc["rules"].size(), 2u) << out;
@@ -173,7 +164,7 @@ TEST(Explain, JsonTicketIsWhatTheDaemonSends) {
 
   sim.post("/__sim/reset", json::object());  // the request log holds only the daemon's requests
   auto daemon = d.start();
-  wait_ready(d);
+  d.wait_until_ready();
   std::string submit_out;
   ASSERT_EQ(d.submit({ev_file}, &submit_out), 0) << submit_out;
   ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s)) << d.log();
@@ -226,7 +217,7 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   daemon_setup d(tmp.path() / "daemon", sim, o);
   const std::string original = read_file(d.config_path());
   auto daemon = d.start();
-  wait_ready(d);
+  d.wait_until_ready();
 
   const std::string newco = correlation_key({"wazuh", "newco", "n-1"});
   const std::string acme1 = correlation_key({"wazuh", "acme-prod", "a-1"});
@@ -273,7 +264,7 @@ TEST(Storm, CapTurnsFurtherIssuesIntoNotesOnOneDigestTicket) {
   o.top_extra = "storm:\n  max_new_tickets_per_hour: 3\n";
   daemon_setup d(tmp.path() / "daemon", sim, o);
   auto daemon = d.start();
-  wait_ready(d);
+  d.wait_until_ready();
   for (int i = 1; i <= 6; ++i)
     spool(d, make_event("wazuh", "acme-prod", "storm-" + std::to_string(i), "open", "high",
                         "Alert " + std::to_string(i)));
@@ -325,7 +316,7 @@ TEST(History, ShowsDecisionAndOperation) {
   cwsim_process sim(tmp.path() / "sim");
   daemon_setup d(tmp.path() / "daemon", sim);
   auto daemon = d.start();
-  wait_ready(d);
+  d.wait_until_ready();
   const std::string xref = correlation_key({"wazuh", "acme-prod", "h-1"});
   spool(d, make_event("wazuh", "acme-prod", "h-1"));
   ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s)) << d.log();
@@ -336,7 +327,7 @@ TEST(History, ShowsDecisionAndOperation) {
   // The outcome is recorded just after the ticket exists: poll briefly.
   wait_until([&] {
     std::string out;
-    if (run_tsd(d, {"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out) != 0) return false;
+    if (d.run_command({"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out) != 0) return false;
     doc = json::parse(out, nullptr, false);
     if (!doc.is_object()) return false;
     for (const auto& e : doc["entries"])
@@ -344,7 +335,7 @@ TEST(History, ShowsDecisionAndOperation) {
     return done;
   }, 10s);
   std::string out;
-  ASSERT_EQ(run_tsd(d, {"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out), 0) << out;
+  ASSERT_EQ(d.run_command({"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out), 0) << out;
   doc = json::parse(out);
   EXPECT_EQ(doc["ticket"], ticket_id) << out;
   EXPECT_EQ(doc["correlation_key"], xref);
@@ -365,7 +356,7 @@ TEST(History, ShowsDecisionAndOperation) {
   EXPECT_TRUE(op_done) << out;
   // The correlation key works as KEY too.
   std::string by_key;
-  EXPECT_EQ(run_tsd(d, {"history", "-c", d.config_path(), xref}, &by_key), 0) << by_key;
+  EXPECT_EQ(d.run_command({"history", "-c", d.config_path(), xref}, &by_key), 0) << by_key;
   EXPECT_NE(by_key.find("decision"), std::string::npos) << by_key;
 }
 

@@ -120,7 +120,7 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
       << opts.top_extra
       << "storage:\n  database: " << database().string() << "\n"
       << "intake:\n  spool_dir: " << spool().string() << "\n  rescan_interval: 1s\n"
-      << "logging:\n  level: info\n";
+      << "logging:\n" << opts.logging;
 }
 
 std::map<std::string, std::string> daemon_setup::env() const { return {{"TS_TEST_PRIVATE_KEY", private_key_}}; }
@@ -134,6 +134,19 @@ int daemon_setup::submit(const std::vector<std::string>& files, std::string* out
   std::vector<std::string> argv{ticketsyncd_path(), "submit", "-c", config_path()};
   argv.insert(argv.end(), files.begin(), files.end());
   return run_program(argv, env(), output);
+}
+
+int daemon_setup::run_command(std::vector<std::string> args, std::string* output,
+                              const std::map<std::string, std::string>& extra_env) const {
+  args.insert(args.begin(), ticketsyncd_path());
+  auto vars = env();
+  for (const auto& [k, v] : extra_env) vars.insert_or_assign(k, v);
+  return run_program(args, vars, output);
+}
+
+void daemon_setup::wait_until_ready() const {
+  ASSERT_TRUE(wait_until([&] { return log().find("daemon.ready") != std::string::npos; }, std::chrono::seconds{30}))
+      << log();
 }
 
 void daemon_setup::spool_raw(const std::string& name, const std::string& content) const {

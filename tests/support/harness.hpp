@@ -77,6 +77,8 @@ struct setup_options {
   /// Top-level sections appended (rules:, storm:, ...). Tests create many
   /// tickets per tenant, so storm protection is off unless a test sets it.
   std::string top_extra = "storm:\n  max_new_tickets_per_hour: 0\n";
+  /// The logging section's lines (indented two spaces).
+  std::string logging = "  level: info\n";
 };
 
 /// A daemon configuration and its state directory.
@@ -96,6 +98,12 @@ class daemon_setup {
   std::unique_ptr<child_process> start() const;
   /// Runs `ticketsyncd submit -c CONFIG FILES...`.
   int submit(const std::vector<std::string>& files, std::string* output) const;
+  /// Runs `ticketsyncd ARGS...` to completion with env() and `extra_env` (which wins);
+  /// returns its exit status, stdout+stderr in `output`.
+  int run_command(std::vector<std::string> args, std::string* output,
+                  const std::map<std::string, std::string>& extra_env = {}) const;
+  /// Fails the test unless the daemon started with start() logs daemon.ready within 30 s.
+  void wait_until_ready() const;
 
   /// Writes `content` into the spool the way a producer must (tmp/ then rename into new/).
   void spool_raw(const std::string& name, const std::string& content) const;

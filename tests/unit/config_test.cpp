@@ -459,13 +459,13 @@ const error_case error_cases[] = {
     {"private key inline", "  private_key:\n    file: secrets/private.key", "  private_key: s3cr3t-value", 5, 16,
      "must not be written inline; reference it with 'file: PATH'"},
     {"private key file and env", "    file: secrets/private.key", "    file: secrets/private.key\n    env: TS_KEY", 6,
-     5, "psa.private_key: give exactly one of 'file' or 'env', not both"},
+     5, "psa.private_key: give exactly one of 'file', 'credential' or 'env'"},
     {"private key neither", "  private_key:\n    file: secrets/private.key", "  private_key: {}", 5, 16,
-     "psa.private_key: needs 'file: PATH' or 'env: NAME'"},
+     "psa.private_key: needs 'file: PATH', 'credential: NAME' (systemd LoadCredential=) or 'env: NAME'"},
     {"private key env name", "    file: secrets/private.key", "    env: 1BAD", 6, 10,
      "expected an environment variable name"},
     {"private key list", "  private_key:\n    file: secrets/private.key", "  private_key: [a]", 5, 16,
-     "expected a mapping with 'file' or 'env', got a list"},
+     "expected a mapping with 'file: PATH', 'credential: NAME' (systemd LoadCredential=) or 'env: NAME', got a list"},
 };
 
 TEST(ConfigLoader, EachErrorKindHasItsPositionAndMessage) {
@@ -1459,8 +1459,17 @@ TEST(ShippedConfigs, ReferenceLoadsAndDocumentsTheDefaults) {
   const config& cfg = *r.cfg;
   const config defaults;
   // The reference promises that every optional value it shows is the default.
-  EXPECT_EQ(cfg.psa.private_key.from, secret_ref::kind::file);
-  EXPECT_EQ(cfg.psa.private_key.ref, "/etc/ticketsync/private.key");
+  EXPECT_EQ(cfg.psa.private_key.from, secret_ref::kind::credential);
+  EXPECT_EQ(cfg.psa.private_key.ref, "cw-private-key");  // the packaged unit's LoadCredential=
+  // The admin socket is off by default; the reference (the packaged file) turns it on.
+  EXPECT_EQ(cfg.admin.socket, "/run/ticketsync/admin.sock");
+  EXPECT_EQ(cfg.admin.socket_group, "ticketsync-submit");
+  EXPECT_EQ(cfg.admin.socket_mode, defaults.admin.socket_mode);
+  EXPECT_EQ(cfg.admin.listen, defaults.admin.listen);
+  EXPECT_EQ(cfg.admin.max_body_bytes, defaults.admin.max_body_bytes);
+  EXPECT_EQ(cfg.admin.max_inbox_depth, defaults.admin.max_inbox_depth);
+  EXPECT_EQ(cfg.admin.max_connections, defaults.admin.max_connections);
+  EXPECT_EQ(cfg.logging.fmt, defaults.logging.fmt);
   EXPECT_EQ(cfg.psa.api_version, defaults.psa.api_version);
   EXPECT_EQ(cfg.psa.codebase, defaults.psa.codebase);
   EXPECT_EQ(cfg.psa.ca_file, defaults.psa.ca_file);
@@ -1676,3 +1685,94 @@ TEST(ResolveSecret, NothingConfigured) {
 }
 
 }  // namespace
+
+TEST(ResolveSecret, SystemdCredential) {
+  const temp_dir dir;
+  dir.write("cw-private-key", "from-credential\n");
+  {
+    const scoped_env env("CREDENTIALS_DIRECTORY", dir.path().c_str());
+    std::string why;
+    EXPECT_EQ(resolve_secret({secret_ref::kind::credential, "cw-private-key"}, &why), "from-credential");
+    EXPECT_EQ(resolve_secret({secret_ref::kind::credential, "other"}, &why), std::nullopt);
+    EXPECT_NE(why.find((dir.path() / "other").string()), std::string::npos) << why;
+  }
+  {
+    const scoped_env env("CREDENTIALS_DIRECTORY", nullptr);
+    std::string why;
+    EXPECT_EQ(resolve_secret({secret_ref::kind::credential, "cw-private-key"}, &why), std::nullopt);
+    EXPECT_NE(why.find("CREDENTIALS_DIRECTORY is not set"), std::string::npos) << why;
+    EXPECT_NE(why.find("LoadCredential=cw-private-key"), std::string::npos) << why;
+  }
+}
+
+//------------------------------------------------------------------------------
+// admin listener, log format, credentials
+
+TEST(ConfigLoader, AdminAndLogFormatKeys) {
+  const std::string text = std::string(minimal_config) +
+                           "logging:\n"
+                           "  format: json\n"
+                           "admin:\n"
+                           "  socket: run/admin.sock\n"
+                           "  socket_mode: \"0600\"\n"
+                           "  socket_group: ticketsync-submit\n"
+                           "  listen: 127.0.0.1:9187\n"
+                           "  token: {credential: admin-token}\n"
+                           "  max_body_size: 2MiB\n"
+                           "  max_inbox_depth: 500\n"
+                           "  max_connections: 8\n";
+  const config c = load_ok(text);
+  EXPECT_EQ(c.logging.fmt, ts::config::logging_config::format::json);
+  EXPECT_EQ(c.admin.socket, "/etc/ts/run/admin.sock");
+  EXPECT_EQ(c.admin.socket_mode, 0600u);
+  EXPECT_EQ(c.admin.socket_group, "ticketsync-submit");
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:9187");
+  EXPECT_EQ(c.admin.token.from, secret_ref::kind::credential);
+  EXPECT_EQ(c.admin.token.ref, "admin-token");
+  EXPECT_EQ(c.admin.max_body_bytes, 2u << 20);
+  EXPECT_EQ(c.admin.max_inbox_depth, 500u);
+  EXPECT_EQ(c.admin.max_connections, 8u);
+  EXPECT_TRUE(c.admin.enabled());
+}
+
+TEST(ConfigLoader, AdminDefaultsAreOffAndTextLogs) {
+  const config c = load_ok(minimal_config);
+  EXPECT_FALSE(c.admin.enabled());
+  EXPECT_EQ(c.admin.socket_mode, 0660u);
+  EXPECT_EQ(c.admin.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.admin.max_inbox_depth, 10'000u);
+  EXPECT_EQ(c.logging.fmt, ts::config::logging_config::format::text);
+}
+
+TEST(ConfigLoader, PrivateKeyAsCredential) {
+  const config c = load_ok(replace_once(minimal_config, "{env: TS_KEY}", "{credential: cw-private-key}"));
+  EXPECT_EQ(c.psa.private_key.from, secret_ref::kind::credential);
+  EXPECT_EQ(c.psa.private_key.ref, "cw-private-key");
+}
+
+TEST(ConfigLoader, AdminMistakesAreReportedWithPositions) {
+  const struct {
+    const char* lines;  // appended after minimal_config (line 13 on)
+    const char* want;
+  } cases[] = {
+      {"admin:\n  listen: 127.0.0.1\n", ":14:11: admin.listen: expected HOST:PORT"},
+      {"admin:\n  listen: 127.0.0.1:70000\n", ":14:11: admin.listen: port must be a number from 0"},
+      {"admin:\n  listen: ::1:9187\n", ":14:11: admin.listen: an IPv6 address goes in brackets"},
+      {"admin:\n  listen: 127.0.0.1:9187\n", "admin.token: required when admin.listen is set"},
+      {"admin:\n  token: s3cret-inline\n", ":14:10: admin.token: the admin token must not be written inline"},
+      {"admin:\n  token: {credential: a/b}\n", "admin.token.credential: expected a credential name"},
+      {"admin:\n  token: {file: t, env: T}\n", "admin.token: give exactly one of 'file', 'credential' or 'env'"},
+      {"admin:\n  socket_mode: \"0999\"\n", ":14:16: admin.socket_mode: expected an octal file mode"},
+      {"admin:\n  max_body_size: 10\n", ":14:18: admin.max_body_size: must be between"},
+      {"admin:\n  lisen: 127.0.0.1:1\n", ":14:3: unknown key 'lisen' in 'admin'; did you mean 'listen'?"},
+      {"logging:\n  format: xml\n", ":14:11: logging.format: must be one of text, json"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.lines);
+    const load_result r = load_config_from_string(std::string(minimal_config) + c.lines, config_name);
+    EXPECT_FALSE(r.cfg.has_value());
+    EXPECT_NE(all_errors(r).find(c.want), std::string::npos) << all_errors(r);
+    // The inline token never appears in a message.
+    EXPECT_EQ(all_errors(r).find("s3cret-inline"), std::string::npos) << all_errors(r);
+  }
+}

@@ -1093,3 +1093,21 @@ TEST(TokenBucket, TimeGoingBackwardsAddsNothing) {
 }
 
 }  // namespace
+
+TEST(EndpointLabel, DropsPrefixQueryAndIds) {
+  const struct {
+    const char* target;
+    const char* want;
+  } cases[] = {
+      {"/v2025_1/apis/3.0/service/tickets", "/service/tickets"},
+      {"/v4_6_release/apis/3.0/service/tickets/123/notes?pageSize=100&orderBy=id%20desc", "/service/tickets/{id}/notes"},
+      {"/v2025_1/apis/3.0/service/boards/7/statuses", "/service/boards/{id}/statuses"},
+      {"/v2025_1/apis/3.0/service/tickets?conditions=externalXRef%3D%22ts1%3Aab%22&pageSize=2", "/service/tickets"},
+      {"/login/companyinfo/acme%20msp", "/login/companyinfo/{company}"},
+      {"/v2025_1/apis/3.0/system/info", "/system/info"},
+      {"/", "/"},
+      {"", "/"},
+      {"/v2025_1/apis/3.0/service/tickets/12a", "/service/tickets/12a"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(ts::psa::endpoint_label(c.target), c.want) << c.target;
+}

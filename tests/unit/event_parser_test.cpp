@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -672,3 +673,55 @@ TEST(EventExamples, InvalidSamplesFailAsDocumented) {
 }
 
 }  // namespace
+
+//------------------------------------------------------------------------------
+// Batches (POST /v1/events)
+
+TEST(EventBatch, OneObjectIsStoredAsGiven) {
+  const std::string body = valid_event().dump(2);
+  auto r = ts::intake::parse_event_batch(body, 10);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0], body);
+}
+
+TEST(EventBatch, ArrayElementsAreEachValidatedAndReserialized) {
+  json a = valid_event();
+  json b = with(valid_event(), "issue_id", "alert-43");
+  auto r = ts::intake::parse_event_batch(" \n[" + a.dump(2) + ", " + b.dump() + "]", 10);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(json::parse((*r)[0]), a);
+  EXPECT_EQ(json::parse((*r)[1]), b);
+  EXPECT_TRUE(parse_event((*r)[1]).has_value());
+}
+
+TEST(EventBatch, RefusalsNameTheElementAndField) {
+  const json good = valid_event();
+  const json bad = with(valid_event(), "severity", "urgent");
+  const struct {
+    std::string body;
+    std::optional<std::size_t> index;
+    std::string field;
+    std::string fragment;
+  } cases[] = {
+      {"[" + good.dump() + "," + bad.dump() + "]", 1, "severity", "event [1]: field 'severity'"},
+      {"[" + without(good, "title").dump() + "]", 0, "title", "event [0]: field 'title'"},
+      {"[]", std::nullopt, "", "the array holds no events"},
+      {"[" + good.dump() + "," + good.dump() + "," + good.dump() + "]", std::nullopt, "", "at most 2 per request"},
+      {"[" + good.dump() + ",", std::nullopt, "", "not valid JSON"},
+      {"[1]", 0, "", "event [0]: must be a JSON object"},
+      {bad.dump(), std::nullopt, "severity", "field 'severity'"},
+      {"", std::nullopt, "", "not valid JSON"},
+      {"[\"\xff\"]", std::nullopt, "", "invalid UTF-8"},
+      {std::string(70, '[') + std::string(70, ']'), std::nullopt, "", "nested deeper than 64 levels"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body.substr(0, 80));
+    auto r = ts::intake::parse_event_batch(c.body, 2);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().index, c.index);
+    EXPECT_EQ(r.error().error.field, c.field);
+    EXPECT_NE(r.error().to_string().find(c.fragment), std::string::npos) << r.error().to_string();
+  }
+}

@@ -107,6 +107,15 @@ TEST_F(spool_test, write_lands_in_new_with_content_and_leaves_tmp_empty) {
   EXPECT_EQ(st.st_mode & 0027, 0u) << "spool files must not be group-writable or world-accessible";
 }
 
+TEST_F(spool_test, write_is_group_readable_whatever_the_umask) {
+  const mode_t old = ::umask(077);
+  const std::string name = spool_write(paths_, "{}");
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat((paths_.fresh / name).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u) << "the daemon reads submitted files through the spool's group";
+}
+
 TEST_F(spool_test, write_of_empty_and_large_content) {
   const std::string empty = spool_write(paths_, "");
   EXPECT_EQ(fs::file_size(paths_.fresh / empty), 0u);

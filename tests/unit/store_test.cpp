@@ -12,6 +12,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <stdlib.h>
 
@@ -944,6 +945,325 @@ TEST_F(store_test, counts_reflect_every_table) {
   EXPECT_EQ(n.pending, 2);
   EXPECT_EQ(n.dead, 1);
   EXPECT_EQ(n.tickets, 1);
+}
+
+//------------------------------------------------------------------------------
+// operator commands: runtime keys, dead letter retry/drop, status queries
+
+TEST(migrate, version_3_history_is_kept_and_takes_operator_rows) {
+  const std::vector<migration>& shipped = embedded_migrations();
+  ASSERT_GE(shipped.size(), 4u);
+  ASSERT_EQ(shipped[3].name, "0004_operations");
+  temp_dir dir;
+  const std::string path = (dir.path() / "v3.db").string();
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_EQ(migrate(raw, {shipped[0], shipped[1], shipped[2]}), 3);
+    raw.exec(
+        "INSERT INTO issues (id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event,"
+        " created_at, updated_at) VALUES (7, 'wazuh', 'acme', 'H', 'ts1:h', 'open', 'high', 10, '{}', 10, 10)");
+    raw.exec("INSERT INTO history (id, issue, at, kind, operation, detail) VALUES"
+             " (40, 7, 11, 'decision', NULL, '{\"rule\":\"r\"}'),"
+             " (41, 7, 12, 'operation', 3, '{\"outcome\":\"done\"}')");
+    raw.exec("INSERT INTO operations (id, issue, kind, payload, status, next_attempt_at, created_at, updated_at)"
+             " VALUES (3, 7, 'create', '{}', 'dead', 10, 10, 12)");
+    raw.exec("INSERT INTO dead_letters (id, operation, issue, kind, http_status, error, attempts, created_at)"
+             " VALUES (5, 3, 7, 'create', 400, 'refused', 2, 12)");
+    EXPECT_THROW(raw.exec("INSERT INTO history (issue, at, kind, detail) VALUES (7, 13, 'operator', '{}')"),
+                 SQLite::Exception);
+    EXPECT_EQ(migrate(raw, shipped), static_cast<int>(shipped.size()) - 3);
+  }
+  store st(path);
+  const auto rows = st.history(7);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, 40);
+  EXPECT_EQ(rows[0].kind, "decision");
+  EXPECT_EQ(rows[0].detail, R"({"rule":"r"})");
+  EXPECT_EQ(rows[1].kind, "operation");
+  EXPECT_EQ(rows[1].operation, 3);
+  EXPECT_EQ(rows[1].at, at(12));
+  st.add_history(7, "operator", 3, "{}", at(14));
+  EXPECT_EQ(st.history(7).size(), 3u);
+  EXPECT_THROW(st.add_history(7, "bogus", std::nullopt, "{}", at(15)), SQLite::Exception);
+  EXPECT_EQ(st.db().execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name = 'history_issue'").getInt(), 1);
+  const auto op = st.get_operation(3);  // with the new column
+  ASSERT_TRUE(op);
+  EXPECT_FALSE(op->rerender);
+  const auto letter = st.find_dead_letter(5);
+  ASSERT_TRUE(letter);
+  EXPECT_EQ(letter->operation, 3);
+  EXPECT_EQ(letter->info.http_status, 400);
+  EXPECT_EQ(letter->attempts, 2);
+  // Retried, failed again: the new letter does not take the old id.
+  ASSERT_EQ(st.retry_dead_letter(5, "alice", "", at(20)).outcome, dead_letter_outcome::done);
+  st.fail_operation(3, failure("refused again", 400), at(30));
+  EXPECT_GT(st.dead_letters_of(7).at(0).id, 5);
+}
+
+TEST_F(store_test, runtime_keys_are_inserted_and_replaced) {
+  EXPECT_TRUE(st_.runtime().empty());
+  st_.set_runtime("psa.state", "connecting", at(10));
+  st_.set_runtime("daemon.pid", "4242", at(10));
+  st_.set_runtime("psa.state", "connected", at(20));
+  const auto rt = st_.runtime();
+  ASSERT_EQ(rt.size(), 2u);
+  EXPECT_EQ(rt.at("psa.state").value, "connected");
+  EXPECT_EQ(rt.at("psa.state").updated_at, at(20));
+  EXPECT_EQ(rt.at("daemon.pid").value, "4242");
+  EXPECT_EQ(rt.at("daemon.pid").updated_at, at(10));
+  EXPECT_EQ(rt.begin()->first, "daemon.pid");  // sorted by key
+}
+
+// An issue whose create reached ConnectWise once without an answer (sent), and
+// was then refused with a 400: dead, with a dead letter.
+class dead_letter_test : public store_test {
+ protected:
+  struct dead_op {
+    std::int64_t issue = 0, op = 0, letter = 0;
+  };
+
+  dead_op make_dead(const std::string& issue_id) {
+    dead_op d;
+    d.issue = new_issue(issue_id);
+    d.op = st_.add_operation(d.issue, "create", R"({"generation":1})", at(100));
+    st_.mark_sent(d.op, at(110));
+    st_.retry_operation(d.op, at(200), "timeout", false, at(120));
+    dead_letter_info info = failure("400 InvalidObject: company (company)", 400);
+    info.cw_code = "InvalidObject";
+    info.cw_message = "ticket object is invalid";
+    info.cw_field = "company";
+    st_.fail_operation(d.op, info, at(300));
+    const auto letters = st_.dead_letters_of(d.issue);
+    EXPECT_EQ(letters.size(), 1u);
+    d.letter = letters.at(0).id;
+    return d;
+  }
+
+  std::vector<history_entry> operator_rows(std::int64_t issue) {
+    std::vector<history_entry> out;
+    for (auto& h : st_.history(issue))
+      if (h.kind == "operator") out.push_back(std::move(h));
+    return out;
+  }
+
+  dead_letter_change settle(const std::string& action, std::int64_t id, std::string_view who,
+                            std::string_view reason, sys_ms now) {
+    return action == "retry" ? st_.retry_dead_letter(id, who, reason, now) : st_.drop_dead_letter(id, who, reason, now);
+  }
+};
+
+TEST_F(dead_letter_test, retry_and_drop_record_who_and_remove_the_letter) {
+  struct settle_case {
+    std::string action;
+    std::string reason;
+    op_status status_after;
+  };
+  const std::vector<settle_case> cases{
+      {"retry", "", op_status::pending},
+      {"retry", "mapping fixed", op_status::pending},
+      {"drop", "customer closed the contract", op_status::dead},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.action + " '" + c.reason + "'");
+    const dead_op d = make_dead("I-" + std::to_string(++n));
+    const auto before = st_.find_dead_letter(d.letter);
+    ASSERT_TRUE(before);
+    EXPECT_EQ(before->operation, d.op);
+    EXPECT_EQ(before->info.http_status, 400);
+
+    const dead_letter_change r = settle(c.action, d.letter, "alice via sudo (root)", c.reason, at(5'000));
+    EXPECT_EQ(r.outcome, dead_letter_outcome::done);
+    ASSERT_TRUE(r.letter);
+    EXPECT_EQ(r.letter->id, d.letter);
+    EXPECT_EQ(r.letter->info.cw_field, "company");
+    EXPECT_FALSE(st_.find_dead_letter(d.letter));
+    EXPECT_TRUE(st_.dead_letters_of(d.issue).empty());
+
+    const auto rows = operator_rows(d.issue);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].operation, d.op);
+    EXPECT_EQ(rows[0].at, at(5'000));
+    const auto detail = nlohmann::json::parse(rows[0].detail);
+    EXPECT_EQ(detail["action"], c.action);
+    EXPECT_EQ(detail["by"], "alice via sudo (root)");
+    EXPECT_EQ(detail["at"], "1970-01-01T00:00:05.000Z");
+    if (c.reason.empty()) {
+      EXPECT_TRUE(detail["reason"].is_null()) << rows[0].detail;
+    } else {
+      EXPECT_EQ(detail["reason"], c.reason);
+    }
+    const auto& dl = detail["dead_letter"];
+    EXPECT_EQ(dl["id"], d.letter);
+    EXPECT_EQ(dl["operation"], d.op);
+    EXPECT_EQ(dl["kind"], "create");
+    EXPECT_EQ(dl["http_status"], 400);
+    EXPECT_EQ(dl["cw_code"], "InvalidObject");
+    EXPECT_EQ(dl["cw_message"], "ticket object is invalid");
+    EXPECT_EQ(dl["cw_field"], "company");
+    EXPECT_EQ(dl["error"], "400 InvalidObject: company (company)");
+    EXPECT_EQ(dl["attempts"], 1);
+    EXPECT_EQ(dl["created_at"], "1970-01-01T00:00:00.300Z");
+
+    const auto op = st_.get_operation(d.op);
+    ASSERT_TRUE(op);
+    EXPECT_EQ(op->status, c.status_after);
+    EXPECT_TRUE(op->sent) << "the request may have reached ConnectWise: recovery must still look it up";
+    EXPECT_EQ(op->payload, R"({"generation":1})");
+    if (c.status_after == op_status::pending) {
+      EXPECT_EQ(op->attempts, 0);
+      EXPECT_EQ(op->next_attempt_at, at(5'000));
+      EXPECT_EQ(op->last_error, "");
+      EXPECT_TRUE(op->rerender);
+      EXPECT_EQ(due_ids(5'000), (std::vector<std::int64_t>{d.op}));
+      st_.complete_operation(d.op, at(5'100));  // out of the way of the next case
+    } else {
+      EXPECT_EQ(op->last_error, "400 InvalidObject: company (company)");
+      EXPECT_FALSE(op->rerender);
+      EXPECT_TRUE(due_ids(5'000).empty());
+    }
+  }
+}
+
+TEST_F(dead_letter_test, refusals_change_nothing) {
+  struct refusal_case {
+    std::string what;
+    std::string action;
+    dead_letter_outcome expected;
+  };
+  const std::vector<refusal_case> cases{
+      {"unknown id", "retry", dead_letter_outcome::not_found},
+      {"unknown id", "drop", dead_letter_outcome::not_found},
+      {"settled already", "retry", dead_letter_outcome::not_found},
+      {"settled already", "drop", dead_letter_outcome::not_found},
+      {"operation not dead", "retry", dead_letter_outcome::not_dead},
+      {"operation not dead", "drop", dead_letter_outcome::not_dead},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.action + " of " + c.what);
+    const dead_op d = make_dead("R-" + std::to_string(++n));
+    std::int64_t id = d.letter;
+    if (c.what == "unknown id") id = d.letter + 1000;
+    if (c.what == "settled already") {
+      ASSERT_EQ(st_.drop_dead_letter(d.letter, "bob", "", at(400)).outcome, dead_letter_outcome::done);
+    }
+    if (c.what == "operation not dead") {
+      // Not reachable through the store's API; a hand-edited database.
+      SQLite::Statement revive(st_.db(), "UPDATE operations SET status = 'pending' WHERE id = ?1");
+      revive.bind(1, d.op);
+      revive.exec();
+    }
+    const auto op_before = st_.get_operation(d.op);
+    const auto history_before = st_.history(d.issue).size();
+    const auto letters_before = st_.dead_letters_of(d.issue).size();
+
+    const dead_letter_change r = settle(c.action, id, "alice", "why", at(5'000));
+    EXPECT_EQ(r.outcome, c.expected);
+    EXPECT_EQ(r.letter.has_value(), c.expected == dead_letter_outcome::not_dead);
+    EXPECT_EQ(st_.history(d.issue).size(), history_before);
+    EXPECT_EQ(st_.dead_letters_of(d.issue).size(), letters_before);
+    const auto op_after = st_.get_operation(d.op);
+    EXPECT_EQ(op_after->status, op_before->status);
+    EXPECT_EQ(op_after->rerender, op_before->rerender);
+    EXPECT_EQ(op_after->next_attempt_at, op_before->next_attempt_at);
+  }
+}
+
+TEST_F(dead_letter_test, retried_operation_can_fail_again_and_clear_its_mark) {
+  const dead_op d = make_dead("A");
+  ASSERT_EQ(st_.retry_dead_letter(d.letter, "alice", "", at(1'000)).outcome, dead_letter_outcome::done);
+  EXPECT_TRUE(st_.get_operation(d.op)->rerender);
+  st_.clear_rerender(d.op, at(1'010));
+  EXPECT_FALSE(st_.get_operation(d.op)->rerender);
+  EXPECT_EQ(st_.get_operation(d.op)->status, op_status::pending);
+
+  // It fails again: a new dead letter (no clash with the one retried).
+  st_.fail_operation(d.op, failure("400 again", 400), at(2'000));
+  const auto letters = st_.dead_letters_of(d.issue);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_GT(letters[0].id, d.letter);  // ids are never given again
+  EXPECT_EQ(letters[0].info.error, "400 again");
+  EXPECT_EQ(letters[0].attempts, 0);  // attempts started again at the retry
+  EXPECT_THROW(st_.clear_rerender(d.op, at(2'010)), std::logic_error);  // dead: not pending
+  EXPECT_THROW(st_.clear_rerender(d.op + 100, at(2'010)), std::logic_error);
+}
+
+TEST_F(dead_letter_test, retry_inside_an_open_transaction_is_refused) {
+  const dead_op d = make_dead("A");
+  store::transaction tx(st_);
+  EXPECT_THROW(st_.retry_dead_letter(d.letter, "alice", "", at(1'000)), SQLite::Exception);
+}
+
+TEST_F(store_test, operations_of_an_issue_in_every_status) {
+  const std::int64_t a = new_issue("A"), b = new_issue("B");
+  const std::int64_t done = st_.add_operation(a, "create", "{}", at(1));
+  const std::int64_t dead = st_.add_operation(a, "update", "{}", at(2));
+  const std::int64_t pending = st_.add_operation(a, "close", "{}", at(3));
+  st_.add_operation(b, "create", "{}", at(4));
+  st_.complete_operation(done, at(5));
+  st_.fail_operation(dead, failure("400", 400), at(6));
+  std::vector<std::pair<std::int64_t, op_status>> got;
+  for (const auto& op : st_.operations_of(a)) got.emplace_back(op.id, op.status);
+  EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, op_status>>{
+                     {done, op_status::done}, {dead, op_status::dead}, {pending, op_status::pending}}));
+  EXPECT_TRUE(st_.operations_of(a + b + 100).empty());
+}
+
+TEST_F(store_test, queue_status_splits_pending_by_due_time_and_sent) {
+  const queue_status empty = st_.get_queue_status(at(1'000));
+  EXPECT_EQ(empty.inbox, 0);
+  EXPECT_FALSE(empty.oldest_inbox);
+  EXPECT_EQ(empty.pending_due + empty.pending_waiting + empty.sent + empty.dead_letters, 0);
+
+  const std::vector<inbox_entry> one = {{"a", "{}"}};
+  st_.inbox_add(one, at(500));
+  st_.inbox_add(one, at(700));
+  st_.hold_event(inbox_row{9, at(600), "spool:h", "{}"}, "wazuh", "newco", "unmapped", at(650));
+  const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C"), d = new_issue("D");
+  st_.set_ticket(a, 1001, ticket_state::open, at(2));
+  st_.add_operation(a, "update", "{}", at(900));                    // due
+  const std::int64_t waiting = st_.add_operation(b, "create", "{}", at(900));
+  st_.retry_operation(waiting, at(5'000), "503", true, at(950));    // waiting for its retry
+  const std::int64_t sent = st_.add_operation(c, "create", "{}", at(900));
+  st_.mark_sent(sent, at(960));                                     // due and sent
+  st_.fail_operation(st_.add_operation(d, "create", "{}", at(900)), failure("400", 400), at(970));
+
+  const queue_status q = st_.get_queue_status(at(1'000));
+  EXPECT_EQ(q.inbox, 2);
+  EXPECT_EQ(q.oldest_inbox, at(500));
+  EXPECT_EQ(q.held, 1);
+  EXPECT_EQ(q.pending_due, 2);
+  EXPECT_EQ(q.pending_waiting, 1);
+  EXPECT_EQ(q.sent, 1);
+  EXPECT_EQ(q.dead_letters, 1);
+  EXPECT_EQ(q.issues, 4);
+  EXPECT_EQ(q.tickets, 1);
+  EXPECT_EQ(st_.get_queue_status(at(5'000)).pending_due, 3);  // the retry time has come
+}
+
+TEST_F(store_test, recent_errors_are_pending_operations_newest_failure_first) {
+  const std::int64_t a = new_issue("A"), b = new_issue("B");
+  const std::int64_t older = st_.add_operation(a, "create", "{}", at(1));
+  const std::int64_t newer = st_.add_operation(b, "create", "{}", at(1));
+  const std::int64_t recovered = st_.add_operation(b, "update", "{}", at(1));
+  st_.add_operation(a, "update", "{}", at(1));  // never failed
+  st_.retry_operation(older, at(900), "HTTP 500", true, at(100));
+  st_.retry_operation(newer, at(900), "timeout", false, at(300));
+  st_.retry_operation(recovered, at(900), "HTTP 503", true, at(400));
+  st_.complete_operation(recovered, at(500));  // no longer pending
+
+  const auto errors = st_.recent_errors(10);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].op.id, newer);
+  EXPECT_EQ(errors[0].op.last_error, "timeout");
+  EXPECT_EQ(errors[0].op.attempts, 1);
+  EXPECT_EQ(errors[0].updated_at, at(300));
+  EXPECT_EQ(errors[0].issue, make_issue("B").identity);
+  EXPECT_EQ(errors[1].op.id, older);
+  EXPECT_EQ(errors[1].issue.issue_id, "A");
+  ASSERT_EQ(st_.recent_errors(1).size(), 1u);
+  EXPECT_EQ(st_.recent_errors(1)[0].op.id, newer);
 }
 
 //------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+// The admin listener: a small HTTP/1.1 server (Beast) on a unix socket and/or
+// a TCP address, serving whatever its handler answers (the daemon routes
+// /metrics, /healthz, /readyz and POST /v1/events). It owns the transport
+// rules: keep-alive, a header and body size limit (413 before the body is
+// read past the limit), read and idle deadlines, a cap on concurrent
+// connections, and a 400 for requests that are not HTTP. Handlers run on the
+// same executor, one request at a time per connection.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ts::ops {
+
+struct admin_request {
+  std::string method;         ///< "GET", "POST", ...
+  std::string target;         ///< path and query, e.g. "/metrics"
+  std::string body;
+  std::string authorization;  ///< the Authorization header, if any (never logged)
+  std::string content_type;
+  bool over_tcp = false;      ///< false: the unix socket (access by file permissions)
+  std::string peer;           ///< "tcp:127.0.0.1:50312" or "unix"
+};
+
+struct admin_reply {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (Retry-After, ...)
+};
+
+/// A reply with a JSON body `{"error": message}` (and extra fields in `more`, a JSON object text).
+admin_reply json_error(unsigned status, std::string_view message);
+
+using admin_handler = std::function<boost::asio::awaitable<admin_reply>(admin_request)>;
+
+class admin_server {
+ public:
+  admin_server(boost::asio::any_io_executor ex, const config::admin_config& cfg, admin_handler handler,
+               spdlog::logger& log);
+  ~admin_server();
+  admin_server(const admin_server&) = delete;
+  admin_server& operator=(const admin_server&) = delete;
+
+  /// Binds the configured socket and/or address. A stale socket file (no one
+  /// listening) is replaced. Throws std::runtime_error naming the address or
+  /// path when it cannot listen.
+  void open();
+  /// Accepts until stop(); connections finish their current request.
+  boost::asio::awaitable<void> run();
+  void stop();
+
+  /// The bound TCP address ("127.0.0.1:34567"), after open(); empty without TCP.
+  std::string tcp_address() const;
+
+  /// How long a connection may take to send a request (or stay idle between
+  /// requests), and to take its answer.
+  static constexpr std::chrono::seconds request_deadline{30};
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace ts::ops
