@@ -142,12 +142,14 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
 
     admin_reply reply;
     bool keep_alive = false;
+    bool head = false;
     unsigned version = 11;
     if (early) {
       reply = std::move(*early);
     } else {
       auto req = parser.release();
       keep_alive = req.keep_alive() && !stopping;
+      head = req.method() == http::verb::head;
       version = req.version();
       admin_request r;
       r.method = std::string(req.method_string());
@@ -172,6 +174,7 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
     res.body() = std::move(reply.body);
     res.keep_alive(keep_alive);
     res.prepare_payload();
+    if (head) res.body().clear();  // Content-Length stays that of the GET answer
     stream.expires_after(request_deadline);
     auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
     (void)wn;

@@ -266,6 +266,10 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   auto health = http(tcp, "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.body, "ok\n");
+  auto head = http(tcp, "HEAD", "/healthz");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], "3");
+  EXPECT_EQ(head.body, "");
   EXPECT_TRUE(wait_until([&] { return http(tcp, "GET", "/readyz").status == 200; }, 30s)) << d.log();
   EXPECT_EQ(json::parse(http("unix:" + sock, "GET", "/readyz").body)["checks"]["psa"], "connected");
 
