@@ -93,6 +93,9 @@ psa_failure config_failure(std::string detail) {
   return f;
 }
 
+/// A ticket id for log lines: every line about an issue names its ticket, "-" before it has one.
+std::string ticket_text(const std::optional<std::int64_t>& id) { return id ? std::to_string(*id) : "-"; }
+
 /// Why a decision has no ticket to render (a template error).
 std::string mapping_error(const rules::decision& d) {
   return "mapping: " + (d.error ? d.error->what : std::string("no ticket"));
@@ -341,8 +344,8 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
       store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, error}, now);
       ++stats_.dead;
       ++stats_.operations[{std::string(to_string(p.ops.front().kind)), "dead"}];
-      log_.error("op.dead_lettered issue={} op={} kind={} rule={} reason=\"{}\"", key, op,
-                 to_string(p.ops.front().kind), d.rule, error);
+      log_.error("op.dead_lettered issue={} ticket={} op={} kind={} rule={} reason=\"{}\"", key,
+                 ticket_text(r.ticket_id), op, to_string(p.ops.front().kind), d.rule, error);
     }
     return;
   }
@@ -618,14 +621,14 @@ net::awaitable<void> engine::execute(store::operation_record op) {
     if (error) {
       ++stats_.dead;
       ++stats_.operations[{op.kind, "dead"}];
-      log_.error("op.dead_lettered issue={} op={} kind={} reason=\"{}\"", issue->identity.display(), op.id, op.kind,
-                 *error);
+      log_.error("op.dead_lettered issue={} ticket={} op={} kind={} reason=\"{}\"", issue->identity.display(),
+                 ticket_text(issue->ticket_id), op.id, op.kind, *error);
       co_return;
     }
     op.rerender = false;
     issue = store_.get_issue(op.issue);
-    log_.info("op.rerendered issue={} op={} kind={} rule={} (retried by an operator)", issue->identity.display(),
-              op.id, op.kind, issue->rule);
+    log_.info("op.rerendered issue={} ticket={} op={} kind={} rule={} (retried by an operator)",
+              issue->identity.display(), ticket_text(issue->ticket_id), op.id, op.kind, issue->rule);
   }
   context c{op, *issue, *kind, json::parse(issue->desired_json, nullptr, false),
             json::parse(issue->applied_json, nullptr, false), json::parse(op.payload, nullptr, false), rules_,
@@ -1097,8 +1100,7 @@ net::awaitable<void> engine::on_failure(const store::operation_record& op, const
                                         const psa_failure& f, bool clear_sent) {
   using kind = psa_failure::kind;
   const std::string key = issue.identity.display();
-  // "-" before the issue has a ticket: every line about an issue names both.
-  const std::string ticket = issue.ticket_id ? std::to_string(*issue.ticket_id) : "-";
+  const std::string ticket = ticket_text(issue.ticket_id);
   const int attempts = op.attempts + 1;
   switch (f.what) {
     case kind::rejected: {
