@@ -123,6 +123,8 @@ struct runtime {
     metrics.set("ticketsync_dead_letters_total", static_cast<double>(es.dead));
     metrics.set("ticketsync_storm_digested_total", static_cast<double>(es.digested));
     metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));
+    metrics.set("ticketsync_store_commits_total", static_cast<double>(engine.commits().batches()));
+    metrics.set("ticketsync_store_commit_writes_total", static_cast<double>(engine.commits().writes()));
     metrics.set("ticketsync_events_received_total", {{"via", "spool"}}, static_cast<double>(watcher.stats().accepted));
     metrics.set("ticketsync_events_rejected_total", {{"via", "spool"}, {"reason", "invalid_file"}},
                 static_cast<double>(watcher.stats().rejected));
@@ -290,7 +292,7 @@ int cmd_run(const std::string& config_path) {
     watcher.prepare();
     runtime rt{cfg, st, engine, watcher, metrics, clk};
 
-    intake::event_api events(ioc.get_executor(), cfg.admin, admin_token, st, metrics, *log, clk,
+    intake::event_api events(cfg.admin, admin_token, st, engine.commits(), metrics, *log, clk,
                              [&engine] { engine.notify(); });
     std::optional<ops::admin_server> admin;
     if (cfg.admin.enabled()) {

@@ -10,12 +10,13 @@ namespace ts::intake {
 namespace net = boost::asio;
 using json = nlohmann::json;
 
-event_api::event_api(net::any_io_executor ex, const config::admin_config& cfg, std::string token, store::store& st,
-                     ops::metrics& m, spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed)
+event_api::event_api(const config::admin_config& cfg, std::string token, store::store& st,
+                     sync::group_commit& commits, ops::metrics& m, spdlog::logger& log, const ts::clock& clk,
+                     std::function<void()> on_committed)
     : cfg_(cfg),
       token_(std::move(token)),
       store_(st),
-      commit_(std::move(ex), st),
+      commit_(commits),
       metrics_(m),
       log_(log),
       clock_(clk),

@@ -1,7 +1,8 @@
 // POST /v1/events: the webhook intake, for tools that cannot write the spool.
 // A request carries one event or an array of them; all are validated, then
 // committed to the inbox in one group commit (one fsync shared by concurrent
-// requests), and only then answered 202. The answers:
+// requests and with the daemon's other writes of the same loop turn), and
+// only then answered 202. The answers:
 //   202 {"accepted": N}             committed; the events will be ticketed
 //   400 {"error", "index", "field"} the first invalid event (nothing stored)
 //   401                             TCP without the right bearer token
@@ -32,8 +33,9 @@ namespace ts::intake {
 class event_api {
  public:
   /// `token` is the bearer token TCP requests must carry (empty: TCP refused).
-  /// `on_committed` runs after each commit (the sync engine's notify).
-  event_api(boost::asio::any_io_executor ex, const config::admin_config& cfg, std::string token, store::store& st,
+  /// Events are stored through `commits` (the daemon's group commit, on the
+  /// same store). `on_committed` runs after each commit (the sync engine's notify).
+  event_api(const config::admin_config& cfg, std::string token, store::store& st, sync::group_commit& commits,
             ops::metrics& m, spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed);
 
   boost::asio::awaitable<ops::admin_reply> post(ops::admin_request req);
@@ -54,7 +56,7 @@ class event_api {
   const config::admin_config& cfg_;
   std::string token_;
   store::store& store_;
-  sync::group_commit commit_;
+  sync::group_commit& commit_;
   ops::metrics& metrics_;
   spdlog::logger& log_;
   const ts::clock& clock_;

@@ -320,6 +320,24 @@ store::transaction::~transaction() = default;
 
 void store::transaction::commit() { tx_->commit(); }
 
+store::savepoint::savepoint(store& s) : store_(s) { store_.db_->exec("SAVEPOINT writer"); }
+
+store::savepoint::~savepoint() {
+  if (done_) return;
+  try {
+    store_.db_->exec("ROLLBACK TO writer");
+    store_.db_->exec("RELEASE writer");
+  } catch (const std::exception&) {
+    // After an I/O error SQLite may have rolled the whole transaction back;
+    // the transaction's own rollback or commit then reports it.
+  }
+}
+
+void store::savepoint::release() {
+  store_.db_->exec("RELEASE writer");
+  done_ = true;
+}
+
 //------------------------------------------------------------------------------
 // inbox
 

@@ -213,6 +213,23 @@ class store {
     std::unique_ptr<SQLite::Transaction> tx_;
   };
 
+  /// A savepoint inside the open transaction: release() keeps its writes,
+  /// destruction without release() rolls them back (and keeps the
+  /// transaction). Lets one transaction carry independent writers (a group
+  /// commit) so that one failing writer loses only its own writes.
+  class savepoint {
+   public:
+    explicit savepoint(store& s);
+    ~savepoint();
+    savepoint(const savepoint&) = delete;
+    savepoint& operator=(const savepoint&) = delete;
+    void release();
+
+   private:
+    store& store_;
+    bool done_ = false;
+  };
+
   // ---- inbox ---------------------------------------------------------------
   /// Appends entries in one transaction of its own (all or none).
   /// REQUIRES: no store::transaction is open on this store.

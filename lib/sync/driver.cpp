@@ -137,9 +137,11 @@ net::awaitable<void> group_commit::commit(std::function<void()> write) {
     net::post(ex_, [this] { flush(); });
   }
   auto b = current_;
-  b->writes.push_back(std::move(write));
+  const std::size_t index = b->writes.size();
+  b->writes.push_back({std::move(write), nullptr});
   co_await b->done.async_wait(net::as_tuple(net::use_awaitable));
   if (b->error) std::rethrow_exception(b->error);
+  if (b->writes[index].error) std::rethrow_exception(b->writes[index].error);
 }
 
 void group_commit::flush() {
@@ -148,7 +150,15 @@ void group_commit::flush() {
   if (!b) return;
   try {
     store::store::transaction tx(store_);
-    for (auto& w : b->writes) w();
+    for (auto& w : b->writes) {
+      store::store::savepoint sp(store_);
+      try {
+        w.fn();
+        sp.release();
+      } catch (...) {
+        w.error = std::current_exception();  // sp rolls back this writer's changes only
+      }
+    }
     tx.commit();
     ++batches_;
     writes_ += b->writes.size();
@@ -224,7 +234,7 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
     store_.set_runtime("psa.state_since", format_rfc3339(conn_.since), now);
   });
   while (!stopping_) {
-    const bool more_inbox = plan_inbox_batch();
+    const bool more_inbox = co_await plan_inbox_batch();
     if (co_await ensure_connected()) dispatch();
     if (more_inbox) continue;
 
@@ -257,18 +267,20 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   }
 }
 
-bool engine::plan_inbox_batch() {
+net::awaitable<bool> engine::plan_inbox_batch() {
   auto rows = store_.inbox_peek(plan_batch);
-  if (rows.empty()) return false;
-  const sys_ms now = clock_.now();
-  store::store::transaction tx(store_);
-  for (const auto& row : rows) {
-    plan_row(row, now);
-    store_.inbox_remove(row.id);
-    ++stats_.events_planned;
-  }
-  tx.commit();
-  return rows.size() == plan_batch;
+  if (rows.empty()) co_return false;
+  // Through the group commit: planning shares its fsync with the intake's and
+  // the operations' writes of the same loop turn.
+  co_await commit_.commit([&] {
+    const sys_ms now = clock_.now();
+    for (const auto& row : rows) {
+      plan_row(row, now);
+      store_.inbox_remove(row.id);
+    }
+  });
+  stats_.events_planned += rows.size();
+  co_return rows.size() == plan_batch;
 }
 
 void engine::plan_row(const store::inbox_row& row, sys_ms now) {

@@ -91,6 +91,8 @@ class engine {
   const engine_stats& stats() const noexcept { return stats_; }
   std::size_t in_flight() const noexcept { return flight_->issues.size(); }
   const group_commit& commits() const noexcept { return commit_; }
+  /// The daemon's one group commit, for other writers on the same loop (the intake API).
+  group_commit& commits() noexcept { return commit_; }
   const connection_info& connection() const noexcept { return conn_; }
 
  private:
@@ -110,7 +112,7 @@ class engine {
   };
   struct context;  // one operation's working state (driver.cpp)
 
-  bool plan_inbox_batch();
+  boost::asio::awaitable<bool> plan_inbox_batch();
   void plan_row(const store::inbox_row& row, sys_ms now);
   void plan_digest_member(const store::issue_record& rec, const ts::event& ev, sys_ms now, bool first);
   std::int64_t digest_issue_for(const ts::event& ev, const rules::desired_ticket& member, const nlohmann::json& desired,

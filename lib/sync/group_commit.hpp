@@ -1,8 +1,11 @@
 // Group commit: store writes requested by concurrent operations during one turn
 // of the event loop are committed in one SQLite transaction (one fsync), and
 // every requester resumes once that transaction is durable. Throughput is then
-// bounded by the PSA, not by fsyncs. Single-threaded: use from the executor's
-// thread only.
+// bounded by the PSA, not by fsyncs. The daemon has one, shared by the intake
+// API, the planner and the operations. Each write runs in a savepoint: one
+// that throws loses only its own changes and gets its exception; the others
+// commit. A failing commit (I/O error, disk full) fails every write of the
+// batch. Single-threaded: use from the executor's thread only.
 #pragma once
 
 #include "store/store.hpp"
@@ -23,17 +26,21 @@ class group_commit {
   group_commit(boost::asio::any_io_executor ex, store::store& st) : ex_(std::move(ex)), store_(st) {}
 
   /// Runs `write` inside the next batch transaction and returns after it
-  /// committed. Rethrows the batch's exception (every write of a failed batch
-  /// was rolled back).
+  /// committed. Rethrows `write`'s own exception (its changes were rolled
+  /// back, the batch's others kept), or the commit's (nothing was kept).
   boost::asio::awaitable<void> commit(std::function<void()> write);
 
   std::uint64_t batches() const noexcept { return batches_; }
   std::uint64_t writes() const noexcept { return writes_; }
 
  private:
+  struct write {
+    std::function<void()> fn;
+    std::exception_ptr error;  ///< what fn threw
+  };
   struct batch {
     explicit batch(boost::asio::any_io_executor ex) : done(std::move(ex)) {}
-    std::vector<std::function<void()>> writes;
+    std::vector<write> writes;
     boost::asio::steady_timer done;  // waited on by the writers; cancelled when committed
     std::exception_ptr error;
   };

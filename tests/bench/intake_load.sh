@@ -27,6 +27,9 @@
 #   TS_LOAD_LOG_LEVEL    logging.level (default info)
 #   TS_LOAD_TICKETS_WAIT seconds to wait for cwsim to hold every ticket
 #                        (default 600; 0 = do not check the PSA side)
+#   TS_LOAD_FSYNC_DELAY_US  make every daemon fsync/fdatasync this much slower
+#                        (the LD_PRELOAD shim of the sync benchmark's slow-disk
+#                        runs; ~4000 is this VM's disk while others write)
 #   TS_LOAD_KEEP=1       keep the temporary directory (kept anyway on failure)
 #   TS_LOAD_PERF=1       trace every fsync/fdatasync of the daemon during the run
 #                        (perf trace -T): totals and a per-second table of the
@@ -39,7 +42,7 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/build_dir.sh"
 if [[ ${TS_LOAD_NO_BUILD:-0} != 1 ]]; then
-  ninja -C "$build" -j "${TS_BENCH_JOBS:-2}" ticketsyncd cwsim
+  ninja -C "$build" -j "${TS_BENCH_JOBS:-2}" ticketsyncd cwsim ts_bench_fsync_delay
 fi
 
 daemon_bin=$build/ticketsyncd
@@ -135,7 +138,12 @@ chmod 600 "$tmp/admin.token" "$tmp/private.key"
 } >"$tmp/ticketsync.yaml"
 "$daemon_bin" check-config -c "$tmp/ticketsync.yaml" >&2
 
-"$daemon_bin" run -c "$tmp/ticketsync.yaml" >"$tmp/daemon.log" 2>&1 &
+daemon_env=()
+if [[ -n ${TS_LOAD_FSYNC_DELAY_US:-} ]]; then
+  daemon_env=(LD_PRELOAD="$build/tests/bench/libts_bench_fsync_delay.so" TS_BENCH_FSYNC_DELAY_US="$TS_LOAD_FSYNC_DELAY_US")
+  say "slow disk: every daemon fsync/fdatasync +${TS_LOAD_FSYNC_DELAY_US} us"
+fi
+env "${daemon_env[@]}" "$daemon_bin" run -c "$tmp/ticketsync.yaml" >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 admin_addr=''
 for _ in $(seq 300); do
@@ -272,7 +280,7 @@ if [[ ${TS_LOAD_TICKETS_WAIT:-600} != 0 ]]; then
 fi
 
 say "daemon metrics (intake):"
-curl -s "http://$admin_addr/metrics" | grep -E '^ticketsync_(events_received_total|events_rejected_total|inbox_depth|outbox_pending|dead_letters |tickets_created_total|retries_total)' >&2 || true
+curl -s "http://$admin_addr/metrics" | grep -E '^ticketsync_(events_received_total|events_rejected_total|inbox_depth|outbox_pending|dead_letters |tickets_created_total|retries_total|store_commits_total|store_commit_writes_total)' >&2 || true
 say "daemon log: $(wc -l <"$tmp/daemon.log") lines; warnings/errors:"
 grep -E '^[^ ]+ +(warn|warning|error|critical|err) ' "$tmp/daemon.log" | cut -d' ' -f2- | sed -E 's/ +/ /; s/=[^ ]+/=…/g' | cut -c1-160 | sort | uniq -c | sort -rn | head -20 >&2 || true
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
