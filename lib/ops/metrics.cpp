@@ -165,8 +165,9 @@ void declare_ticketsync_metrics(metrics& m) {
   m.declare("ticketsync_events_received_total", t::counter,
             "Events committed to the inbox, by intake path (spool, api).");
   m.declare("ticketsync_events_rejected_total", t::counter,
-            "Events refused, by intake path and reason (invalid_json, invalid_field, too_large, unreadable, "
-            "unauthorized, backpressure, store_error, stopping).");
+            "Events refused, by intake path and reason: api invalid_json, invalid_field, unauthorized, "
+            "backpressure, store_error, stopping; spool invalid_file. (A body over admin.max_body_size is "
+            "answered 413 before it is read, and not counted.)");
   m.declare("ticketsync_inbox_depth", t::gauge, "Events committed but not yet planned.");
   m.declare("ticketsync_held_events", t::gauge, "Events held for a tenant with no company mapping.");
   m.declare("ticketsync_outbox_pending", t::gauge, "Ticket operations waiting to be sent (due or in backoff).");

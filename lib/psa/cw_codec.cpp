@@ -326,7 +326,12 @@ std::string endpoint_label(std::string_view target) {
   return out.empty() ? "/" : out;
 }
 
-result<std::vector<named_ref>> parse_named_list(std::string_view body) {
+namespace {
+
+// A JSON array of records, each an object with a positive id, as named_refs
+// whose name is the record's `name_key`; `more` reads further members.
+template <class More>
+result<std::vector<named_ref>> parse_records(std::string_view body, const char* name_key, More&& more) {
   json j = json::parse(body, nullptr, false);
   if (!j.is_array()) return errc::psa_protocol;
   std::vector<named_ref> out;
@@ -337,7 +342,17 @@ result<std::vector<named_ref>> parse_named_list(std::string_view body) {
     if (!id) return errc::psa_protocol;
     named_ref r;
     r.id = *id;
-    r.name = string_or_empty(v, "name");
+    r.name = string_or_empty(v, name_key);
+    more(v, r);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+result<std::vector<named_ref>> parse_named_list(std::string_view body) {
+  return parse_records(body, "name", [](const json& v, named_ref& r) {
     r.closed_status = flag(v, "closedStatus");
     r.inactive = flag(v, "inactive") || flag(v, "inactiveFlag");
     r.default_flag = flag(v, "defaultFlag");
@@ -345,9 +360,7 @@ result<std::vector<named_ref>> parse_named_list(std::string_view body) {
       for (const auto& t : *it)
         if (t.is_number_integer()) r.type_ids.push_back(t.get<std::int64_t>());
     }
-    out.push_back(std::move(r));
-  }
-  return out;
+  });
 }
 
 result<std::vector<named_ref>> parse_custom_field_defs(std::string_view body) {
@@ -381,20 +394,7 @@ std::optional<std::string> company_by_identifier_target(std::string_view prefix,
 }
 
 result<std::vector<named_ref>> parse_company_list(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (!j.is_array()) return errc::psa_protocol;
-  std::vector<named_ref> out;
-  out.reserve(j.size());
-  for (const auto& v : j) {
-    if (!v.is_object()) return errc::psa_protocol;
-    const auto id = record_id(v);
-    if (!id) return errc::psa_protocol;
-    named_ref r;
-    r.id = *id;
-    r.name = string_or_empty(v, "identifier");
-    out.push_back(std::move(r));
-  }
-  return out;
+  return parse_records(body, "identifier", [](const json&, named_ref&) {});
 }
 
 result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_view name) {

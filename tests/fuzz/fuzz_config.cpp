@@ -14,6 +14,8 @@
 // Seeds: tests/fuzz/corpus/config/ (the shipped config/*.yaml and a few small
 // files). Build and run: scripts/fuzz.sh (TS_FUZZ=ON).
 #include "config/config_loader.hpp"
+#include "fuzz/fuzz_check.hpp"
+#include "support/utf8.hpp"
 #include "rules/mapping.hpp"
 #include "rules/regex.hpp"
 #include "rules/ruleset.hpp"
@@ -40,34 +42,7 @@ constexpr std::size_t max_input = 64u << 10;
 
 const std::string file_name = "/etc/ticketsync/fuzz.yaml";
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "invariant violated: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-#define CHECK(cond, ...) \
-  do {                   \
-    if (!(cond)) fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (false)
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80                 ? 1
-                            : b >= 0xC2 && b <= 0xDF ? 2
-                            : b >= 0xE0 && b <= 0xEF ? 3
-                            : b >= 0xF0 && b <= 0xF4 ? 4
-                                                     : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    const auto b1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
-    if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F))
-      return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
+using ts::test::is_valid_utf8;
 
 void check_errors(const cfgns::load_result& r, bool utf8_input) {
   CHECK(!r.cfg.has_value());

@@ -11,6 +11,8 @@
 // Only what cw_codec.hpp promises is checked; nothing may crash or throw.
 // Seeds: tests/fuzz/corpus/cw/. Build and run: scripts/fuzz.sh (TS_FUZZ=ON).
 #include "psa/cw_codec.hpp"
+#include "fuzz/fuzz_check.hpp"
+#include "support/utf8.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 #include <nlohmann/json.hpp>
@@ -33,15 +35,7 @@ namespace {
 using json = nlohmann::json;
 namespace psa = ts::psa;
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "invariant violated: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-#define CHECK(cond, ...) \
-  do {                   \
-    if (!(cond)) fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (false)
+using ts::test::is_valid_utf8;
 
 // Larger bodies add nothing the parsers have not seen at this size.
 constexpr std::size_t max_body_bytes = 64u << 10;
@@ -119,15 +113,6 @@ bool has_integer_id(const json& j) {
   return it->get<std::int64_t>() > 0;
 }
 
-bool is_valid_utf8(std::string_view s) {
-  try {
-    (void)json(std::string(s)).dump();  // the strict handler throws on invalid UTF-8
-    return true;
-  } catch (const json::type_error&) {
-    return false;
-  }
-}
-
 // ---- parse_cw_error ---------------------------------------------------------
 
 void check_cw_error(int status, std::string_view body) {
@@ -177,7 +162,7 @@ void check_cw_error(int status, std::string_view body) {
   try {
     text = e.to_string();
   } catch (const std::exception& ex) {
-    fail("cw_error::to_string threw", ex.what());
+    ts::fuzz::fail("cw_error::to_string threw", ex.what());
   }
   const std::string head = "HTTP " + std::to_string(status);
   CHECK(text.compare(0, head.size(), head) == 0, text);

@@ -11,6 +11,8 @@
 // Run on a copy of the seeds (libFuzzer adds files to the directory it is given):
 //   cp -r tests/fuzz/corpus/event /tmp/corpus && ./fuzz_event_parser -max_len=4096 /tmp/corpus
 #include "core/issue_key.hpp"
+#include "fuzz/fuzz_check.hpp"
+#include "support/utf8.hpp"
 #include "intake/event_parser.hpp"
 #include "rules/mapping.hpp"
 
@@ -28,34 +30,7 @@ namespace {
 // The intake's default max_event_bytes: larger files never reach the parser.
 constexpr std::size_t max_event_bytes = 256u << 10;
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "invariant violated: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-#define CHECK(cond, ...) \
-  do {                   \
-    if (!(cond)) fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (false)
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80                 ? 1
-                            : b >= 0xC2 && b <= 0xDF ? 2
-                            : b >= 0xE0 && b <= 0xEF ? 3
-                            : b >= 0xF0 && b <= 0xF4 ? 4
-                                                     : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    const auto b1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
-    if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F))
-      return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
+using ts::test::is_valid_utf8;
 
 bool has_c0_control(std::string_view s) {
   for (char c : s)

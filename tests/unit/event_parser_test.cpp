@@ -1,6 +1,7 @@
 // Unit tests for intake/event_parser: schema v1 validation (DESIGN §3). Each
 // rejection must name its field; each message must be printable, valid UTF-8.
 #include "intake/event_parser.hpp"
+#include "support/utf8.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include <vector>
 
 namespace {
+
+using ts::test::is_valid_utf8;
 
 using json = nlohmann::json;
 using ts::intake::event_error;
@@ -39,22 +42,6 @@ json with(json doc, const std::string& field, json value) {
 json without(json doc, const std::string& field) {
   doc.erase(field);
   return doc;
-}
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80                 ? 1
-                            : b >= 0xC2 && b <= 0xDF ? 2
-                            : b >= 0xE0 && b <= 0xEF ? 3
-                            : b >= 0xF0 && b <= 0xF4 ? 4
-                                                     : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
 }
 
 // The error of a document that must be rejected; also checks that every

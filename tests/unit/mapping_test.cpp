@@ -1,6 +1,7 @@
 // Unit tests for rules/mapping: company selection, template rendering (no HTML
 // escaping, dotted attributes, errors), the summary's UTF-16 length limit.
 #include "rules/mapping.hpp"
+#include "support/utf8.hpp"
 
 #include "core/issue_key.hpp"
 
@@ -12,6 +13,8 @@
 
 namespace {
 
+using ts::test::is_valid_utf8;
+
 using json = nlohmann::json;
 using ts::rules::map_event;
 using ts::rules::render_template;
@@ -19,22 +22,6 @@ using ts::rules::truncate_utf16;
 using ts::rules::utf16_length;
 
 const std::string ellipsis = "\u2026";
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80                 ? 1
-                            : b >= 0xC2 && b <= 0xDF ? 2
-                            : b >= 0xE0 && b <= 0xEF ? 3
-                            : b >= 0xF0 && b <= 0xF4 ? 4
-                                                     : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
 
 bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;

@@ -4,6 +4,7 @@
 // (unicode, the 100-unit summary cut, control characters, custom fields,
 // template errors), and ticket_for() across a reload.
 #include "rules/ruleset.hpp"
+#include "support/utf8.hpp"
 
 #include "config/config_loader.hpp"
 #include "core/issue_key.hpp"
@@ -19,6 +20,8 @@
 
 namespace {
 
+using ts::test::is_valid_utf8;
+
 using json = nlohmann::json;
 using ts::config::attribute_match;
 using ts::config::match_spec;
@@ -30,22 +33,6 @@ using ts::rules::utf16_length;
 const std::string ellipsis = "\u2026";
 constexpr ts::severity all_severities[] = {ts::severity::critical, ts::severity::high, ts::severity::medium,
                                            ts::severity::low, ts::severity::info};
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80                 ? 1
-                            : b >= 0xC2 && b <= 0xDF ? 2
-                            : b >= 0xE0 && b <= 0xEF ? 3
-                            : b >= 0xF0 && b <= 0xF4 ? 4
-                                                     : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
 
 ts::event base_event() {
   ts::event ev;
