@@ -14,11 +14,13 @@
 #include "ops/sd_notify.hpp"
 #include "psa/cw_client.hpp"
 #include "store/store.hpp"
+#include "store/wal_sync.hpp"
 #include "sync/driver.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -105,6 +107,7 @@ struct runtime {
   ops::metrics& metrics;
   const ts::clock& clk;
   const char* const psa_states[4] = {"connected", "connecting", "unreachable", "blocked"};
+  store::wal_sync* wal = nullptr;  ///< set once the sync thread runs
 
   /// Copies the current state into the gauges (and counters kept elsewhere).
   void refresh() {
@@ -125,6 +128,12 @@ struct runtime {
     metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));
     metrics.set("ticketsync_store_commits_total", static_cast<double>(engine.commits().batches()));
     metrics.set("ticketsync_store_commit_writes_total", static_cast<double>(engine.commits().writes()));
+    if (wal) {
+      metrics.set("ticketsync_store_syncs_total", static_cast<double>(wal->syncs()));
+      metrics.set("ticketsync_store_checkpoints_total", {{"result", "ok"}}, static_cast<double>(wal->checkpoints()));
+      metrics.set("ticketsync_store_checkpoints_total", {{"result", "failed"}},
+                  static_cast<double>(wal->checkpoint_failures()));
+    }
     metrics.set("ticketsync_events_received_total", {{"via", "spool"}}, static_cast<double>(watcher.stats().accepted));
     metrics.set("ticketsync_events_rejected_total", {{"via", "spool"}, {"reason", "invalid_file"}},
                 static_cast<double>(watcher.stats().rejected));
@@ -288,7 +297,8 @@ int cmd_run(const std::string& config_path) {
       }
     });
     sync::engine engine(ioc.get_executor(), st, shared_cfg, client, *log, clk);
-    intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, *log, clk, [&engine] { engine.notify(); });
+    intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, engine.commits(), *log, clk,
+                                  [&engine] { engine.notify(); });
     watcher.prepare();
     runtime rt{cfg, st, engine, watcher, metrics, clk};
 
@@ -379,6 +389,25 @@ int cmd_run(const std::string& config_path) {
     };
     signals.async_wait(on_signal);
 
+    // Commits are made durable by a thread of their own, so that the event
+    // loop never waits in fsync (store/wal_sync.hpp). A failed sync is final:
+    // stop, and let systemd restart us onto what is on disk.
+    store::wal_sync_options wal_options;
+    wal_options.on_failure = [&](std::exception_ptr e) {
+      net::post(ioc, [&, e] {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log->critical("store.sync_failed {}; stopping", ex.what());
+        }
+        exit_code = 1;
+        stop_all();
+      });
+    };
+    store::wal_sync wal(st, std::move(wal_options));
+    engine.commits().sync_with(&wal);
+    rt.wal = &wal;
+
     net::co_spawn(ioc, watcher.run(), on_done("intake"));
     net::co_spawn(ioc, engine.run(), on_done("sync"));
     if (admin) net::co_spawn(ioc, admin->run(), on_done("admin"));
@@ -392,6 +421,8 @@ int cmd_run(const std::string& config_path) {
               admin && !cfg.admin.listen.empty() ? admin->tcp_address() : "-",
               watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count() : 0);
     ioc.run();
+    engine.commits().sync_with(nullptr);
+    rt.wal = nullptr;
     log->info("daemon.stopped intake_accepted={} intake_rejected={} tickets_created={} tickets_adopted={}",
               watcher.stats().accepted, watcher.stats().rejected, engine.stats().tickets_created,
               engine.stats().tickets_adopted);

@@ -20,11 +20,13 @@ namespace ts::intake {
 namespace net = boost::asio;
 
 spool_watcher::spool_watcher(net::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                             spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed)
+                             sync::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                             std::function<void()> on_committed)
     : ex_(ex),
       cfg_(cfg),
       paths_(spool_paths::under(cfg.spool_dir)),
       store_(st),
+      commit_(commits),
       log_(log),
       clock_(clk),
       on_committed_(std::move(on_committed)),
@@ -40,9 +42,9 @@ void spool_watcher::stop() {
   wake_.notify();
 }
 
-std::size_t spool_watcher::process_batch() {
+net::awaitable<std::size_t> spool_watcher::process_batch() {
   const auto names = spool_list(paths_, cfg_.batch_size);
-  if (names.empty()) return 0;
+  if (names.empty()) co_return 0;
   std::size_t handled = 0;
   std::vector<store::inbox_entry> entries;
   std::vector<std::string> accepted;
@@ -77,15 +79,15 @@ std::size_t spool_watcher::process_batch() {
     log_.warn("intake.rejected file={} reason=\"{}\" moved_to=rejected/{}", name, reason, moved);
   }
   if (!entries.empty()) {
-    store_.inbox_add(entries, clock_.now());
-    // Committed: only now may the files go.
+    co_await commit_.commit([&] { store_.inbox_append(entries, clock_.now()); });
+    // Committed and durable: only now may the files go.
     for (const auto& name : accepted) spool_remove(paths_, name);
     spool_sync(paths_);
     stats_.accepted += entries.size();
     log_.debug("intake.committed events={}", entries.size());
     if (on_committed_) on_committed_();
   }
-  return handled + accepted.size();
+  co_return handled + accepted.size();
 }
 
 net::awaitable<void> spool_watcher::watch_inotify() {
@@ -117,7 +119,11 @@ net::awaitable<void> spool_watcher::run() {
   net::co_spawn(ex_, watch_inotify(), net::detached);
   while (!stopping_) {
     // Drain everything that is there, one committed batch at a time.
-    while (!stopping_ && process_batch() > 0) {
+    // (Not `while (!stopping_ && co_await ...)`: GCC 12 miscompiles a
+    // co_await inside a short-circuit condition.)
+    while (!stopping_) {
+      const std::size_t moved = co_await process_batch();
+      if (moved == 0) break;
     }
     co_await wake_.wait_for(cfg_.rescan_interval);
   }

@@ -2,9 +2,10 @@
 // Wakes on inotify (IN_MOVED_TO / IN_CLOSE_WRITE on new/), at start, and on a
 // rescan timer (inotify can overflow, and files may arrive while the watch is
 // being set up). Each round reads up to batch_size files, rejects invalid ones
-// to rejected/ with a reason, commits the valid ones in one transaction, and
-// only then unlinks them: a crash in between re-reads files whose events are
-// already in the inbox, and the planner ignores such duplicates.
+// to rejected/ with a reason, commits the valid ones through the daemon's
+// group commit, and only once that commit is durable unlinks them: a crash in
+// between re-reads files whose events are already in the inbox, and the
+// planner ignores such duplicates.
 #pragma once
 
 #include "config/config.hpp"
@@ -12,6 +13,7 @@
 #include "intake/spool.hpp"
 #include "ops/wakeup.hpp"
 #include "store/store.hpp"
+#include "sync/group_commit.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -32,7 +34,8 @@ class spool_watcher {
  public:
   /// `on_committed` runs after each batch commit (the sync engine's notify).
   spool_watcher(boost::asio::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed);
+                sync::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                std::function<void()> on_committed);
   ~spool_watcher();
 
   /// Creates the spool directories if missing; throws naming the path on failure.
@@ -43,7 +46,7 @@ class spool_watcher {
 
   /// Processes one batch now; returns the number of files that left new/
   /// (committed or rejected). Public for tests.
-  std::size_t process_batch();
+  boost::asio::awaitable<std::size_t> process_batch();
 
   const intake_stats& stats() const noexcept { return stats_; }
 
@@ -54,6 +57,7 @@ class spool_watcher {
   const config::intake_config& cfg_;
   spool_paths paths_;
   store::store& store_;
+  sync::group_commit& commit_;
   spdlog::logger& log_;
   const ts::clock& clock_;
   std::function<void()> on_committed_;

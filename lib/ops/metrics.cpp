@@ -197,9 +197,13 @@ void declare_ticketsync_metrics(metrics& m) {
   m.declare("ticketsync_storm_digested_total", t::counter, "New issues folded into a storm digest ticket.");
   m.declare("ticketsync_technician_closed_total", t::counter, "Tickets found closed by a technician.");
   m.declare("ticketsync_store_commits_total", t::counter,
-            "Group commits (one SQLite transaction and its fsync each) of the daemon's writes.");
+            "Group commits (one SQLite transaction each) of the daemon's writes.");
   m.declare("ticketsync_store_commit_writes_total", t::counter,
             "Writes (planning, intake, operation steps) carried by those commits.");
+  m.declare("ticketsync_store_syncs_total", t::counter,
+            "fdatasyncs of the write-ahead log by the sync thread; each makes every commit before it durable.");
+  m.declare("ticketsync_store_checkpoints_total", t::counter,
+            "Write-ahead log checkpoints by the sync thread, by result (ok, failed).");
   m.declare("ticketsync_process_start_time_seconds", t::gauge, "Unix time the daemon started.");
 }
 

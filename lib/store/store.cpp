@@ -1,7 +1,8 @@
 // The state store over SQLiteCpp: the inbox of accepted events, one row per
 // issue with its ticket, and the outbox of PSA operations. The connection is
 // opened in WAL mode with synchronous=FULL, so a returned commit survives power
-// loss; the embedded migrations are applied at open. Every statement is
+// loss (unless a wal_sync takes the syncs over); the embedded migrations are
+// applied at open. Every statement is
 // prepared once, in the constructor, and reused: the driver calls these methods
 // thousands of times per second. A cached statement is reset as soon as its
 // use ends, so no half-stepped SELECT keeps a WAL read snapshot open between

@@ -1,5 +1,6 @@
 // The state store: the only code that speaks SQL. SQLite on disk in WAL mode
-// with synchronous=FULL, so a commit survives power loss.
+// with synchronous=FULL, so a commit survives power loss; ticketsyncd attaches
+// a wal_sync (wal_sync.hpp), which syncs its commits on a thread instead.
 //
 // Threading: one store per thread; ticketsyncd uses it from its single event
 // loop thread, where the synchronous calls are short (indexed lookups, small
@@ -55,7 +56,7 @@ struct issue_record {
   sys_ms last_event_at{};
   std::string event_json;
   std::optional<std::int64_t> ticket_id;
-  store::ticket_state ticket = ticket_state::none;  ///< known to be true
+  ticket_state ticket = ticket_state::none;  ///< known to be true
   int generation = 1;                    ///< ticket generation (new ticket after the reopen window)
   std::string phase = "none";            ///< none|open|closed once queued operations succeed
   std::optional<sys_ms> resolved_at;     ///< updated_at of the resolving event

@@ -133,8 +133,11 @@ net::awaitable<void> group_commit::commit(std::function<void()> write) {
   if (!current_) {
     current_ = std::make_shared<batch>(ex_);
     current_->done.expires_at(net::steady_timer::time_point::max());
-    // Everything queued before this runs shares the transaction.
-    net::post(ex_, [this] { flush(); });
+    // Everything queued before this runs shares the transaction. While a
+    // batch waits for its sync, the next one gathers writes until that sync
+    // is done: it could not be synced any sooner, and fewer, larger commits
+    // write fewer WAL frames.
+    if (syncing_ == 0) net::post(ex_, [this] { flush(); });
   }
   auto b = current_;
   const std::size_t index = b->writes.size();
@@ -164,6 +167,18 @@ void group_commit::flush() {
     writes_ += b->writes.size();
   } catch (...) {
     b->error = std::current_exception();
+  }
+  if (sync_ && !b->error) {
+    // Durable only once the sync thread says so; the writers wait till then.
+    ++syncing_;
+    sync_->request([this, b](std::exception_ptr e) {
+      net::post(ex_, [this, b, e] {
+        b->error = e;
+        b->done.cancel();
+        if (--syncing_ == 0 && current_) flush();
+      });
+    });
+    return;
   }
   b->done.cancel();
 }

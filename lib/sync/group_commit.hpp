@@ -6,9 +6,17 @@
 // that throws loses only its own changes and gets its exception; the others
 // commit. A failing commit (I/O error, disk full) fails every write of the
 // batch. Single-threaded: use from the executor's thread only.
+//
+// Durability: by default the store's commit fsyncs (synchronous=FULL) on this
+// thread. With sync_with(wal_sync), the commit returns unsynced and the
+// writers resume only once the wal_sync thread has synced it; meanwhile the
+// loop goes on, and the next batch gathers writes until that sync is done,
+// then commits and asks for the next. Either way a writer never resumes
+// before its writes are on disk.
 #pragma once
 
 #include "store/store.hpp"
+#include "store/wal_sync.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -30,6 +38,10 @@ class group_commit {
   /// back, the batch's others kept), or the commit's (nothing was kept).
   boost::asio::awaitable<void> commit(std::function<void()> write);
 
+  /// From now on, batches are synced by `s` (which must outlive this, or be
+  /// detached with nullptr first) instead of by the commit itself.
+  void sync_with(store::wal_sync* s) noexcept { sync_ = s; }
+
   std::uint64_t batches() const noexcept { return batches_; }
   std::uint64_t writes() const noexcept { return writes_; }
 
@@ -48,6 +60,8 @@ class group_commit {
 
   boost::asio::any_io_executor ex_;
   store::store& store_;
+  store::wal_sync* sync_ = nullptr;
+  int syncing_ = 0;  ///< batches committed whose sync has not answered
   std::shared_ptr<batch> current_;
   std::uint64_t batches_ = 0;
   std::uint64_t writes_ = 0;

@@ -280,7 +280,8 @@ if [[ ${TS_LOAD_TICKETS_WAIT:-600} != 0 ]]; then
 fi
 
 say "daemon metrics (intake):"
-curl -s "http://$admin_addr/metrics" | grep -E '^ticketsync_(events_received_total|events_rejected_total|inbox_depth|outbox_pending|dead_letters |tickets_created_total|retries_total|store_commits_total|store_commit_writes_total)' >&2 || true
+curl -s "http://$admin_addr/metrics" | grep -E '^ticketsync_(events_received_total|events_rejected_total|inbox_depth|outbox_pending|dead_letters |tickets_created_total|retries_total|store_commits_total|store_commit_writes_total|store_syncs_total|store_checkpoints_total)' >&2 || true
+say "write-ahead log: $(stat -c %s "$tmp/state.db-wal" 2>/dev/null || echo 0) bytes, database $(stat -c %s "$tmp/state.db") bytes"
 say "daemon log: $(wc -l <"$tmp/daemon.log") lines; warnings/errors:"
 grep -E '^[^ ]+ +(warn|warning|error|critical|err) ' "$tmp/daemon.log" | cut -d' ' -f2- | sed -E 's/ +/ /; s/=[^ ]+/=…/g' | cut -c1-160 | sort | uniq -c | sort -rn | head -20 >&2 || true
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,7 @@
 // a unix socket (/healthz, /readyz, POST /v1/events with each answer, /metrics
 // parsed by the Prometheus client library's own parser), JSON log lines, and
 // a scan of everything the daemon and its commands print for the keys.
+#include "core/issue_key.hpp"
 #include "support/harness.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -248,6 +249,58 @@ TEST(Systemd, ReadyWatchdogPingsStopWhileTheLoopIsBlockedStatusAndStopping) {
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(30s), 0) << d.log();
   EXPECT_TRUE(notify.seen("STOPPING=1"));
+}
+
+// The event loop never waits in fsync: a thread syncs the WAL (store/wal_sync).
+// When that sync fails, the commits since the last good one may not be on
+// disk, and a later success would prove nothing: the daemon must stop with a
+// clear error instead of running on, and must not have acted on the failed
+// commit. Here the disk starts failing WAL syncs (an LD_PRELOAD shim) after a
+// first event was ticketed; the second event's file must still be in new/
+// though its commit reached the database, and after a restart on a healthy
+// disk each event has exactly one ticket.
+TEST(StoreSync, AFailedWalSyncStopsTheDaemonWithoutActingOnTheUnsyncedCommit) {
+  temp_dir tmp("ts-walfail");
+  cwsim_process sim(tmp.path() / "sim");
+  daemon_setup d(tmp.path() / "d", sim);
+  const fs::path flag = tmp.path() / "disk-fails";
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  // The shim comes before the sanitizer runtime in the library order.
+  const std::string asan_options = (asan && *asan ? std::string(asan) + ":" : "") + "verify_asan_link_order=0";
+  auto daemon = d.start({{"LD_PRELOAD", TS_WAL_SYNC_FAIL_SHIM},
+                         {"TS_TEST_WAL_SYNC_FAIL_FLAG", flag.string()},
+                         {"ASAN_OPTIONS", asan_options}});
+  wait_ready(d);
+  d.spool_raw("first.json", make_event("wazuh", "acme-prod", "wal-1"));
+  ASSERT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 1; }, 30s)) << d.log();
+
+  std::ofstream(flag) << "x";
+  d.spool_raw("second.json", make_event("wazuh", "acme-prod", "wal-2"));
+  EXPECT_EQ(daemon->wait(30s).value_or(-1), 1) << d.log();
+  const std::string log = d.log();
+  EXPECT_NE(log.find("store.sync_failed fdatasync of '" + d.database().string() + "-wal' failed: Input/output error"),
+            std::string::npos)
+      << log;
+  {
+    SQLite::Database db(d.database().string(), SQLite::OPEN_READONLY);
+    const int stored = db.execAndGet("SELECT (SELECT count(*) FROM inbox WHERE body LIKE '%\"wal-2\"%') + "
+                                     "(SELECT count(*) FROM issues WHERE issue_id = 'wal-2')")
+                           .getInt();
+    EXPECT_GE(stored, 1) << "the second event was never committed, so this test proves nothing";
+  }
+  EXPECT_TRUE(fs::exists(d.spool() / "new" / "second.json")) << "the file went although its commit was not synced";
+  EXPECT_EQ(sim.tickets().size(), 1u);
+
+  fs::remove(flag);
+  auto again = d.start();
+  EXPECT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 2; }, 30s)) << d.log();
+  const json tickets = sim.tickets();
+  EXPECT_FALSE(ticket_by_xref(tickets, correlation_key({"wazuh", "acme-prod", "wal-1"})).is_null());
+  EXPECT_FALSE(ticket_by_xref(tickets, correlation_key({"wazuh", "acme-prod", "wal-2"})).is_null());
+  EXPECT_FALSE(fs::exists(d.spool() / "new" / "second.json"));
+  again->signal(SIGTERM);
+  EXPECT_EQ(again->wait(30s).value_or(-1), 0) << d.log();
+  EXPECT_EQ(sim.tickets().size(), 2u) << "a ticket was created twice";
 }
 
 TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {

@@ -125,9 +125,11 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
 
 std::map<std::string, std::string> daemon_setup::env() const { return {{"TS_TEST_PRIVATE_KEY", private_key_}}; }
 
-std::unique_ptr<child_process> daemon_setup::start() const {
+std::unique_ptr<child_process> daemon_setup::start(const std::map<std::string, std::string>& extra_env) const {
+  auto vars = env();
+  for (const auto& [k, v] : extra_env) vars.insert_or_assign(k, v);
   return std::make_unique<child_process>(std::vector<std::string>{ticketsyncd_path(), "run", "-c", config_path()},
-                                         env(), log_path());
+                                         vars, log_path());
 }
 
 int daemon_setup::submit(const std::vector<std::string>& files, std::string* output) const {

@@ -94,8 +94,9 @@ class daemon_setup {
   std::string log_path() const { return (dir_ / "daemon.log").string(); }
   std::string log() const { return read_file(log_path()); }
 
-  /// Starts `ticketsyncd run -c CONFIG` (log appended to daemon.log).
-  std::unique_ptr<child_process> start() const;
+  /// Starts `ticketsyncd run -c CONFIG` (log appended to daemon.log), with
+  /// env() and `extra_env` (which wins).
+  std::unique_ptr<child_process> start(const std::map<std::string, std::string>& extra_env = {}) const;
   /// Runs `ticketsyncd submit -c CONFIG FILES...`.
   int submit(const std::vector<std::string>& files, std::string* output) const;
   /// Runs `ticketsyncd ARGS...` to completion with env() and `extra_env` (which wins);

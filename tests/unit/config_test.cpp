@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -39,30 +40,14 @@ using ts::config::technician_close_policy;
 using ts::config::unmapped_policy;
 
 // A directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "ts-config-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const fs::path& path() const noexcept { return path_; }
+struct temp_dir : ts::test::scratch_dir {
+  temp_dir() : scratch_dir("ts-config-test") {}
 
   fs::path write(const std::string& name, std::string_view content) const {
-    const fs::path p = path_ / name;
+    const fs::path p = path() / name;
     std::ofstream(p, std::ios::binary) << content;
     return p;
   }
-
- private:
-  fs::path path_;
 };
 
 // Sets an environment variable for the scope of a test.

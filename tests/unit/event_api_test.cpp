@@ -1,10 +1,16 @@
 // Tests of POST /v1/events (intake/event_api) over a real SQLite store on
 // disk, without sockets: each answer, that 202 comes only with the events
-// committed, and that a refusal stores nothing.
+// committed, and that a refusal stores nothing. Also the group commit both
+// intake paths share, and that neither acts on a commit (answers, removes a
+// spool file) before the sync thread has made it durable.
 #include "intake/event_api.hpp"
+#include "intake/spool.hpp"
+#include "intake/spool_watcher.hpp"
 
 #include "ops/metrics.hpp"
 #include "ops/logging.hpp"
+#include "store/wal_sync.hpp"
+#include "support/sync_gate.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +21,10 @@
 
 #include <stdlib.h>
 
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -190,6 +199,80 @@ TEST(GroupCommit, AFailingWriterLosesOnlyItsOwnWritesInTheSharedTransaction) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(json::parse(rows[0].body)["issue_id"], "g-1");
   EXPECT_EQ(json::parse(rows[1].body)["issue_id"], "g-3");
+}
+
+TEST(GroupCommit, WritersResumeOnlyOnceTheSyncThreadHasSyncedTheirCommit) {
+  fixture f;
+  ts::test::sync_gate gate;
+  ts::store::wal_sync ws(*f.st, gate.options());
+  f.commit->sync_with(&ws);
+  auto a = net::co_spawn(f.ioc, add_row(f, "d-1", false), net::use_future);
+  auto b = net::co_spawn(f.ioc, add_row(f, "d-2", false), net::use_future);
+  f.ioc.restart();
+  f.ioc.poll();  // the batch commits and asks for its sync
+  gate.wait_entered(1);
+  f.ioc.poll();
+  EXPECT_EQ(a.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "resumed before the sync";
+  EXPECT_EQ(b.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(f.st->inbox_depth(), 2) << "committed, not yet known durable";
+  gate.open();
+  f.ioc.run();  // until both writers resumed
+  EXPECT_NO_THROW(a.get());
+  EXPECT_NO_THROW(b.get());
+  EXPECT_EQ(ws.syncs(), 1u);
+  EXPECT_EQ(f.commit->batches(), 1u);
+  f.commit->sync_with(nullptr);
+}
+
+TEST(GroupCommit, AFailedSyncFailsTheWritersOfTheBatch) {
+  fixture f;
+  ts::store::wal_sync_options o;
+  o.sync_fd = [](int) {
+    errno = ENOSPC;
+    return -1;
+  };
+  ts::store::wal_sync ws(*f.st, o);
+  f.commit->sync_with(&ws);
+  auto a = net::co_spawn(f.ioc, add_row(f, "e-1", false), net::use_future);
+  f.ioc.restart();
+  f.ioc.run();
+  try {
+    a.get();
+    ADD_FAILURE() << "a writer whose commit was never synced resumed without an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  f.commit->sync_with(nullptr);
+}
+
+TEST(SpoolWatcher, FilesLeaveTheSpoolOnlyOnceTheirCommitIsSynced) {
+  fixture f;
+  ts::test::sync_gate gate;
+  ts::store::wal_sync ws(*f.st, gate.options());
+  f.commit->sync_with(&ws);
+  ts::config::intake_config icfg;
+  icfg.spool_dir = (f.dir / "spool").string();
+  int notified = 0;
+  ts::intake::spool_watcher watcher(f.ioc.get_executor(), icfg, *f.st, *f.commit, *f.log, f.clk,
+                                    [&] { ++notified; });
+  watcher.prepare();
+  const auto paths = ts::intake::spool_paths::under(icfg.spool_dir);
+  const std::string name = ts::intake::spool_write(paths, event("w-1"));
+  auto done = net::co_spawn(f.ioc, watcher.process_batch(), net::use_future);
+  f.ioc.restart();
+  f.ioc.poll();
+  gate.wait_entered(1);
+  f.ioc.poll();
+  EXPECT_EQ(f.st->inbox_depth(), 1);
+  EXPECT_TRUE(fs::exists(paths.fresh / name)) << "the file went before its event was durable";
+  EXPECT_EQ(notified, 0);
+  gate.open();
+  f.ioc.run();
+  EXPECT_EQ(done.get(), 1u);
+  EXPECT_FALSE(fs::exists(paths.fresh / name));
+  EXPECT_EQ(notified, 1);
+  EXPECT_EQ(watcher.stats().accepted, 1u);
+  f.commit->sync_with(nullptr);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // about the database itself (user_version, PRAGMAs, tables).
 #include "store/migrations.hpp"
 #include "store/store.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -36,23 +37,8 @@ sys_ms at(std::int64_t ms) { return from_unix_ms(ms); }
 int newest_version() { return embedded_migrations().back().version; }
 
 // A fresh directory, removed with everything in it at the end of the test.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "ts_store_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+struct temp_dir : ts::test::scratch_dir {
+  temp_dir() : scratch_dir("ts-store-test") {}
 };
 
 issue_record make_issue(const std::string& issue_id, ts::issue_state state = ts::issue_state::open) {
