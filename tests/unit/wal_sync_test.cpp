@@ -47,6 +47,15 @@ void add_event(store& st, const std::string& id) {
   st.inbox_add({&e, 1}, ts::from_unix_ms(1));
 }
 
+/// A store on disk whose wal_sync's syncs wait for the gate.
+class wal_sync_gated : public ::testing::Test {
+ protected:
+  ts::test::scratch_dir dir{"ts-wal-sync-test"};
+  store st{(dir.path() / "ts.db").string()};
+  sync_gate gate;
+  wal_sync ws{st, gate.options()};
+};
+
 TEST(wal_sync, commits_unsynced_while_attached_and_fully_synced_after) {
   ts::test::scratch_dir dir("ts-wal-sync-test");
   store st((dir.path() / "ts.db").string());
@@ -57,11 +66,7 @@ TEST(wal_sync, commits_unsynced_while_attached_and_fully_synced_after) {
   EXPECT_EQ(st.db().execAndGet("PRAGMA synchronous").getInt(), 2);  // FULL again
 }
 
-TEST(wal_sync, a_request_completes_only_after_a_sync_that_began_after_it) {
-  ts::test::scratch_dir dir("ts-wal-sync-test");
-  store st((dir.path() / "ts.db").string());
-  sync_gate gate;
-  wal_sync ws(st, gate.options());
+TEST_F(wal_sync_gated, a_request_completes_only_after_a_sync_that_began_after_it) {
   add_event(st, "a-1");
   waiter w;
   ws.request(w.callback());
@@ -73,11 +78,7 @@ TEST(wal_sync, a_request_completes_only_after_a_sync_that_began_after_it) {
   EXPECT_EQ(ws.syncs(), 1u);
 }
 
-TEST(wal_sync, requests_made_while_a_sync_runs_share_the_next_one) {
-  ts::test::scratch_dir dir("ts-wal-sync-test");
-  store st((dir.path() / "ts.db").string());
-  sync_gate gate;
-  wal_sync ws(st, gate.options());
+TEST_F(wal_sync_gated, requests_made_while_a_sync_runs_share_the_next_one) {
   add_event(st, "s-1");
   waiter first;
   ws.request(first.callback());
