@@ -216,8 +216,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   const issue_identity id{ev->source, ev->tenant, ev->issue_id};
   json doc;
   doc["event"] = {{"issue", id.display()},
-                  {"state", to_string(ev->state)},
-                  {"severity", to_string(ev->severity)},
+                  {"state", to_text(ev->state)},
+                  {"severity", to_text(ev->severity)},
                   {"updated_at", ev->updated_at_text}};
   json checks = json::array();
   for (const auto& c : d.checks) checks.push_back({{"rule", c.rule}, {"line", c.line}, {"matched", c.matched}, {"why", c.why}});
@@ -243,10 +243,10 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   json state = nullptr;
   if (rec)
     state = {{"ticket", rec->ticket_id ? json(*rec->ticket_id) : json(nullptr)},
-             {"ticket_state", store::to_string(rec->ticket)},
+             {"ticket_state", ts::to_text(rec->ticket)},
              {"phase", rec->phase},
              {"generation", rec->generation},
-             {"issue_state", to_string(rec->state)},
+             {"issue_state", to_text(rec->state)},
              {"last_event_at", format_rfc3339(rec->last_event_at)},
              {"technician_closed", rec->tech_closed},
              {"digest", rec->digest ? json(*rec->digest) : json(nullptr)}};
@@ -276,7 +276,7 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
     }
     const auto p = sync::plan_event(snap, *ev, sync::fields_of(*d.desired), d.ticket->lifecycle);
     json ops = json::array();
-    for (const auto& op : p.ops) ops.push_back(std::string(to_string(op.kind)));
+    for (const auto& op : p.ops) ops.push_back(std::string(to_text(op.kind)));
     plan_doc = {{"reason", std::string(p.reason)}, {"apply", p.apply}, {"ops", ops}};
     const int cap = cfg->storm.max_new_tickets_per_hour;
     if (rec && rec->digest) {
@@ -325,7 +325,7 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   if (as_json) {
     std::cout << dump(doc) << "\n";
   } else {
-    std::cout << "event    " << id.display() << " (" << to_string(ev->state) << ", " << to_string(ev->severity)
+    std::cout << "event    " << id.display() << " (" << to_text(ev->state) << ", " << to_text(ev->severity)
               << ", updated " << ev->updated_at_text << ")\n";
     std::cout << "rules\n";
     for (const auto& c : d.checks) {
@@ -339,8 +339,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
               << "\n";
     if (rec)
       std::cout << "stored   ticket " << (rec->ticket_id ? std::to_string(*rec->ticket_id) : "none") << " ("
-                << store::to_string(rec->ticket) << ", generation " << rec->generation << "), issue "
-                << to_string(rec->state) << " as of " << format_rfc3339(rec->last_event_at)
+                << ts::to_text(rec->ticket) << ", generation " << rec->generation << "), issue "
+                << to_text(rec->state) << " as of " << format_rfc3339(rec->last_event_at)
                 << (rec->tech_closed ? ", closed by a technician" : "") << "\n";
     else
       std::cout << "stored   " << (store_note.empty() ? "never seen" : store_note) << "\n";
@@ -546,7 +546,7 @@ int cmd_history(const std::string& config_path, const std::string& key, bool as_
       json doc = {{"issue", rec->identity.display()},
                   {"correlation_key", rec->correlation_key},
                   {"ticket", rec->ticket_id ? json(*rec->ticket_id) : json(nullptr)},
-                  {"ticket_state", store::to_string(rec->ticket)},
+                  {"ticket_state", ts::to_text(rec->ticket)},
                   {"rule", rec->rule},
                   {"entries", json::array()}};
       for (const auto& e : entries) doc["entries"].push_back(history_json(e));
@@ -555,7 +555,7 @@ int cmd_history(const std::string& config_path, const std::string& key, bool as_
     }
     std::cout << "issue   " << rec->identity.display() << " (" << rec->correlation_key << ")\n"
               << "ticket  " << (rec->ticket_id ? std::to_string(*rec->ticket_id) : "none") << " ("
-              << store::to_string(rec->ticket) << ", generation " << rec->generation << ")"
+              << ts::to_text(rec->ticket) << ", generation " << rec->generation << ")"
               << (rec->tech_closed ? ", closed by a technician" : "") << "\n"
               << "rule    " << (rec->rule.empty() ? "-" : rec->rule) << "\n";
     for (const auto& e : entries) std::cout << history_line(e) << "\n";

@@ -82,7 +82,7 @@ std::string issue_key_of(store::store& st, std::int64_t issue) {
 json operation_json(const store::operation_record& op) {
   return {{"id", op.id},
           {"kind", op.kind},
-          {"status", store::to_string(op.status)},
+          {"status", ts::to_text(op.status)},
           {"attempts", op.attempts},
           {"step", op.step},
           {"sent", op.sent},
@@ -341,7 +341,7 @@ int cmd_deadletter_show(const std::string& config_path, const std::string& id_te
     json doc = dead_letter_json(*d, key);
     doc["correlation_key"] = issue ? json(issue->correlation_key) : json(nullptr);
     doc["ticket"] = issue && issue->ticket_id ? json(*issue->ticket_id) : json(nullptr);
-    doc["ticket_state"] = issue ? json(store::to_string(issue->ticket)) : json(nullptr);
+    doc["ticket_state"] = issue ? json(ts::to_text(issue->ticket)) : json(nullptr);
     doc["operation_record"] = op ? operation_json(*op) : json(nullptr);
     doc["history"] = json::array();
     for (const auto& h : history) doc["history"].push_back(history_json(h));
@@ -349,12 +349,12 @@ int cmd_deadletter_show(const std::string& config_path, const std::string& id_te
     return 0;
   }
   std::string operation = std::to_string(d->operation) + " (" + d->kind;
-  if (op) operation += ", " + std::string(store::to_string(op->status)) + ", step " + std::to_string(op->step);
+  if (op) operation += ", " + std::string(ts::to_text(op->status)) + ", step " + std::to_string(op->step);
   if (op && op->sent) operation += ", sent: a retry first looks for what an earlier attempt did";
   operation += ")";
   std::string ticket = "none";
   if (issue && issue->ticket_id)
-    ticket = std::to_string(*issue->ticket_id) + " (" + std::string(store::to_string(issue->ticket)) + ")";
+    ticket = std::to_string(*issue->ticket_id) + " (" + std::string(ts::to_text(issue->ticket)) + ")";
   std::vector<std::vector<std::string>> lines{
       {"dead letter", std::to_string(d->id)},
       {"operation", operation},
@@ -402,7 +402,7 @@ int settle_dead_letters(const std::string& config_path, const std::vector<std::s
       case store::dead_letter_outcome::not_dead: {
         const auto op = st->get_operation(r.letter->operation);
         std::cerr << command << ": dead letter " << *id << ": its operation " << r.letter->operation << " is "
-                  << (op ? store::to_string(op->status) : "missing") << ", not dead; nothing changed\n";
+                  << (op ? ts::to_text(op->status) : "missing") << ", not dead; nothing changed\n";
         exit_code = 1;
         break;
       }
@@ -469,12 +469,12 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
   if (as_json) {
     json doc = {{"issue", display},
                 {"correlation_key", rec.correlation_key},
-                {"state", to_string(rec.state)},
-                {"severity", to_string(rec.severity)},
+                {"state", to_text(rec.state)},
+                {"severity", to_text(rec.severity)},
                 {"last_event_at", format_rfc3339(rec.last_event_at)},
                 {"resolved_at", time_or_null(rec.resolved_at)},
                 {"ticket", rec.ticket_id ? json(*rec.ticket_id) : json(nullptr)},
-                {"ticket_state", store::to_string(rec.ticket)},
+                {"ticket_state", ts::to_text(rec.ticket)},
                 {"generation", rec.generation},
                 {"phase", rec.phase},
                 {"rule", rec.rule},
@@ -494,12 +494,12 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
   }
 
   std::string ticket = rec.ticket_id ? std::to_string(*rec.ticket_id) : "none";
-  ticket += " (" + std::string(store::to_string(rec.ticket)) + ", generation " + std::to_string(rec.generation) +
+  ticket += " (" + std::string(ts::to_text(rec.ticket)) + ", generation " + std::to_string(rec.generation) +
             ", phase " + rec.phase + ")";
   if (rec.tech_closed) ticket += ", closed by a technician";
   std::vector<std::vector<std::string>> head{
       {"issue", display + " (" + rec.correlation_key + ")"},
-      {"state", std::string(to_string(rec.state)) + ", " + std::string(to_string(rec.severity)) + ", last event " +
+      {"state", std::string(to_text(rec.state)) + ", " + std::string(to_text(rec.severity)) + ", last event " +
                     format_rfc3339(rec.last_event_at)},
       {"ticket", ticket},
       {"rule", rec.rule.empty() ? "-" : rec.rule}};
@@ -527,7 +527,7 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
     std::vector<std::vector<std::string>> rows{
         {"ID", "KIND", "STATUS", "ATTEMPTS", "STEP", "SENT", "NEXT ATTEMPT", "LAST ERROR"}};
     for (const auto& op : ops)
-      rows.push_back({std::to_string(op.id), op.kind, std::string(store::to_string(op.status)),
+      rows.push_back({std::to_string(op.id), op.kind, std::string(ts::to_text(op.status)),
                       std::to_string(op.attempts), std::to_string(op.step), op.sent ? "yes" : "no",
                       op.status == store::op_status::pending ? format_rfc3339(op.next_attempt_at) : "-",
                       or_dash(op.last_error)});

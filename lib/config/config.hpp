@@ -4,6 +4,7 @@
 // config/ticketsync.yaml.
 #pragma once
 
+#include "core/enum_text.hpp"
 #include "core/event.hpp"
 
 #include <chrono>
@@ -275,3 +276,48 @@ struct config_error {
 std::optional<std::string> resolve_secret(const secret_ref& ref, std::string* why);
 
 }  // namespace ts::config
+
+// The configuration's spelling of each choice.
+template <>
+struct ts::enum_text<ts::config::unmapped_policy> {
+  static constexpr std::array<std::pair<config::unmapped_policy, std::string_view>, 2> names{{
+      {config::unmapped_policy::default_company, "default"},
+      {config::unmapped_policy::hold, "hold"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::on_update_policy> {
+  static constexpr std::array<std::pair<config::on_update_policy, std::string_view>, 3> names{{
+      {config::on_update_policy::patch, "patch"},
+      {config::on_update_policy::note, "note"},
+      {config::on_update_policy::ignore, "ignore"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::on_resolve_policy> {
+  static constexpr std::array<std::pair<config::on_resolve_policy, std::string_view>, 3> names{{
+      {config::on_resolve_policy::close, "close"},
+      {config::on_resolve_policy::note, "note"},
+      {config::on_resolve_policy::ignore, "ignore"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::technician_close_policy> {
+  static constexpr std::array<std::pair<config::technician_close_policy, std::string_view>, 4> names{{
+      {config::technician_close_policy::respect, "respect"},
+      {config::technician_close_policy::reopen, "reopen"},
+      {config::technician_close_policy::new_ticket, "new_ticket"},
+      {config::technician_close_policy::note, "note"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::logging_config::format> {
+  static constexpr std::array<std::pair<config::logging_config::format, std::string_view>, 2> names{{
+      {config::logging_config::format::text, "text"},
+      {config::logging_config::format::json, "json"},
+  }};
+};

@@ -318,25 +318,20 @@ parse_error check_not_empty(std::string_view v) {
   return std::nullopt;
 }
 
-parse_error check_on_update(std::string_view v) {
-  if (v == "patch" || v == "note" || v == "ignore") return std::nullopt;
-  return "must be one of patch, note, ignore, got " + quote(v);
+// One of an enum's configuration names (ts::enum_text).
+template <text_enum E>
+parse_error check_choice(std::string_view v) {
+  if (from_text<E>(v)) return std::nullopt;
+  return "must be one of " + text_choices<E>() + ", got " + quote(v);
 }
 
-parse_error check_on_resolve(std::string_view v) {
-  if (v == "close" || v == "note" || v == "ignore") return std::nullopt;
-  return "must be one of close, note, ignore, got " + quote(v);
-}
+parse_error check_on_update(std::string_view v) { return check_choice<on_update_policy>(v); }
 
-parse_error check_on_technician_close(std::string_view v) {
-  if (v == "respect" || v == "reopen" || v == "new_ticket" || v == "note") return std::nullopt;
-  return "must be one of respect, reopen, new_ticket, note, got " + quote(v);
-}
+parse_error check_on_resolve(std::string_view v) { return check_choice<on_resolve_policy>(v); }
 
-parse_error check_unmapped(std::string_view v) {
-  if (v == "default" || v == "hold") return std::nullopt;
-  return "must be one of default, hold, got " + quote(v);
-}
+parse_error check_on_technician_close(std::string_view v) { return check_choice<technician_close_policy>(v); }
+
+parse_error check_unmapped(std::string_view v) { return check_choice<unmapped_policy>(v); }
 
 parse_error check_cw_level(std::string_view v) {
   if (v == "Low" || v == "Medium" || v == "High") return std::nullopt;
@@ -344,7 +339,7 @@ parse_error check_cw_level(std::string_view v) {
 }
 
 parse_error check_severity(std::string_view v) {
-  if (ts::parse_severity(v)) return std::nullopt;
+  if (ts::from_text<ts::severity>(v)) return std::nullopt;
   return "must be one of critical, high, medium, low, info, got " + quote(v);
 }
 
@@ -391,10 +386,7 @@ parse_error check_credential_name(std::string_view v) {
   return std::nullopt;
 }
 
-parse_error check_log_format(std::string_view v) {
-  if (v == "text" || v == "json") return std::nullopt;
-  return "must be one of text, json, got " + quote(v);
-}
+parse_error check_log_format(std::string_view v) { return check_choice<logging_config::format>(v); }
 
 // HOST:PORT with a numeric port 1..65535; an IPv6 host in brackets.
 parse_error check_listen(std::string_view v) {
@@ -829,7 +821,7 @@ void read_by_severity(map_walker& w, std::string_view key, std::map<ts::severity
   if (e->value.IsMap()) {
     std::map<ts::severity, std::string> m;
     w.section(key, need::required, [&](map_walker& s) {
-      for (ts::severity sev : all_severities) s.string(ts::to_string(sev), m[sev], need::required, check);
+      for (ts::severity sev : all_severities) s.string(ts::to_text(sev), m[sev], need::required, check);
     });
     out = std::move(m);
     return;
@@ -880,18 +872,11 @@ void read_ticket(map_walker& w, ticket_config& t, bool top_level) {
     std::string on_update, on_resolve, on_tech;
     l.string("on_update", on_update, need::optional, check_on_update);
     l.string("on_resolve", on_resolve, need::optional, check_on_resolve);
-    if (on_update == "patch") t.lifecycle.on_update = on_update_policy::patch;
-    if (on_update == "note") t.lifecycle.on_update = on_update_policy::note;
-    if (on_update == "ignore") t.lifecycle.on_update = on_update_policy::ignore;
-    if (on_resolve == "close") t.lifecycle.on_resolve = on_resolve_policy::close;
-    if (on_resolve == "note") t.lifecycle.on_resolve = on_resolve_policy::note;
-    if (on_resolve == "ignore") t.lifecycle.on_resolve = on_resolve_policy::ignore;
+    if (auto v = from_text<on_update_policy>(on_update)) t.lifecycle.on_update = *v;
+    if (auto v = from_text<on_resolve_policy>(on_resolve)) t.lifecycle.on_resolve = *v;
     l.duration("reopen_window", t.lifecycle.reopen_window, true);
     l.string("on_technician_close", on_tech, need::optional, check_on_technician_close);
-    if (on_tech == "respect") t.lifecycle.on_technician_close = technician_close_policy::respect;
-    if (on_tech == "reopen") t.lifecycle.on_technician_close = technician_close_policy::reopen;
-    if (on_tech == "new_ticket") t.lifecycle.on_technician_close = technician_close_policy::new_ticket;
-    if (on_tech == "note") t.lifecycle.on_technician_close = technician_close_policy::note;
+    if (auto v = from_text<technician_close_policy>(on_tech)) t.lifecycle.on_technician_close = *v;
   });
 }
 
@@ -900,10 +885,10 @@ void read_match(map_walker& m, match_spec& out) {
   m.strings("tenant", out.tenants);
   std::vector<std::string> sev;
   m.strings("severity", sev, check_severity);
-  for (const auto& s : sev) out.severities.push_back(*ts::parse_severity(s));
+  for (const auto& s : sev) out.severities.push_back(*ts::from_text<ts::severity>(s));
   std::string min;
   m.string("min_severity", min, need::optional, check_severity);
-  if (!min.empty()) out.min_severity = ts::parse_severity(min);
+  if (!min.empty()) out.min_severity = ts::from_text<ts::severity>(min);
   m.strings("category", out.categories);
   m.section("tags", need::optional, [&](map_walker& t) {
     t.strings("any", out.tags_any);
@@ -1050,7 +1035,7 @@ void read_document(map_walker& w, config& cfg) {
     s.string("level", cfg.logging.level, need::optional, check_log_level);
     std::string format;
     s.string("format", format, need::optional, check_log_format);
-    if (format == "json") cfg.logging.fmt = logging_config::format::json;
+    if (auto v = from_text<logging_config::format>(format)) cfg.logging.fmt = *v;
   });
   w.section("admin", need::optional, [&](map_walker& s) { read_admin(s, cfg.admin); });
 }

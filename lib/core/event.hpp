@@ -2,6 +2,7 @@
 // from a source product. Identity is (source, tenant, issue_id).
 #pragma once
 
+#include "core/enum_text.hpp"
 #include "core/time.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,10 +17,25 @@ namespace ts {
 enum class issue_state { open, resolved };
 enum class severity { critical, high, medium, low, info };
 
-std::string_view to_string(issue_state s) noexcept;
-std::string_view to_string(severity s) noexcept;
-std::optional<issue_state> parse_issue_state(std::string_view s) noexcept;
-std::optional<severity> parse_severity(std::string_view s) noexcept;
+template <>
+struct enum_text<issue_state> {
+  static constexpr std::array<std::pair<issue_state, std::string_view>, 2> names{{
+      {issue_state::open, "open"},
+      {issue_state::resolved, "resolved"},
+  }};
+};
+
+/// Most severe first (the order rules compare with `min_severity`).
+template <>
+struct enum_text<severity> {
+  static constexpr std::array<std::pair<severity, std::string_view>, 5> names{{
+      {severity::critical, "critical"},
+      {severity::high, "high"},
+      {severity::medium, "medium"},
+      {severity::low, "low"},
+      {severity::info, "info"},
+  }};
+};
 
 struct event {
   std::string source;                      ///< producing product, e.g. "wazuh"

@@ -335,7 +335,7 @@ event_result parse_event(std::string_view json_text) {
 
   auto state = required_string(doc, "state");
   if (!state) return state.error();
-  if (auto s = parse_issue_state(*state)) {
+  if (auto s = ts::from_text<ts::issue_state>(*state)) {
     ev.state = *s;
   } else {
     return field_error("state", "must be one of open, resolved (got " + quote_value(*state) + ")");
@@ -343,7 +343,7 @@ event_result parse_event(std::string_view json_text) {
 
   auto sev = required_string(doc, "severity");
   if (!sev) return sev.error();
-  if (auto s = parse_severity(*sev)) {
+  if (auto s = ts::from_text<ts::severity>(*sev)) {
     ev.severity = *s;
   } else {
     return field_error("severity", "must be one of critical, high, medium, low, info (got " + quote_value(*sev) + ")");

@@ -45,18 +45,6 @@ sys_ms wall_now() {
 
 }  // namespace
 
-std::string_view to_string(psa_failure::kind k) noexcept {
-  switch (k) {
-    case psa_failure::kind::transport: return "transport";
-    case psa_failure::kind::throttled: return "throttled";
-    case psa_failure::kind::server: return "server";
-    case psa_failure::kind::rejected: return "rejected";
-    case psa_failure::kind::auth: return "auth";
-    case psa_failure::kind::protocol: return "protocol";
-  }
-  return "unknown";
-}
-
 std::string psa_failure::to_string() const {
   if (http_status != 0) return cw.to_string() + (detail.empty() ? "" : " (" + detail + ")");
   return detail;

@@ -44,8 +44,6 @@ struct psa_failure {
   bool retryable() const noexcept { return what != kind::rejected; }
 };
 
-std::string_view to_string(psa_failure::kind k) noexcept;
-
 template <class T>
 using psa_result = boost::system::result<T, psa_failure>;
 
@@ -146,6 +144,19 @@ class cw_client {
 };
 
 }  // namespace ts::psa
+
+template <>
+struct ts::enum_text<ts::psa::psa_failure::kind> {
+  using kind = psa::psa_failure::kind;
+  static constexpr std::array<std::pair<kind, std::string_view>, 6> names{{
+      {kind::transport, "transport"},
+      {kind::throttled, "throttled"},
+      {kind::server, "server"},
+      {kind::rejected, "rejected"},
+      {kind::auth, "auth"},
+      {kind::protocol, "protocol"},
+  }};
+};
 
 namespace boost::system {
 [[noreturn]] void throw_exception_from_error(const ts::psa::psa_failure& e, const boost::source_location& loc);

@@ -82,16 +82,16 @@ bool match_event(const config::match_spec& m, const std::optional<regex>& title,
     if (it == m.tenants.end()) return fail("tenant " + q(ev.tenant) + " matches none of " + list_of(m.tenants));
     why.push_back("tenant " + q(ev.tenant) + " matches " + q(*it));
   }
-  const std::string sev(ts::to_string(ev.severity));
+  const std::string sev(ts::to_text(ev.severity));
   if (!m.severities.empty()) {
     std::vector<std::string> names;
-    for (auto s : m.severities) names.emplace_back(ts::to_string(s));
+    for (auto s : m.severities) names.emplace_back(ts::to_text(s));
     if (std::find(m.severities.begin(), m.severities.end(), ev.severity) == m.severities.end())
       return fail("severity " + sev + " is not in " + list_of(names));
     why.push_back("severity " + sev + " is in " + list_of(names));
   }
   if (m.min_severity) {
-    const std::string min(ts::to_string(*m.min_severity));
+    const std::string min(ts::to_text(*m.min_severity));
     if (rank(ev.severity) < rank(*m.min_severity)) return fail("severity " + sev + " is below " + min);
     why.push_back("severity " + sev + " is at least " + min);
   }

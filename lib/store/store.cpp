@@ -22,28 +22,6 @@
 
 namespace ts::store {
 
-//------------------------------------------------------------------------------
-// Enum <-> TEXT, matching the CHECK constraints in migrations/0001_init.sql.
-
-std::string_view to_string(ticket_state s) noexcept {
-  switch (s) {
-    case ticket_state::none: return "none";
-    case ticket_state::creating: return "creating";
-    case ticket_state::open: return "open";
-    case ticket_state::closed: return "closed";
-  }
-  return "none";
-}
-
-std::string_view to_string(op_status s) noexcept {
-  switch (s) {
-    case op_status::pending: return "pending";
-    case op_status::done: return "done";
-    case op_status::dead: return "dead";
-  }
-  return "pending";
-}
-
 namespace {
 
 // A value the schema forbids means the file was edited by hand or is corrupt:
@@ -52,16 +30,11 @@ namespace {
   throw std::runtime_error("store: unexpected value '" + std::string(value) + "' in " + std::string(column));
 }
 
-ticket_state parse_ticket_state(const std::string& s) {
-  for (auto v : {ticket_state::none, ticket_state::creating, ticket_state::open, ticket_state::closed})
-    if (to_string(v) == s) return v;
-  bad_value("issues.ticket_state", s);
-}
-
-op_status parse_op_status(const std::string& s) {
-  for (auto v : {op_status::pending, op_status::done, op_status::dead})
-    if (to_string(v) == s) return v;
-  bad_value("operations.status", s);
+/// The value of enum column `column`, or bad_value().
+template <text_enum E>
+E read_enum(std::string_view column, const std::string& text) {
+  if (auto v = from_text<E>(text)) return *v;
+  bad_value(column, text);
 }
 
 std::int64_t to_sql_limit(std::size_t limit) {
@@ -115,18 +88,12 @@ issue_record read_issue(const SQLite::Statement& s) {
   r.identity.tenant = s.getColumn(2).getString();
   r.identity.issue_id = s.getColumn(3).getString();
   r.correlation_key = s.getColumn(4).getString();
-  const std::string state_text = s.getColumn(5).getString();
-  const auto parsed_state = parse_issue_state(state_text);
-  if (!parsed_state) bad_value("issues.state", state_text);
-  r.state = *parsed_state;
-  const std::string severity_text = s.getColumn(6).getString();
-  const auto parsed_severity = parse_severity(severity_text);
-  if (!parsed_severity) bad_value("issues.severity", severity_text);
-  r.severity = *parsed_severity;
+  r.state = read_enum<issue_state>("issues.state", s.getColumn(5).getString());
+  r.severity = read_enum<ts::severity>("issues.severity", s.getColumn(6).getString());
   r.last_event_at = from_unix_ms(s.getColumn(7).getInt64());
   r.event_json = s.getColumn(8).getString();
   if (!s.isColumnNull(9)) r.ticket_id = s.getColumn(9).getInt64();
-  r.ticket = parse_ticket_state(s.getColumn(10).getString());
+  r.ticket = read_enum<ticket_state>("issues.ticket_state", s.getColumn(10).getString());
   r.generation = s.getColumn(11).getInt();
   r.phase = s.getColumn(12).getString();
   if (!s.isColumnNull(13)) r.resolved_at = from_unix_ms(s.getColumn(13).getInt64());
@@ -144,7 +111,7 @@ operation_record read_operation(const SQLite::Statement& s) {
   r.issue = s.getColumn(1).getInt64();
   r.kind = s.getColumn(2).getString();
   r.payload = s.getColumn(3).getString();
-  r.status = parse_op_status(s.getColumn(4).getString());
+  r.status = read_enum<op_status>("operations.status", s.getColumn(4).getString());
   r.attempts = s.getColumn(5).getInt();
   r.sent = s.getColumn(6).getInt() != 0;
   r.next_attempt_at = from_unix_ms(s.getColumn(7).getInt64());
@@ -423,12 +390,12 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
     s.bindNoCopy(2, rec.identity.tenant);
     s.bindNoCopy(3, rec.identity.issue_id);
     s.bind(4, rec.correlation_key.empty() ? correlation_key(rec.identity) : rec.correlation_key);
-    s.bindNoCopy(5, to_string(rec.state).data());  // string literals: NUL-terminated
-    s.bindNoCopy(6, to_string(rec.severity).data());
+    s.bindNoCopy(5, to_text(rec.state).data());  // string literals: NUL-terminated
+    s.bindNoCopy(6, to_text(rec.severity).data());
     s.bind(7, to_unix_ms(rec.last_event_at));
     s.bindNoCopy(8, rec.event_json);
     if (rec.ticket_id) s.bind(9, *rec.ticket_id);  // else stays NULL (bindings were cleared)
-    s.bindNoCopy(10, to_string(rec.ticket).data());
+    s.bindNoCopy(10, to_text(rec.ticket).data());
     s.bind(11, to_unix_ms(now));
     s.bind(12, rec.generation);
     s.bindNoCopy(13, rec.phase);
@@ -444,8 +411,8 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
   auto& s = stmts_->issue_update;
   statement_use use(s);
   s.bind(1, rec.id);
-  s.bindNoCopy(2, to_string(rec.state).data());
-  s.bindNoCopy(3, to_string(rec.severity).data());
+  s.bindNoCopy(2, to_text(rec.state).data());
+  s.bindNoCopy(3, to_text(rec.severity).data());
   s.bind(4, to_unix_ms(rec.last_event_at));
   s.bindNoCopy(5, rec.event_json);
   s.bind(6, to_unix_ms(now));
@@ -474,7 +441,7 @@ void store::set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id
   statement_use use(s);
   s.bind(1, issue);
   if (ticket_id) s.bind(2, *ticket_id);
-  s.bindNoCopy(3, to_string(state).data());
+  s.bindNoCopy(3, to_text(state).data());
   s.bind(4, to_unix_ms(now));
   if (s.exec() == 0) no_issue(issue);
 }

@@ -12,6 +12,7 @@
 // back, so nothing half-written survives.
 #pragma once
 
+#include "core/enum_text.hpp"
 #include "core/event.hpp"
 #include "core/issue_key.hpp"
 #include "core/time.hpp"
@@ -45,7 +46,6 @@ struct inbox_row {
 };
 
 enum class ticket_state { none, creating, open, closed };
-std::string_view to_string(ticket_state s) noexcept;
 
 struct issue_record {
   std::int64_t id = 0;  ///< 0 before insertion
@@ -95,7 +95,6 @@ struct directory_entry {
 };
 
 enum class op_status { pending, done, dead };
-std::string_view to_string(op_status s) noexcept;
 
 struct operation_record {
   std::int64_t id = 0;
@@ -380,3 +379,23 @@ class store {
 };
 
 }  // namespace ts::store
+
+// Matching the CHECK constraints in migrations/0001_init.sql.
+template <>
+struct ts::enum_text<ts::store::ticket_state> {
+  static constexpr std::array<std::pair<store::ticket_state, std::string_view>, 4> names{{
+      {store::ticket_state::none, "none"},
+      {store::ticket_state::creating, "creating"},
+      {store::ticket_state::open, "open"},
+      {store::ticket_state::closed, "closed"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::store::op_status> {
+  static constexpr std::array<std::pair<store::op_status, std::string_view>, 3> names{{
+      {store::op_status::pending, "pending"},
+      {store::op_status::done, "done"},
+      {store::op_status::dead, "dead"},
+  }};
+};

@@ -45,21 +45,6 @@ void put_fields(json& j, const ticket_fields& f) {
 /// externalXRef of an issue's ticket of generation `gen` (1: the correlation key itself).
 std::string xref_for(const std::string& key, int gen) { return gen <= 1 ? key : key + "#" + std::to_string(gen); }
 
-ticket_phase parse_phase(std::string_view s) {
-  if (s == "open") return ticket_phase::open;
-  if (s == "closed") return ticket_phase::closed;
-  return ticket_phase::none;
-}
-
-std::string_view phase_name(ticket_phase p) {
-  switch (p) {
-    case ticket_phase::open: return "open";
-    case ticket_phase::closed: return "closed";
-    case ticket_phase::none: return "none";
-  }
-  return "none";
-}
-
 std::string_view phase_of(store::ticket_state t) {
   switch (t) {
     case store::ticket_state::open: return "open";
@@ -111,8 +96,8 @@ std::string stored_desired(json desired, const std::string& correlation_key, int
 /// (the caller adds the plan).
 json decision_detail(const ts::event& ev, const rules::decision& d) {
   json why = {{"event_updated_at", ev.updated_at_text},
-              {"event_state", to_string(ev.state)},
-              {"severity", to_string(ev.severity)},
+              {"event_state", to_text(ev.state)},
+              {"severity", to_text(ev.severity)},
               {"rule", d.rule},
               {"rule_why", d.checks.empty() ? json::array() : json(d.checks.back().why)},
               {"company", d.company.identifier},
@@ -329,7 +314,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   std::optional<issue_snapshot> snap;
   if (rec)
     snap = issue_snapshot{rec->state,        rec->last_event_at,
-                          parse_phase(rec->phase), rec->resolved_at,
+                          from_text<ticket_phase>(rec->phase).value_or(ticket_phase::none), rec->resolved_at,
                           fields_of(json::parse(rec->desired_json, nullptr, false)), rec->tech_closed};
   const plan p = plan_event(snap, *ev, fields, tcfg.lifecycle);
   log_.debug("event.planned issue={} updated_at={} rule={} apply={} ops={} reason=\"{}\"", key, ev->updated_at_text,
@@ -352,7 +337,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   json why = decision_detail(*ev, d);
   why["plan"] = p.reason;
   json ops_json = json::array();
-  for (const planned_op& op : p.ops) ops_json.push_back(to_string(op.kind));
+  for (const planned_op& op : p.ops) ops_json.push_back(to_text(op.kind));
   why["ops"] = ops_json;
   const auto record_decision = [&](std::int64_t issue_row) {
     store_.add_history(issue_row, "decision", std::nullopt, why.dump(-1, ' ', false, json::error_handler_t::replace),
@@ -367,12 +352,12 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
     why["error"] = error;
     record_decision(issue_row);
     if (!p.ops.empty()) {
-      const std::int64_t op = store_.add_operation(issue_row, to_string(p.ops.front().kind), "{}", now);
+      const std::int64_t op = store_.add_operation(issue_row, to_text(p.ops.front().kind), "{}", now);
       store_.fail_operation(op, store::dead_letter_info{0, {}, {}, {}, error}, now);
       ++stats_.dead;
-      ++stats_.operations[{std::string(to_string(p.ops.front().kind)), "dead"}];
+      ++stats_.operations[{std::string(to_text(p.ops.front().kind)), "dead"}];
       log_.error("op.dead_lettered issue={} ticket={} op={} kind={} rule={} reason=\"{}\"", key,
-                 ticket_text(r.ticket_id), op, to_string(p.ops.front().kind), d.rule, error);
+                 ticket_text(r.ticket_id), op, to_text(p.ops.front().kind), d.rule, error);
     }
     return;
   }
@@ -386,7 +371,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   if (creates && cap > 0 && storm_capped(cap, store_.creates_since(ev->tenant, now - std::chrono::hours{1}))) {
     const std::int64_t digest = digest_issue_for(*ev, want, desired, now);
     r.digest = digest;
-    r.phase = phase_name(ticket_phase::none);
+    r.phase = to_text(ticket_phase::none);
     r.resolved_at = p.resolved_at;
     r.desired_json = desired.dump(-1, ' ', false, json::error_handler_t::replace);
     const std::int64_t issue_row = store_.save_issue(r, now);
@@ -401,7 +386,7 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
   }
 
   if (p.new_generation) ++r.generation;
-  r.phase = phase_name(p.phase_after);
+  r.phase = to_text(p.phase_after);
   r.resolved_at = p.resolved_at;
   r.desired_json = stored_desired(std::move(desired), r.correlation_key, r.generation);
   const std::int64_t issue_row = store_.save_issue(r, now);
@@ -419,9 +404,9 @@ void engine::plan_row(const store::inbox_row& row, sys_ms now) {
       }
     }
     json payload = json::object();
-    if (op.kind == op_kind::note) payload["note"] = to_string(op.note);
+    if (op.kind == op_kind::note) payload["note"] = to_text(op.note);
     if (op.kind == op_kind::create) payload["generation"] = r.generation;
-    store_.add_operation(issue_row, to_string(op.kind), payload.dump(), now);
+    store_.add_operation(issue_row, to_text(op.kind), payload.dump(), now);
   }
 }
 
@@ -444,12 +429,12 @@ void engine::plan_digest_member(const store::issue_record& rec, const ts::event&
   context["cap"] = rules_->cfg().storm.max_new_tickets_per_hour;
   auto text = rules::render_template("storm.digest_note", rules_->cfg().storm.digest_note, context);
   json payload = {{"note", "digest"}, {"member", rec.id}, {"text", text ? valid_utf8(*text) : ev.title}};
-  store_.add_operation(*rec.digest, to_string(op_kind::note), payload.dump(-1, ' ', false, json::error_handler_t::replace),
+  store_.add_operation(*rec.digest, to_text(op_kind::note), payload.dump(-1, ' ', false, json::error_handler_t::replace),
                        now);
   if (!first)
     store_.add_history(rec.id, "decision", std::nullopt,
                        json({{"event_updated_at", ev.updated_at_text},
-                             {"event_state", to_string(ev.state)},
+                             {"event_state", to_text(ev.state)},
                              {"plan", "storm digest member: state change noted on the digest ticket"},
                              {"digest", *rec.digest},
                              {"ops", json::array({"digest_note"})}})
@@ -472,7 +457,7 @@ std::int64_t engine::digest_issue_for(const ts::event& ev, const rules::desired_
   d.severity = ev.severity;
   d.last_event_at = now;
   d.event_json = json({{"source", did.source}, {"tenant", did.tenant}, {"issue_id", did.issue_id}}).dump();
-  d.phase = phase_name(ticket_phase::open);
+  d.phase = to_text(ticket_phase::open);
   d.rule = member.rule;
   json dj = desired;
   dj["summary"] = rules::truncate_utf16(summary ? *summary : "[storm] " + ev.tenant, 100);
@@ -484,7 +469,7 @@ std::int64_t engine::digest_issue_for(const ts::event& ev, const rules::desired_
   dj["xref"] = d.correlation_key;
   d.desired_json = dj.dump(-1, ' ', false, json::error_handler_t::replace);
   const std::int64_t id = store_.save_issue(d, now);
-  store_.add_operation(id, to_string(op_kind::create), json({{"generation", 1}}).dump(), now);
+  store_.add_operation(id, to_text(op_kind::create), json({{"generation", 1}}).dump(), now);
   store_.add_history(id, "decision", std::nullopt,
                      json({{"plan", "storm digest ticket for tenant " + ev.tenant}, {"ops", json::array({"create"})}})
                          .dump(-1, ' ', false, json::error_handler_t::replace),
@@ -531,10 +516,10 @@ std::optional<std::string> engine::rerender(const store::operation_record& op, s
   if (!cur) return std::nullopt;  // execute() dead-letters the operation
   // Plan later events as if the operation will succeed, as when it was
   // planned (its dead letter set the phase back to what is known).
-  if (op.kind == to_string(op_kind::create) || op.kind == to_string(op_kind::reopen))
-    cur->phase = phase_name(ticket_phase::open);
-  else if (op.kind == to_string(op_kind::close))
-    cur->phase = phase_name(ticket_phase::closed);
+  if (op.kind == to_text(op_kind::create) || op.kind == to_text(op_kind::reopen))
+    cur->phase = to_text(ticket_phase::open);
+  else if (op.kind == to_text(op_kind::close))
+    cur->phase = to_text(ticket_phase::closed);
   // A storm digest ticket is not rendered by the rules (digest_issue_for).
   if (cur->identity.source != digest_source) {
     auto ev = intake::parse_event(cur->event_json);
@@ -632,7 +617,7 @@ net::awaitable<void> engine::execute(store::operation_record op) {
   } guard{flight_, op.issue, op.id};
 
   auto issue = store_.get_issue(op.issue);
-  const auto kind = parse_op_kind(op.kind);
+  const auto kind = ts::from_text<op_kind>(op.kind);
   if (!issue || !kind) {
     co_await commit_.commit([&] {
       store_.fail_operation(op.id, store::dead_letter_info{0, {}, {}, {}, "unknown operation or issue"}, clock_.now());
@@ -698,13 +683,12 @@ net::awaitable<void> engine::execute(store::operation_record op) {
       co_await commit_.commit([&] {
         store_.set_ticket(issue->id, issue->ticket_id, store::ticket_state::closed, clock_.now());
         auto cur = store_.get_issue(issue->id);
-        cur->phase = phase_name(ticket_phase::closed);
+        cur->phase = to_text(ticket_phase::closed);
         cur->tech_closed = true;
         store_.save_issue(*cur, clock_.now());
       });
-      static constexpr std::string_view policy_names[] = {"respect", "reopen", "new_ticket", "note"};
       log_.warn("ticket.closed_by_technician issue={} ticket={} policy={}", key, *issue->ticket_id,
-                policy_names[static_cast<int>(c.tcfg->lifecycle.on_technician_close)]);
+                to_text(c.tcfg->lifecycle.on_technician_close));
     }
   }
   if (closed_by_technician) {
@@ -716,7 +700,7 @@ net::awaitable<void> engine::execute(store::operation_record op) {
           if (next) {
             auto cur = store_.get_issue(issue->id);
             ++cur->generation;
-            cur->phase = phase_name(ticket_phase::open);
+            cur->phase = to_text(ticket_phase::open);
             cur->tech_closed = false;
             json d = json::parse(cur->desired_json, nullptr, false);
             if (d.is_object()) {
@@ -724,7 +708,7 @@ net::awaitable<void> engine::execute(store::operation_record op) {
               cur->desired_json = d.dump(-1, ' ', false, json::error_handler_t::replace);
             }
             store_.save_issue(*cur, clock_.now());
-            store_.add_operation(issue->id, to_string(op_kind::create),
+            store_.add_operation(issue->id, to_text(op_kind::create),
                                  json({{"generation", cur->generation}}).dump(), clock_.now());
           }
           store_.complete_operation(op.id, clock_.now());
@@ -767,11 +751,11 @@ net::awaitable<void> engine::execute(store::operation_record op) {
   co_await commit_.commit([&] {
     for (auto& w : c.writes) w();
     store_.complete_operation(op.id, clock_.now());
-    record_outcome(op, c.kind == *kind ? "done" : "done as " + std::string(to_string(c.kind)), {});
+    record_outcome(op, c.kind == *kind ? "done" : "done as " + std::string(to_text(c.kind)), {});
     record_psa({}, nullptr, !steps.empty(), clock_.now());
     if (c.kind == op_kind::reopen && *kind != op_kind::reopen) {
       auto cur = store_.get_issue(c.issue.id);
-      cur->phase = phase_name(ticket_phase::open);
+      cur->phase = to_text(ticket_phase::open);
       cur->tech_closed = false;
       store_.save_issue(*cur, clock_.now());
     }
@@ -797,7 +781,7 @@ void engine::follow_up_after_create(std::int64_t issue_id) {
   const json applied = json::parse(cur->applied_json, nullptr, false);
   if (!desired.is_object() || !applied.is_object() || fields_of(desired) == fields_of(applied)) return;
   if (auto newest = store_.newest_pending_operation(issue_id); newest && newest->kind == "update") return;
-  store_.add_operation(issue_id, to_string(op_kind::update), "{}", clock_.now());
+  store_.add_operation(issue_id, to_text(op_kind::update), "{}", clock_.now());
 }
 
 net::awaitable<engine::step_result> engine::run_step(step_kind step, context& c) {
@@ -924,7 +908,7 @@ net::awaitable<engine::step_result> engine::step_post_note(context& c) {
   note_kind which = note_kind::update;
   if (c.kind == op_kind::close) which = note_kind::resolve;
   if (c.kind == op_kind::reopen) which = note_kind::reopen;
-  if (c.kind == op_kind::note) which = parse_note_kind(str(c.payload, "note")).value_or(note_kind::update);
+  if (c.kind == op_kind::note) which = ts::from_text<note_kind>(str(c.payload, "note")).value_or(note_kind::update);
 
   std::string text;
   if (c.op.sent && c.payload.contains("note_text")) {
@@ -948,7 +932,7 @@ net::awaitable<engine::step_result> engine::step_post_note(context& c) {
     const std::string& tmpl = which == note_kind::resolve  ? c.tcfg->resolve_note_template
                               : which == note_kind::reopen ? c.tcfg->reopen_note_template
                                                            : c.tcfg->update_note_template;
-    auto rendered = rules::render_template(std::string(to_string(which)) + " note", tmpl, context);
+    auto rendered = rules::render_template(std::string(to_text(which)) + " note", tmpl, context);
     if (!rendered) co_return step_result{config_failure(rendered.error().what), false};
     text = valid_utf8(*rendered);
     if (blank(text)) co_return step_result{};  // an empty note template posts nothing
@@ -970,7 +954,7 @@ net::awaitable<engine::step_result> engine::step_post_note(context& c) {
     });
   }
   ++stats_.notes_posted;
-  log_.info("ticket.noted issue={} ticket={} note={} kind={}", key, ticket, posted->id, to_string(which));
+  log_.info("ticket.noted issue={} ticket={} note={} kind={}", key, ticket, posted->id, to_text(which));
   co_return step_result{};
 }
 

@@ -6,48 +6,6 @@
 
 namespace ts::sync {
 
-namespace {
-
-constexpr std::array<std::pair<op_kind, std::string_view>, 5> op_names{{
-    {op_kind::create, "create"},
-    {op_kind::update, "update"},
-    {op_kind::close, "close"},
-    {op_kind::reopen, "reopen"},
-    {op_kind::note, "note"},
-}};
-
-constexpr std::array<std::pair<note_kind, std::string_view>, 3> note_names{{
-    {note_kind::update, "update"},
-    {note_kind::resolve, "resolve"},
-    {note_kind::reopen, "reopen"},
-}};
-
-}  // namespace
-
-std::string_view to_string(op_kind k) noexcept {
-  for (const auto& [kind, name] : op_names)
-    if (kind == k) return name;
-  return "create";
-}
-
-std::optional<op_kind> parse_op_kind(std::string_view s) noexcept {
-  for (const auto& [kind, name] : op_names)
-    if (name == s) return kind;
-  return std::nullopt;
-}
-
-std::string_view to_string(note_kind k) noexcept {
-  for (const auto& [kind, name] : note_names)
-    if (kind == k) return name;
-  return "update";
-}
-
-std::optional<note_kind> parse_note_kind(std::string_view s) noexcept {
-  for (const auto& [kind, name] : note_names)
-    if (name == s) return kind;
-  return std::nullopt;
-}
-
 std::pair<std::string, std::string> cw_severity_impact(ts::severity s) noexcept {
   switch (s) {
     case ts::severity::critical: return {"High", "High"};

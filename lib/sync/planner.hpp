@@ -34,13 +34,9 @@ enum class op_kind {
   reopen,  ///< note, then patch the reopen status (and changed fields)
   note,    ///< a note only (resolved or reopened while the ticket stays open)
 };
-std::string_view to_string(op_kind k) noexcept;
-std::optional<op_kind> parse_op_kind(std::string_view s) noexcept;
 
 /// Which note a `note` operation posts.
 enum class note_kind { update, resolve, reopen };
-std::string_view to_string(note_kind k) noexcept;
-std::optional<note_kind> parse_note_kind(std::string_view s) noexcept;
 
 /// Where the ticket stands, or will stand once the queued operations succeed.
 enum class ticket_phase { none, open, closed };
@@ -171,3 +167,32 @@ struct backoff_policy {
 std::chrono::milliseconds backoff_delay(const backoff_policy& p, int attempt, double unit_random) noexcept;
 
 }  // namespace ts::sync
+
+template <>
+struct ts::enum_text<ts::sync::op_kind> {
+  static constexpr std::array<std::pair<sync::op_kind, std::string_view>, 5> names{{
+      {sync::op_kind::create, "create"},
+      {sync::op_kind::update, "update"},
+      {sync::op_kind::close, "close"},
+      {sync::op_kind::reopen, "reopen"},
+      {sync::op_kind::note, "note"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::sync::note_kind> {
+  static constexpr std::array<std::pair<sync::note_kind, std::string_view>, 3> names{{
+      {sync::note_kind::update, "update"},
+      {sync::note_kind::resolve, "resolve"},
+      {sync::note_kind::reopen, "reopen"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::sync::ticket_phase> {
+  static constexpr std::array<std::pair<sync::ticket_phase, std::string_view>, 3> names{{
+      {sync::ticket_phase::none, "none"},
+      {sync::ticket_phase::open, "open"},
+      {sync::ticket_phase::closed, "closed"},
+  }};
+};

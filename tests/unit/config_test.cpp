@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
 #include "support/scratch_dir.hpp"
+#include "support/enum_tables.hpp"
 
 #include <gtest/gtest.h>
 
@@ -1760,4 +1761,14 @@ TEST(ConfigLoader, AdminMistakesAreReportedWithPositions) {
     // The inline token never appears in a message.
     EXPECT_EQ(all_errors(r).find("s3cret-inline"), std::string::npos) << all_errors(r);
   }
+}
+
+TEST(ConfigEnums, EveryChoiceHasOneName) {
+  using namespace ts::config;
+  ts::test::expect_bijective_table<unmapped_policy>(2);
+  ts::test::expect_bijective_table<on_update_policy>(3);
+  ts::test::expect_bijective_table<on_resolve_policy>(3);
+  ts::test::expect_bijective_table<technician_close_policy>(4);
+  ts::test::expect_bijective_table<logging_config::format>(2);
+  EXPECT_EQ(ts::text_choices<technician_close_policy>(), "respect, reopen, new_ticket, note");
 }

@@ -4,6 +4,7 @@
 #include "core/event.hpp"
 #include "core/issue_key.hpp"
 #include "core/time.hpp"
+#include "support/enum_tables.hpp"
 
 #include <gtest/gtest.h>
 
@@ -184,17 +185,24 @@ TEST(CorrelationKey, LongAndUnicodeIdentitiesStayWithinLimit) {
 
 TEST(EventEnums, RoundTrip) {
   for (auto s : {ts::issue_state::open, ts::issue_state::resolved})
-    EXPECT_EQ(ts::parse_issue_state(ts::to_string(s)), s);
+    EXPECT_EQ(ts::from_text<ts::issue_state>(ts::to_text(s)), s);
   for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
                  ts::severity::info})
-    EXPECT_EQ(ts::parse_severity(ts::to_string(s)), s);
-  EXPECT_EQ(ts::to_string(ts::severity::critical), "critical");
-  EXPECT_EQ(ts::to_string(ts::issue_state::resolved), "resolved");
-  EXPECT_FALSE(ts::parse_issue_state("closed"));
-  EXPECT_FALSE(ts::parse_issue_state("Open"));
-  EXPECT_FALSE(ts::parse_severity("urgent"));
-  EXPECT_FALSE(ts::parse_severity(""));
-  EXPECT_FALSE(ts::parse_severity("HIGH"));
+    EXPECT_EQ(ts::from_text<ts::severity>(ts::to_text(s)), s);
+  EXPECT_EQ(ts::to_text(ts::severity::critical), "critical");
+  EXPECT_EQ(ts::to_text(ts::issue_state::resolved), "resolved");
+  EXPECT_FALSE(ts::from_text<ts::issue_state>("closed"));
+  EXPECT_FALSE(ts::from_text<ts::issue_state>("Open"));
+  EXPECT_FALSE(ts::from_text<ts::severity>("urgent"));
+  EXPECT_FALSE(ts::from_text<ts::severity>(""));
+  EXPECT_FALSE(ts::from_text<ts::severity>("HIGH"));
+}
+
+TEST(EnumText, TablesAreComplete) {
+  ts::test::expect_bijective_table<ts::issue_state>(2);
+  ts::test::expect_bijective_table<ts::severity>(5);
+  EXPECT_EQ(ts::text_choices<ts::severity>(), "critical, high, medium, low, info");
+  EXPECT_EQ(ts::text_choices<ts::issue_state>(" | "), "open | resolved");
 }
 
 TEST(EventToJson, ContainsEveryFieldAndKeepsExtra) {

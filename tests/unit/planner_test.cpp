@@ -76,8 +76,8 @@ std::string show(const std::vector<planned_op>& ops) {
   std::string out = "[";
   for (const auto& op : ops) {
     if (out.size() > 1) out += ", ";
-    out += std::string(sync::to_string(op.kind));
-    if (op.kind == op_kind::note) out += "(" + std::string(sync::to_string(op.note)) + ")";
+    out += std::string(ts::to_text(op.kind));
+    if (op.kind == op_kind::note) out += "(" + std::string(ts::to_text(op.note)) + ")";
   }
   return out + "]";
 }
@@ -535,8 +535,8 @@ TEST(CwSeverityImpact, EverySeverity) {
   };
   for (const auto& [sev, severity, impact] : table) {
     const auto [got_severity, got_impact] = sync::cw_severity_impact(sev);
-    EXPECT_EQ(got_severity, severity) << ts::to_string(sev);
-    EXPECT_EQ(got_impact, impact) << ts::to_string(sev);
+    EXPECT_EQ(got_severity, severity) << ts::to_text(sev);
+    EXPECT_EQ(got_impact, impact) << ts::to_text(sev);
   }
 }
 
@@ -602,7 +602,7 @@ const std::vector<steps_case> steps_table = {
 TEST(StepsOf, EveryKindPolicyAndResolveNote) {
   for (const auto& c : steps_table) {
     const auto got = sync::steps_of(c.kind, c.on_update, c.resolve_note);
-    EXPECT_EQ(got, c.steps) << sync::to_string(c.kind) << " on_update=" << static_cast<int>(c.on_update)
+    EXPECT_EQ(got, c.steps) << ts::to_text(c.kind) << " on_update=" << static_cast<int>(c.on_update)
                             << " resolve_note=" << c.resolve_note << ": got " << show(got) << ", want "
                             << show(c.steps);
   }
@@ -614,7 +614,7 @@ TEST(StepsOf, TheTableCoversEveryCombinationOnce) {
   EXPECT_EQ(seen.size(), std::size(all_op_kinds) * std::size(all_on_update) * 2);
   for (op_kind k : all_op_kinds)
     for (on_update_policy u : all_on_update)
-      for (bool rn : {false, true}) EXPECT_TRUE(seen.count({k, u, rn})) << sync::to_string(k);
+      for (bool rn : {false, true}) EXPECT_TRUE(seen.count({k, u, rn})) << ts::to_text(k);
 }
 
 TEST(StepsOf, NotesComeBeforeThePatchesTheyDescribeAndNoStepRepeats) {
@@ -640,16 +640,16 @@ TEST(OpKind, NamesAreStable) {
                                                    {op_kind::reopen, "reopen"},
                                                    {op_kind::note, "note"}};
   for (const auto& [kind, name] : table) {
-    EXPECT_EQ(sync::to_string(kind), name);
-    EXPECT_EQ(sync::parse_op_kind(name), kind) << name;
+    EXPECT_EQ(ts::to_text(kind), name);
+    EXPECT_EQ(ts::from_text<sync::op_kind>(name), kind) << name;
   }
 }
 
 TEST(OpKind, NamesRoundTripAndAreDistinct) {
   std::set<std::string_view> names;
   for (op_kind k : all_op_kinds) {
-    EXPECT_EQ(sync::parse_op_kind(sync::to_string(k)), k) << sync::to_string(k);
-    names.insert(sync::to_string(k));
+    EXPECT_EQ(ts::from_text<sync::op_kind>(ts::to_text(k)), k) << ts::to_text(k);
+    names.insert(ts::to_text(k));
   }
   EXPECT_EQ(names.size(), std::size(all_op_kinds));
 }
@@ -657,24 +657,24 @@ TEST(OpKind, NamesRoundTripAndAreDistinct) {
 TEST(OpKind, UnknownNamesAreRejected) {
   for (const char* s : {"", "c", "Create", "CREATE", "create ", " create", "create\n", "creat", "updates", "Close",
                         "re-open", "reopen\t", "note:resolve", "resolve", "no-such-op"})
-    EXPECT_EQ(sync::parse_op_kind(s), std::nullopt) << '"' << s << '"';
-  EXPECT_EQ(sync::parse_op_kind(std::string_view("close\0", 6)), std::nullopt);
+    EXPECT_EQ(ts::from_text<sync::op_kind>(s), std::nullopt) << '"' << s << '"';
+  EXPECT_EQ(ts::from_text<sync::op_kind>(std::string_view("close\0", 6)), std::nullopt);
 }
 
 TEST(NoteKind, NamesAreStable) {
   const std::pair<note_kind, const char*> table[] = {
       {note_kind::update, "update"}, {note_kind::resolve, "resolve"}, {note_kind::reopen, "reopen"}};
   for (const auto& [kind, name] : table) {
-    EXPECT_EQ(sync::to_string(kind), name);
-    EXPECT_EQ(sync::parse_note_kind(name), kind) << name;
+    EXPECT_EQ(ts::to_text(kind), name);
+    EXPECT_EQ(ts::from_text<sync::note_kind>(name), kind) << name;
   }
 }
 
 TEST(NoteKind, NamesRoundTripAndAreDistinct) {
   std::set<std::string_view> names;
   for (note_kind k : all_note_kinds) {
-    EXPECT_EQ(sync::parse_note_kind(sync::to_string(k)), k) << sync::to_string(k);
-    names.insert(sync::to_string(k));
+    EXPECT_EQ(ts::from_text<sync::note_kind>(ts::to_text(k)), k) << ts::to_text(k);
+    names.insert(ts::to_text(k));
   }
   EXPECT_EQ(names.size(), std::size(all_note_kinds));
 }
@@ -682,7 +682,7 @@ TEST(NoteKind, NamesRoundTripAndAreDistinct) {
 TEST(NoteKind, UnknownNamesAreRejected) {
   for (const char* s : {"", "u", "Update", "RESOLVE", "resolve ", " reopen", "resolved", "reopened", "close", "create",
                         "note", "no-such-note"})
-    EXPECT_EQ(sync::parse_note_kind(s), std::nullopt) << '"' << s << '"';
+    EXPECT_EQ(ts::from_text<sync::note_kind>(s), std::nullopt) << '"' << s << '"';
 }
 
 // ---------------------------------------------------------------------------

@@ -680,7 +680,7 @@ TEST(RulesetTicket, SeverityMapsPickByEventSeverity) {
   for (const auto& c : cases) {
     ts::event ev = base_event();
     ev.severity = c.sev;
-    SCOPED_TRACE(std::string(ts::to_string(c.sev)));
+    SCOPED_TRACE(std::string(ts::to_text(c.sev)));
     const decision d = decide(cfg, ev);
     ASSERT_TRUE(d.desired.has_value());
     EXPECT_EQ(d.desired->priority, c.priority);

@@ -541,13 +541,13 @@ TEST_F(store_test, writes_to_missing_issues_are_programming_errors) {
 }
 
 TEST(store_enums, text_matches_the_schema) {
-  EXPECT_EQ(to_string(ticket_state::none), "none");
-  EXPECT_EQ(to_string(ticket_state::creating), "creating");
-  EXPECT_EQ(to_string(ticket_state::open), "open");
-  EXPECT_EQ(to_string(ticket_state::closed), "closed");
-  EXPECT_EQ(to_string(op_status::pending), "pending");
-  EXPECT_EQ(to_string(op_status::done), "done");
-  EXPECT_EQ(to_string(op_status::dead), "dead");
+  EXPECT_EQ(ts::to_text(ticket_state::none), "none");
+  EXPECT_EQ(ts::to_text(ticket_state::creating), "creating");
+  EXPECT_EQ(ts::to_text(ticket_state::open), "open");
+  EXPECT_EQ(ts::to_text(ticket_state::closed), "closed");
+  EXPECT_EQ(ts::to_text(op_status::pending), "pending");
+  EXPECT_EQ(ts::to_text(op_status::done), "done");
+  EXPECT_EQ(ts::to_text(op_status::dead), "dead");
 }
 
 //------------------------------------------------------------------------------
