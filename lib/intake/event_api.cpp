@@ -11,7 +11,7 @@ namespace net = boost::asio;
 using json = nlohmann::json;
 
 event_api::event_api(const config::admin_config& cfg, std::string token, store::store& st,
-                     sync::group_commit& commits, ops::metrics& m, spdlog::logger& log, const ts::clock& clk,
+                     store::group_commit& commits, ops::metrics& m, spdlog::logger& log, const ts::clock& clk,
                      std::function<void()> on_committed)
     : cfg_(cfg),
       token_(std::move(token)),

@@ -19,7 +19,7 @@
 #include "ops/admin_server.hpp"
 #include "ops/metrics.hpp"
 #include "store/store.hpp"
-#include "sync/group_commit.hpp"
+#include "store/group_commit.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -35,7 +35,7 @@ class event_api {
   /// `token` is the bearer token TCP requests must carry (empty: TCP refused).
   /// Events are stored through `commits` (the daemon's group commit, on the
   /// same store). `on_committed` runs after each commit (the sync engine's notify).
-  event_api(const config::admin_config& cfg, std::string token, store::store& st, sync::group_commit& commits,
+  event_api(const config::admin_config& cfg, std::string token, store::store& st, store::group_commit& commits,
             ops::metrics& m, spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed);
 
   boost::asio::awaitable<ops::admin_reply> post(ops::admin_request req);
@@ -56,7 +56,7 @@ class event_api {
   const config::admin_config& cfg_;
   std::string token_;
   store::store& store_;
-  sync::group_commit& commit_;
+  store::group_commit& commit_;
   ops::metrics& metrics_;
   spdlog::logger& log_;
   const ts::clock& clock_;

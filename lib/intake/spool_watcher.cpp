@@ -20,7 +20,7 @@ namespace ts::intake {
 namespace net = boost::asio;
 
 spool_watcher::spool_watcher(net::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                             sync::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                             store::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
                              std::function<void()> on_committed)
     : ex_(ex),
       cfg_(cfg),

@@ -13,7 +13,7 @@
 #include "intake/spool.hpp"
 #include "ops/wakeup.hpp"
 #include "store/store.hpp"
-#include "sync/group_commit.hpp"
+#include "store/group_commit.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -34,7 +34,7 @@ class spool_watcher {
  public:
   /// `on_committed` runs after each batch commit (the sync engine's notify).
   spool_watcher(boost::asio::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                sync::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                store::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
                 std::function<void()> on_committed);
   ~spool_watcher();
 
@@ -57,7 +57,7 @@ class spool_watcher {
   const config::intake_config& cfg_;
   spool_paths paths_;
   store::store& store_;
-  sync::group_commit& commit_;
+  store::group_commit& commit_;
   spdlog::logger& log_;
   const ts::clock& clock_;
   std::function<void()> on_committed_;

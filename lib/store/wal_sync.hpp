@@ -15,7 +15,7 @@
 // The contract for the caller: nothing may act on a commit (answer 202, delete
 // a spool file, send a PSA request that must not be repeated blindly) before
 // its request's callback ran without an error. The group commit
-// (sync/group_commit.hpp) does this for every writer.
+// (store/group_commit.hpp) does this for every writer.
 //
 // Checkpoints: the committing connection's automatic checkpoint (which would
 // fsync twice on the committing thread) is replaced by a second thread with a

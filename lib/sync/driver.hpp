@@ -13,7 +13,7 @@
 #include "psa/cw_client.hpp"
 #include "rules/ruleset.hpp"
 #include "store/store.hpp"
-#include "sync/group_commit.hpp"
+#include "store/group_commit.hpp"
 #include "sync/planner.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -90,9 +90,9 @@ class engine {
 
   const engine_stats& stats() const noexcept { return stats_; }
   std::size_t in_flight() const noexcept { return flight_->issues.size(); }
-  const group_commit& commits() const noexcept { return commit_; }
+  const store::group_commit& commits() const noexcept { return commit_; }
   /// The daemon's one group commit, for other writers on the same loop (the intake API).
-  group_commit& commits() noexcept { return commit_; }
+  store::group_commit& commits() noexcept { return commit_; }
   const connection_info& connection() const noexcept { return conn_; }
 
  private:
@@ -159,7 +159,7 @@ class engine {
   spdlog::logger& log_;
   const ts::clock& clock_;
   ops::wakeup wake_;
-  group_commit commit_;
+  store::group_commit commit_;
   bool stopping_ = false;
   // Issues and operations in flight. Shared with the operation coroutines: at
   // shutdown the io_context may destroy their frames after the engine is gone.

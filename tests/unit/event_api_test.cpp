@@ -1,8 +1,8 @@
 // Tests of POST /v1/events (intake/event_api) over a real SQLite store on
 // disk, without sockets: each answer, that 202 comes only with the events
-// committed, and that a refusal stores nothing. Also the group commit both
-// intake paths share, and that neither acts on a commit (answers, removes a
-// spool file) before the sync thread has made it durable.
+// committed, and that a refusal stores nothing; and that neither intake path
+// acts on a commit (answers, removes a spool file) before the sync thread has
+// made it durable.
 #include "intake/event_api.hpp"
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
@@ -85,7 +85,7 @@ struct fixture {
   std::shared_ptr<spdlog::logger> log = ts::ops::make_logger("test", spdlog::level::off);
   std::optional<ts::store::store> st;
   std::optional<ts::ops::metrics> metrics;
-  std::optional<ts::sync::group_commit> commit;
+  std::optional<ts::store::group_commit> commit;
   std::optional<ts::intake::event_api> api;
   int commits = 0;
 };
@@ -176,75 +176,6 @@ namespace {
 // The group commit under the API: writers of one loop turn share a
 // transaction, and a writer that throws loses only its own changes.
 // A plain function: GCC 12 mishandles coroutine lambdas' by-value parameters.
-net::awaitable<void> add_row(fixture& f, const char* id, bool fail) {
-  co_await f.commit->commit([&f, id, fail] {
-    const ts::store::inbox_entry e{"test", event(id)};
-    f.st->inbox_append({&e, 1}, f.clk.now());
-    if (fail) throw std::runtime_error(std::string("writer ") + id + " failed");
-  });
-}
-
-TEST(GroupCommit, AFailingWriterLosesOnlyItsOwnWritesInTheSharedTransaction) {
-  fixture f;
-  auto a = net::co_spawn(f.ioc, add_row(f, "g-1", false), net::use_future);
-  auto b = net::co_spawn(f.ioc, add_row(f, "g-2", true), net::use_future);
-  auto c = net::co_spawn(f.ioc, add_row(f, "g-3", false), net::use_future);
-  f.ioc.restart();
-  f.ioc.run();
-  EXPECT_NO_THROW(a.get());
-  EXPECT_THROW(b.get(), std::runtime_error);
-  EXPECT_NO_THROW(c.get());
-  EXPECT_EQ(f.commit->batches(), 1u) << "the three writers share one transaction";
-  const auto rows = f.st->inbox_peek(10);
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(json::parse(rows[0].body)["issue_id"], "g-1");
-  EXPECT_EQ(json::parse(rows[1].body)["issue_id"], "g-3");
-}
-
-TEST(GroupCommit, WritersResumeOnlyOnceTheSyncThreadHasSyncedTheirCommit) {
-  fixture f;
-  ts::test::sync_gate gate;
-  ts::store::wal_sync ws(*f.st, gate.options());
-  f.commit->sync_with(&ws);
-  auto a = net::co_spawn(f.ioc, add_row(f, "d-1", false), net::use_future);
-  auto b = net::co_spawn(f.ioc, add_row(f, "d-2", false), net::use_future);
-  f.ioc.restart();
-  f.ioc.poll();  // the batch commits and asks for its sync
-  gate.wait_entered(1);
-  f.ioc.poll();
-  EXPECT_EQ(a.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "resumed before the sync";
-  EXPECT_EQ(b.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
-  EXPECT_EQ(f.st->inbox_depth(), 2) << "committed, not yet known durable";
-  gate.open();
-  f.ioc.run();  // until both writers resumed
-  EXPECT_NO_THROW(a.get());
-  EXPECT_NO_THROW(b.get());
-  EXPECT_EQ(ws.syncs(), 1u);
-  EXPECT_EQ(f.commit->batches(), 1u);
-  f.commit->sync_with(nullptr);
-}
-
-TEST(GroupCommit, AFailedSyncFailsTheWritersOfTheBatch) {
-  fixture f;
-  ts::store::wal_sync_options o;
-  o.sync_fd = [](int) {
-    errno = ENOSPC;
-    return -1;
-  };
-  ts::store::wal_sync ws(*f.st, o);
-  f.commit->sync_with(&ws);
-  auto a = net::co_spawn(f.ioc, add_row(f, "e-1", false), net::use_future);
-  f.ioc.restart();
-  f.ioc.run();
-  try {
-    a.get();
-    ADD_FAILURE() << "a writer whose commit was never synced resumed without an error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
-  }
-  f.commit->sync_with(nullptr);
-}
-
 TEST(SpoolWatcher, FilesLeaveTheSpoolOnlyOnceTheirCommitIsSynced) {
   fixture f;
   ts::test::sync_gate gate;

@@ -16,7 +16,6 @@
 #pragma once
 
 #include "store/store.hpp"
-#include "store/wal_sync.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -27,11 +26,13 @@
 #include <memory>
 #include <vector>
 
-namespace ts::sync {
+namespace ts::store {
+
+class wal_sync;
 
 class group_commit {
  public:
-  group_commit(boost::asio::any_io_executor ex, store::store& st) : ex_(std::move(ex)), store_(st) {}
+  group_commit(boost::asio::any_io_executor ex, store& st) : ex_(std::move(ex)), store_(st) {}
 
   /// Runs `write` inside the next batch transaction and returns after it
   /// committed. Rethrows `write`'s own exception (its changes were rolled
@@ -40,7 +41,7 @@ class group_commit {
 
   /// From now on, batches are synced by `s` (which must outlive this, or be
   /// detached with nullptr first) instead of by the commit itself.
-  void sync_with(store::wal_sync* s) noexcept { sync_ = s; }
+  void sync_with(wal_sync* s) noexcept { sync_ = s; }
 
   std::uint64_t batches() const noexcept { return batches_; }
   std::uint64_t writes() const noexcept { return writes_; }
@@ -59,12 +60,12 @@ class group_commit {
   void flush();
 
   boost::asio::any_io_executor ex_;
-  store::store& store_;
-  store::wal_sync* sync_ = nullptr;
+  store& store_;
+  wal_sync* sync_ = nullptr;
   int syncing_ = 0;  ///< batches committed whose sync has not answered
   std::shared_ptr<batch> current_;
   std::uint64_t batches_ = 0;
   std::uint64_t writes_ = 0;
 };
 
-}  // namespace ts::sync
+}  // namespace ts::store
