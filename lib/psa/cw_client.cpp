@@ -45,11 +45,6 @@ sys_ms wall_now() {
 
 }  // namespace
 
-std::string psa_failure::to_string() const {
-  if (http_status != 0) return cw.to_string() + (detail.empty() ? "" : " (" + detail + ")");
-  return detail;
-}
-
 cw_client::cw_client(net::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
                      spdlog::logger& log)
     : cfg_(cfg),
@@ -95,23 +90,42 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
   http_response& res = *sent;
   if (res.status >= 200 && res.status < 300) co_return std::move(res);
 
-  psa_failure f;
-  f.http_status = static_cast<int>(res.status);
-  f.cw = parse_cw_error(f.http_status, res.body);
-  if (res.status == 429) {
-    f.what = psa_failure::kind::throttled;
-    f.retry_after = parse_retry_after(res.retry_after, wall_now()).value_or(std::chrono::seconds{30});
+  psa_failure f = classify_http(static_cast<int>(res.status), res.body, res.retry_after, wall_now(), idempotent);
+  if (f.what == psa_failure::kind::throttled)
     paused_until_ = std::max(paused_until_, std::chrono::steady_clock::now() + f.retry_after);
-  } else if (res.status == 401 || res.status == 403) {
-    f.what = psa_failure::kind::auth;
-  } else if (res.status >= 500) {
-    f.what = psa_failure::kind::server;
-    // A 5xx may come after the server acted (e.g. a proxy timing out).
-    f.maybe_applied = !idempotent;
-  } else {
-    f.what = psa_failure::kind::rejected;
-  }
   co_return f;
+}
+
+namespace {
+
+template <class T>
+answer as_answer(psa_result<T>&& r) {
+  if (!r) return r.error();
+  return reply{std::move(*r)};
+}
+
+}  // namespace
+
+net::awaitable<answer> cw_client::perform(request r) {
+  if (auto* c = std::get_if<req::create_ticket>(&r)) co_return as_answer(co_await create_ticket(c->body));
+  if (auto* f = std::get_if<req::find_ticket>(&r)) co_return as_answer(co_await find_ticket_by_xref(f->xref));
+  if (auto* g = std::get_if<req::get_ticket>(&r)) co_return as_answer(co_await get_ticket(g->id));
+  if (auto* p = std::get_if<req::patch_ticket>(&r)) co_return as_answer(co_await patch_ticket(p->id, p->ops));
+  if (auto* n = std::get_if<req::post_note>(&r)) co_return as_answer(co_await post_note(n->ticket, n->text, n->area));
+  if (auto* n = std::get_if<req::list_notes>(&r)) co_return as_answer(co_await recent_notes(n->ticket));
+  const auto& l = std::get<req::list_names>(r);
+  switch (l.list) {
+    case name_list::boards: co_return as_answer(co_await boards());
+    case name_list::statuses: co_return as_answer(co_await board_statuses(l.board));
+    case name_list::priorities: co_return as_answer(co_await priorities());
+    case name_list::types: co_return as_answer(co_await board_types(l.board));
+    case name_list::subtypes: co_return as_answer(co_await board_subtypes(l.board));
+    case name_list::items: co_return as_answer(co_await board_items(l.board));
+    case name_list::teams: co_return as_answer(co_await board_teams(l.board));
+    case name_list::sources: co_return as_answer(co_await sources());
+    case name_list::custom_fields: co_return as_answer(co_await custom_fields());
+  }
+  co_return protocol_error(0, "unknown lookup list");
 }
 
 net::awaitable<psa_result<void>> cw_client::connect() {
@@ -348,9 +362,3 @@ net::awaitable<permission_check> cw_client::probe(permission p, std::int64_t clo
 }
 
 }  // namespace ts::psa
-
-namespace boost::system {
-[[noreturn]] void throw_exception_from_error(const ts::psa::psa_failure& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.to_string()), loc);
-}
-}  // namespace boost::system

@@ -8,7 +8,9 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "psa/client.hpp"
 #include "psa/cw_codec.hpp"
+#include "psa/failure.hpp"
 #include "psa/https_client.hpp"
 #include "psa/rate_limiter.hpp"
 
@@ -24,29 +26,6 @@
 
 namespace ts::psa {
 
-struct psa_failure {
-  enum class kind {
-    transport,  ///< no answer (connect/TLS/timeout/reset): retry with backoff
-    throttled,  ///< 429: retry after `retry_after`
-    server,     ///< 5xx: retry with backoff
-    rejected,   ///< 400/404/409/other 4xx: permanent for this request
-    auth,       ///< 401/403: credentials or role permission; stop sending until fixed
-    protocol,   ///< an answer we cannot interpret
-  };
-  kind what = kind::transport;
-  int http_status = 0;
-  cw_error cw;                      ///< for HTTP answers
-  std::string detail;               ///< human-readable, never contains secrets
-  bool maybe_applied = false;       ///< the server may have acted on the request
-  std::chrono::milliseconds retry_after{0};
-
-  std::string to_string() const;
-  bool retryable() const noexcept { return what != kind::rejected; }
-};
-
-template <class T>
-using psa_result = boost::system::result<T, psa_failure>;
-
 /// One request as the metrics see it.
 struct call_record {
   std::string_view method;
@@ -56,7 +35,7 @@ struct call_record {
   std::chrono::duration<double> waited{};  ///< held back first by the budget or a 429 pause
 };
 
-class cw_client {
+class cw_client final : public client {
  public:
   /// `private_key` is kept in memory only to build the Authorization header.
   cw_client(boost::asio::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
@@ -64,8 +43,10 @@ class cw_client {
 
   /// Resolves the codebase (configured, or GET /login/companyinfo/{companyId})
   /// and checks credentials with GET /system/info. Safe to call again.
-  boost::asio::awaitable<psa_result<void>> connect();
-  bool connected() const noexcept { return !prefix_.empty(); }
+  boost::asio::awaitable<psa_result<void>> connect() override;
+  bool connected() const noexcept override { return !prefix_.empty(); }
+  /// Dispatches to the typed calls below.
+  boost::asio::awaitable<answer> perform(request r) override;
 
   boost::asio::awaitable<psa_result<ticket_info>> create_ticket(const ticket_create& t);
   /// The ticket whose externalXRef is `xref`, if any (the lowest id when several).
@@ -144,20 +125,3 @@ class cw_client {
 };
 
 }  // namespace ts::psa
-
-template <>
-struct ts::enum_text<ts::psa::psa_failure::kind> {
-  using kind = psa::psa_failure::kind;
-  static constexpr std::array<std::pair<kind, std::string_view>, 6> names{{
-      {kind::transport, "transport"},
-      {kind::throttled, "throttled"},
-      {kind::server, "server"},
-      {kind::rejected, "rejected"},
-      {kind::auth, "auth"},
-      {kind::protocol, "protocol"},
-  }};
-};
-
-namespace boost::system {
-[[noreturn]] void throw_exception_from_error(const ts::psa::psa_failure& e, const boost::source_location& loc);
-}  // namespace boost::system

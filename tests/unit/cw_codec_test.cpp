@@ -13,6 +13,9 @@
 #include "core/issue_key.hpp"
 #include "core/time.hpp"
 #include "psa/cw_codec.hpp"
+#include "psa/failure.hpp"
+#include "psa/request.hpp"
+#include "support/enum_tables.hpp"
 #include "psa/rate_limiter.hpp"
 
 #include <gtest/gtest.h>
@@ -1110,4 +1113,51 @@ TEST(EndpointLabel, DropsPrefixQueryAndIds) {
       {"/v2025_1/apis/3.0/service/tickets/12a", "/service/tickets/12a"},
   };
   for (const auto& c : cases) EXPECT_EQ(ts::psa::endpoint_label(c.target), c.want) << c.target;
+}
+
+TEST(ClassifyHttp, EachStatusClassIsTheRightFailure) {
+  using kind = ts::psa::psa_failure::kind;
+  const ts::sys_ms now = ts::from_unix_ms(1'700'000'000'000);
+  const struct {
+    int status;
+    const char* retry_after;
+    bool idempotent;
+    kind want;
+    bool maybe_applied;
+    std::chrono::milliseconds wait;
+  } cases[] = {
+      {429, "7", true, kind::throttled, false, 7s},
+      {429, "", false, kind::throttled, false, 30s},  // no Retry-After: 30 s
+      {429, "soon", false, kind::throttled, false, 30s},
+      {401, "", false, kind::auth, false, 0s},
+      {403, "", true, kind::auth, false, 0s},
+      {500, "", false, kind::server, true, 0s},  // a POST may have been applied before the 5xx
+      {503, "", true, kind::server, false, 0s},  // a GET or PATCH is harmless to repeat
+      {400, "", false, kind::rejected, false, 0s},
+      {404, "", true, kind::rejected, false, 0s},
+      {409, "", false, kind::rejected, false, 0s},
+  };
+  for (const auto& c : cases) {
+    const auto f = ts::psa::classify_http(c.status, R"({"code":"X","message":"m"})", c.retry_after, now, c.idempotent);
+    EXPECT_EQ(f.what, c.want) << c.status;
+    EXPECT_EQ(f.http_status, c.status);
+    EXPECT_EQ(f.maybe_applied, c.maybe_applied) << c.status;
+    EXPECT_EQ(f.retry_after, c.wait) << c.status;
+    EXPECT_EQ(f.cw.code, "X");
+    EXPECT_EQ(f.retryable(), c.want != kind::rejected);
+  }
+  ts::test::expect_bijective_table<kind>(6);
+}
+
+TEST(PsaRequest, OnlyCreatesAndNotesAreUnsafeToRepeat) {
+  namespace req = ts::psa::req;
+  using ts::psa::request;
+  EXPECT_TRUE(ts::psa::repeat_unsafe(request{req::create_ticket{}}));
+  EXPECT_TRUE(ts::psa::repeat_unsafe(request{req::post_note{}}));
+  for (const request& r : {request{req::find_ticket{}}, request{req::get_ticket{}}, request{req::patch_ticket{}},
+                           request{req::list_notes{}}, request{req::list_names{}}})
+    EXPECT_FALSE(ts::psa::repeat_unsafe(r)) << ts::psa::describe(r);
+  EXPECT_EQ(ts::psa::describe(request{req::list_names{ts::psa::name_list::statuses, 3}}), "GET /service/boards/{id}/statuses");
+  EXPECT_EQ(ts::psa::describe(request{req::post_note{}}), "POST /service/tickets/{id}/notes");
+  ts::test::expect_bijective_table<ts::psa::name_list>(9);
 }
