@@ -15,8 +15,11 @@
 #include "psa/cw_client.hpp"
 #include "store/store.hpp"
 #include "store/wal_sync.hpp"
-#include "sync/driver.hpp"
+#include "store/group_commit.hpp"
+#include "sync/engine.hpp"
+#include "sync/timer.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -103,6 +106,7 @@ struct runtime {
   const config::config& cfg;
   store::store& st;
   sync::engine& engine;
+  store::group_commit& commits;
   intake::spool_watcher& watcher;
   ops::metrics& metrics;
   const ts::clock& clk;
@@ -126,8 +130,10 @@ struct runtime {
     metrics.set("ticketsync_dead_letters_total", static_cast<double>(es.dead));
     metrics.set("ticketsync_storm_digested_total", static_cast<double>(es.digested));
     metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));
-    metrics.set("ticketsync_store_commits_total", static_cast<double>(engine.commits().batches()));
-    metrics.set("ticketsync_store_commit_writes_total", static_cast<double>(engine.commits().writes()));
+    metrics.set("ticketsync_store_commits_total", static_cast<double>(commits.batches()));
+    metrics.set("ticketsync_store_commit_writes_total", static_cast<double>(commits.writes()));
+    metrics.set("ticketsync_rate_limit_waits_total", static_cast<double>(es.rate_waits));
+    metrics.set("ticketsync_rate_limit_wait_seconds_total", es.rate_wait_seconds);
     if (wal) {
       metrics.set("ticketsync_store_syncs_total", static_cast<double>(wal->syncs()));
       metrics.set("ticketsync_store_checkpoints_total", {{"result", "ok"}}, static_cast<double>(wal->checkpoints()));
@@ -138,8 +144,9 @@ struct runtime {
     metrics.set("ticketsync_events_rejected_total", {{"via", "spool"}, {"reason", "invalid_file"}},
                 static_cast<double>(watcher.stats().rejected));
     const auto& conn = engine.connection();
-    metrics.set("ticketsync_psa_connected", conn.state == "connected" ? 1 : 0);
-    for (const char* s : psa_states) metrics.set("ticketsync_psa_state", {{"state", s}}, conn.state == s ? 1 : 0);
+    const std::string_view state = to_text(conn.state);
+    metrics.set("ticketsync_psa_connected", state == "connected" ? 1 : 0);
+    for (const char* s : psa_states) metrics.set("ticketsync_psa_state", {{"state", s}}, state == s ? 1 : 0);
     metrics.set("ticketsync_psa_last_success_timestamp_seconds",
                 conn.last_success ? unix_seconds(*conn.last_success) : 0.0);
   }
@@ -148,7 +155,7 @@ struct runtime {
     const auto counts = st.get_counts();
     return "inbox " + std::to_string(counts.inbox) + ", outbox " + std::to_string(counts.pending) + " (in flight " +
            std::to_string(engine.in_flight()) + "), dead letters " + std::to_string(counts.dead) + ", held " +
-           std::to_string(counts.held) + "; PSA " + engine.connection().state;
+           std::to_string(counts.held) + "; PSA " + std::string(to_text(engine.connection().state));
   }
 
   ops::admin_reply readiness() {
@@ -162,8 +169,8 @@ struct runtime {
       ready = false;
     }
     const auto& conn = engine.connection();
-    checks["psa"] = conn.state;
-    if (conn.state != "connected") {
+    checks["psa"] = to_text(conn.state);
+    if (conn.state != sync::link_state::connected) {
       ready = false;
       if (!conn.last_error.empty()) checks["psa_error"] = conn.last_error;
     }
@@ -282,28 +289,26 @@ int cmd_run(const std::string& config_path) {
 
     net::io_context ioc(1);
     ts::system_clock clk;
+    ts::system_random random;
+    sync::real_timers timers(clk);
     ops::metrics metrics;
     ops::declare_ticketsync_metrics(metrics);
     metrics.set("ticketsync_process_start_time_seconds", unix_seconds(clk.now()));
     metrics.set("ticketsync_config_last_reload_success", 1);
 
-    psa::cw_client client(ioc.get_executor(), cfg.psa, std::move(*private_key), *log);
+    psa::cw_client client(ioc.get_executor(), cfg.psa, std::move(*private_key), *log, clk);
     client.on_call([&metrics](const psa::call_record& c) {
       metrics.add("ticketsync_psa_requests_total", {{"endpoint", c.endpoint}, {"status", std::to_string(c.status)}});
       metrics.observe("ticketsync_psa_request_duration_seconds", {{"endpoint", c.endpoint}}, c.took.count());
-      if (c.waited > std::chrono::milliseconds{1}) {
-        metrics.add("ticketsync_rate_limit_waits_total");
-        metrics.add("ticketsync_rate_limit_wait_seconds_total", {}, c.waited.count());
-      }
     });
-    sync::engine engine(ioc.get_executor(), st, shared_cfg, client, *log, clk);
-    intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, engine.commits(), *log, clk,
+    store::group_commit commits(ioc.get_executor(), st);
+    sync::engine engine(ioc.get_executor(), sync::engine_deps{st, commits, client, *log, timers, random}, shared_cfg);
+    intake::spool_watcher watcher(ioc.get_executor(), cfg.intake, st, commits, *log, timers,
                                   [&engine] { engine.notify(); });
     watcher.prepare();
-    runtime rt{cfg, st, engine, watcher, metrics, clk};
+    runtime rt{cfg, st, engine, commits, watcher, metrics, clk};
 
-    intake::event_api events(cfg.admin, admin_token, st, engine.commits(), metrics, *log, clk,
-                             [&engine] { engine.notify(); });
+    intake::event_api events(cfg.admin, admin_token, st, commits, metrics, *log, clk, [&engine] { engine.notify(); });
     std::optional<ops::admin_server> admin;
     if (cfg.admin.enabled()) {
       admin.emplace(
@@ -331,7 +336,7 @@ int cmd_run(const std::string& config_path) {
             if (path == "/readyz") co_return rt.readiness();
             co_return ops::json_error(404, "not found; try /metrics, /healthz, /readyz or POST /v1/events");
           },
-          *log);
+          *log, timers);
       admin->open();  // throws naming the socket or address it cannot use
     }
 
@@ -405,7 +410,7 @@ int cmd_run(const std::string& config_path) {
       });
     };
     store::wal_sync wal(st, std::move(wal_options));
-    engine.commits().sync_with(&wal);
+    commits.sync_with(&wal);
     rt.wal = &wal;
 
     net::co_spawn(ioc, watcher.run(), on_done("intake"));
@@ -421,7 +426,7 @@ int cmd_run(const std::string& config_path) {
               admin && !cfg.admin.listen.empty() ? admin->tcp_address() : "-",
               watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count() : 0);
     ioc.run();
-    engine.commits().sync_with(nullptr);
+    commits.sync_with(nullptr);
     rt.wal = nullptr;
     log->info("daemon.stopped intake_accepted={} intake_rejected={} tickets_created={} tickets_adopted={}",
               watcher.stats().accepted, watcher.stats().rejected, engine.stats().tickets_created,

@@ -13,6 +13,9 @@
 #include "psa/cw_client.hpp"
 #include "rules/ruleset.hpp"
 #include "store/store.hpp"
+#include "sync/engine.hpp"
+#include "sync/ingest.hpp"
+#include "sync/op_machine.hpp"
 #include "sync/planner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -127,7 +130,8 @@ class names {
 template <class Fn>
 auto with_client(const config::config& cfg, const std::string& private_key, spdlog::logger& log, Fn fn) {
   net::io_context ioc(1);
-  psa::cw_client client(ioc.get_executor(), cfg.psa, private_key, log);
+  const ts::system_clock clk;
+  psa::cw_client client(ioc.get_executor(), cfg.psa, private_key, log, clk);
   auto fut = net::co_spawn(ioc, fn(client), net::use_future);
   ioc.run();
   return fut.get();
@@ -140,56 +144,38 @@ std::shared_ptr<spdlog::logger> quiet_logger() {
 //------------------------------------------------------------------------------
 // explain
 
-net::awaitable<json> resolve_body(psa::cw_client& client, const json& desired, std::string xref, json& unresolved,
-                                  std::string& connect_error) {
+/// The create body of `issue`'s ticket, built by the operation machine as
+/// the daemon builds it: the machine's read requests (name lookups) are
+/// performed through `client`, and it stops at the POST, which is returned.
+/// Nothing is written anywhere.
+net::awaitable<json> dry_run_create(psa::cw_client& client, const rules::ruleset& rules, const issue_record& issue,
+                                    std::vector<std::string>& unresolved, std::string& connect_error) {
   if (auto c = co_await client.connect(); !c) {
     connect_error = c.error().to_string();
     co_return json();
   }
-  names n(client);
-  const auto text = [&](const char* key) {
-    auto it = desired.find(key);
-    return it != desired.end() && it->is_string() ? it->get<std::string>() : std::string{};
-  };
-  psa::ticket_create body;
-  sync::fill_ticket_body(body, desired, std::move(xref));
-  auto [board, why_board] = co_await n.find("boards", 0, text("board"));
-  if (!board) unresolved.push_back("board: " + why_board);
-  auto [priority, why_priority] = co_await n.find("priorities", 0, text("priority"));
-  if (!priority) unresolved.push_back("priority: " + why_priority);
-  if (board) {
-    body.board_id = board->id;
-    auto [status, why_status] = co_await n.find("statuses", board->id, text("status"));
-    if (status) body.status_id = status->id;
-    else unresolved.push_back("status: " + why_status);
-    for (auto [what, kind, out] : {std::tuple<const char*, const char*, std::optional<std::int64_t>*>{
-                                       "type", "types", &body.type_id},
-                                   {"subtype", "subtypes", &body.subtype_id},
-                                   {"item", "items", &body.item_id},
-                                   {"team", "teams", &body.team_id}}) {
-      if (text(what).empty()) continue;
-      auto [ref, why] = co_await n.find(kind, board->id, text(what));
-      if (ref) *out = ref->id;
-      else unresolved.push_back(std::string(what) + ": " + why);
+  sync::name_cache names;
+  sync::engine_stats stats;
+  ts::system_random random;
+  const ts::system_clock clk;
+  operation_record op;
+  op.kind = op_kind::create;
+  op.payload.generation = issue.generation;
+  sync::op_machine m(op, issue, sync::machine_env{rules, names, stats, random, sync::backoff_policy{}});
+  sync::next_step n = m.start(clk.now());
+  while (n.request) {
+    if (auto* create = std::get_if<psa::req::create_ticket>(&*n.request))
+      co_return json::parse(psa::encode_ticket_create(create->body));
+    if (psa::repeat_unsafe(*n.request) || std::holds_alternative<psa::req::patch_ticket>(*n.request)) break;
+    const psa::answer a = co_await client.perform(std::move(*n.request));
+    if (!a && a.error().what != psa::psa_failure::kind::rejected) {
+      connect_error = a.error().to_string();
+      co_return json();
     }
+    n = m.resume(a, clk.now());
   }
-  if (!text("source").empty()) {
-    auto [ref, why] = co_await n.find("sources", 0, text("source"));
-    if (ref) body.source_id = ref->id;
-    else unresolved.push_back("source: " + why);
-  }
-  auto defs = co_await n.list("custom_fields", 0);
-  // Like the daemon: with no custom field definitions visible yet (no ticket
-  // exists), the ticket goes out without custom fields.
-  const bool no_defs = defs && defs->empty();
-  if (auto it = desired.find("custom_fields"); it != desired.end() && it->is_object() && !no_defs)
-    for (auto f = it->begin(); f != it->end(); ++f) {
-      auto [ref, why] = co_await n.find("custom_fields", 0, f.key());
-      if (ref) body.custom_fields.push_back({ref->id, ref->name, f.value().is_string() ? f.value().get<std::string>() : ""});
-      else unresolved.push_back("custom field " + f.key() + ": " + why);
-    }
-  if (priority) body.priority_id = priority->id;
-  co_return json::parse(psa::encode_ticket_create(body));
+  unresolved = m.unresolved();
+  co_return json();
 }
 
 }  // namespace
@@ -205,15 +191,37 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  auto ev = intake::parse_event(ss.str());
+  const std::string body = ss.str();
+  auto ev = intake::parse_event(body);
   if (!ev) {
     std::cerr << event_file << ": " << ev.error().to_string() << "\n";
     return 1;
   }
 
   const rules::ruleset rs(cfg);
-  const rules::decision d = rs.decide(*ev);
   const issue_identity id{ev->source, ev->tenant, ev->issue_id};
+  const sys_ms now = ts::system_clock{}.now();
+
+  // The issue's stored state, read-only (a missing database = never seen),
+  // read the way the daemon reads it.
+  sync::ingest_snapshot snap;
+  std::string store_note;
+  if (std::filesystem::exists(cfg->storage.database)) {
+    try {
+      store::store st(cfg->storage.database, store::store::read_only_t{});
+      snap = sync::read_snapshot(st, *ev, *cfg, now, {});
+    } catch (const std::exception& e) {
+      store_note = e.what();
+    }
+  } else {
+    store_note = "no database yet: the issue has never been seen";
+  }
+  // Exactly what the daemon decides (sync/ingest.hpp); nothing is written.
+  sync::engine_stats stats;
+  const sync::ingest_result res = sync::ingest({*ev, body, 0, "explain", now}, snap, rs, now, stats);
+  const rules::decision& d = res.decision;
+  const std::optional<issue_record>& rec = snap.issue;
+
   json doc;
   doc["event"] = {{"issue", id.display()},
                   {"state", to_text(ev->state)},
@@ -224,27 +232,11 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   doc["rules"] = checks;
   doc["rule"] = d.rule;
   doc["company"] = {{"identifier", d.company.identifier}, {"why", d.company.why}, {"held", d.company.held}};
-
-  // The issue's stored state, read-only (a missing database = never seen).
-  std::optional<store::issue_record> rec;
-  std::string store_note;
-  std::int64_t creates_last_hour = 0;
-  if (std::filesystem::exists(cfg->storage.database)) {
-    try {
-      store::store st(cfg->storage.database, store::store::read_only_t{});
-      rec = st.find_issue(id);
-      creates_last_hour = st.creates_since(ev->tenant, ts::system_clock{}.now() - std::chrono::hours{1});
-    } catch (const std::exception& e) {
-      store_note = e.what();
-    }
-  } else {
-    store_note = "no database yet: the issue has never been seen";
-  }
   json state = nullptr;
   if (rec)
     state = {{"ticket", rec->ticket_id ? json(*rec->ticket_id) : json(nullptr)},
              {"ticket_state", ts::to_text(rec->ticket)},
-             {"phase", rec->phase},
+             {"phase", ts::to_text(rec->phase)},
              {"generation", rec->generation},
              {"issue_state", to_text(rec->state)},
              {"last_event_at", format_rfc3339(rec->last_event_at)},
@@ -253,70 +245,52 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   doc["stored"] = state;
   if (!store_note.empty()) doc["stored_note"] = store_note;
 
-  json plan_doc = nullptr;
-  json desired = nullptr;
-  if (d.held()) {
-    plan_doc = {{"reason", "held: " + d.company.why}, {"ops", json::array()}};
-  } else if (!d.desired) {
+  // The issue as ingest would store it.
+  std::optional<issue_record> next;
+  for (const auto& w : res.writes)
+    if (const auto* s = std::get_if<sync::wr::save_issue>(&w); s && s->as == sync::issue_ref::which::self) next = s->rec;
+  json plan_doc = {{"reason", res.reason}, {"apply", res.planned && res.planned->apply}, {"ops", res.ops}};
+  if (!d.held() && !d.desired) {
     plan_doc = {{"reason", "cannot render the ticket: " + (d.error ? d.error->what : std::string("?"))},
                 {"ops", json::array()}};
-  } else {
-    desired = sync::desired_document(*d.desired);
-    std::optional<sync::issue_snapshot> snap;
-    if (rec) {
-      const json stored = json::parse(rec->desired_json, nullptr, false);
-      sync::ticket_fields f;
-      if (stored.is_object())
-        f = {stored.value("summary", ""), stored.value("priority", ""), stored.value("severity", ""),
-             stored.value("impact", "")};
-      snap = sync::issue_snapshot{rec->state, rec->last_event_at, rec->phase == "open"     ? sync::ticket_phase::open
-                                                                  : rec->phase == "closed" ? sync::ticket_phase::closed
-                                                                                           : sync::ticket_phase::none,
-                                  rec->resolved_at, f, rec->tech_closed};
-    }
-    const auto p = sync::plan_event(snap, *ev, sync::fields_of(*d.desired), d.ticket->lifecycle);
-    json ops = json::array();
-    for (const auto& op : p.ops) ops.push_back(std::string(to_text(op.kind)));
-    plan_doc = {{"reason", std::string(p.reason)}, {"apply", p.apply}, {"ops", ops}};
-    const int cap = cfg->storm.max_new_tickets_per_hour;
-    if (rec && rec->digest) {
-      plan_doc["reason"] = "a storm digest member: its changes of state become notes on the digest ticket";
-      plan_doc["ops"] = json::array();
-    } else if (!p.ops.empty() && p.ops.front().kind == sync::op_kind::create &&
-               sync::storm_capped(cap, creates_last_hour)) {
-      plan_doc["storm"] = {{"cap", cap}, {"creates_last_hour", creates_last_hour}};
-      plan_doc["reason"] = "storm: tenant over its cap of new tickets per hour; a note on the digest ticket instead";
-      plan_doc["ops"] = json::array({"digest_note"});
-    }
-    const int gen = (rec ? rec->generation : 1) + (p.new_generation ? 1 : 0);
-    const std::string key = correlation_key(id);
-    const std::string xref = gen <= 1 ? key : key + "#" + std::to_string(gen);
-    json unresolved = json::array();
+  }
+  if (res.digested)
+    plan_doc["storm"] = {{"cap", cfg->storm.max_new_tickets_per_hour},
+                         {"creates_last_hour", snap.tenant_creates_last_hour}};
+  json desired = nullptr;
+  if (d.desired) {
+    desired = json::parse(encode_desired(*d.desired));
+    if (next) desired["xref"] = next->xref();
+  }
+  const bool creates = !res.digested && next && !res.ops.empty() && res.ops.front() == "create";
+  if (creates) {
+    std::vector<std::string> unresolved;
     std::string connect_error;
-    json body;
+    json ticket;
     if (!offline) {
       std::string why;
       auto private_key = config::resolve_secret(cfg->psa.private_key, &why);
       if (private_key) {
         auto log = quiet_logger();
-        body = with_client(*cfg, *private_key, *log, [&](psa::cw_client& client) {
-          return resolve_body(client, desired, xref, unresolved, connect_error);
+        ticket = with_client(*cfg, *private_key, *log, [&](psa::cw_client& client) {
+          return dry_run_create(client, rs, *next, unresolved, connect_error);
         });
       } else {
         connect_error = "psa.private_key: " + why;
       }
     }
-    if (body.is_null()) {
+    if (ticket.is_null()) {
       psa::ticket_create names_only;
-      sync::fill_ticket_body(names_only, desired, xref);
-      body = json::parse(psa::encode_ticket_create(names_only));
-      body["board"] = {{"name", desired.value("board", "")}};
-      body["status"] = {{"name", desired.value("status", "")}};
-      body["priority"] = {{"name", desired.value("priority", "")}};
-      doc["ticket_note"] = offline ? "offline: names are not resolved to ids"
-                                   : "names not resolved (" + connect_error + ")";
+      sync::fill_ticket_body(names_only, next->desired, next->xref());
+      ticket = json::parse(psa::encode_ticket_create(names_only));
+      ticket["board"] = {{"name", next->desired.board}};
+      ticket["status"] = {{"name", next->desired.status}};
+      ticket["priority"] = {{"name", next->desired.priority}};
+      if (unresolved.empty())
+        doc["ticket_note"] = offline ? "offline: names are not resolved to ids"
+                                     : "names not resolved (" + connect_error + ")";
     }
-    doc["ticket"] = body;
+    doc["ticket"] = ticket;
     if (!unresolved.empty()) doc["unresolved"] = unresolved;
   }
   doc["desired"] = desired;

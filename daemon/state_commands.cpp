@@ -81,7 +81,7 @@ std::string issue_key_of(store::store& st, std::int64_t issue) {
 
 json operation_json(const store::operation_record& op) {
   return {{"id", op.id},
-          {"kind", op.kind},
+          {"kind", ts::to_text(op.kind)},
           {"status", ts::to_text(op.status)},
           {"attempts", op.attempts},
           {"step", op.step},
@@ -89,7 +89,7 @@ json operation_json(const store::operation_record& op) {
           {"next_attempt_at", format_rfc3339(op.next_attempt_at)},
           {"last_error", op.last_error.empty() ? json(nullptr) : json(op.last_error)},
           {"rerender", op.rerender},
-          {"payload", json::parse(op.payload, nullptr, false)}};
+          {"payload", json::parse(encode_payload(op.payload))}};
 }
 
 json dead_letter_json(const store::dead_letter& d, const std::string& issue_key) {
@@ -97,7 +97,7 @@ json dead_letter_json(const store::dead_letter& d, const std::string& issue_key)
   return {{"id", d.id},
           {"operation", d.operation},
           {"issue", issue_key},
-          {"kind", d.kind},
+          {"kind", ts::to_text(d.kind)},
           {"http_status", d.info.http_status != 0 ? json(d.info.http_status) : json(nullptr)},
           {"cw_code", text(d.info.cw_code)},
           {"cw_message", text(d.info.cw_message)},
@@ -215,7 +215,7 @@ int cmd_status(const std::string& config_path, bool as_json) {
     for (const auto& e : errors)
       errs.push_back({{"operation", e.op.id},
                       {"issue", e.issue.display()},
-                      {"kind", e.op.kind},
+                      {"kind", ts::to_text(e.op.kind)},
                       {"attempts", e.op.attempts},
                       {"next_attempt_at", format_rfc3339(e.op.next_attempt_at)},
                       {"error", e.op.last_error},
@@ -278,7 +278,8 @@ int cmd_status(const std::string& config_path, bool as_json) {
     std::cout << "\nrecent errors\n";
     std::vector<std::vector<std::string>> rows{{"OP", "ISSUE", "KIND", "ATTEMPTS", "NEXT ATTEMPT", "ERROR"}};
     for (const auto& e : errors)
-      rows.push_back({std::to_string(e.op.id), e.issue.display(), e.op.kind, std::to_string(e.op.attempts),
+      rows.push_back({std::to_string(e.op.id), e.issue.display(), std::string(ts::to_text(e.op.kind)),
+                      std::to_string(e.op.attempts),
                       format_rfc3339(e.op.next_attempt_at), e.op.last_error});
     print_table(std::cout, rows, "  ");
   }
@@ -307,7 +308,8 @@ int cmd_deadletter_list(const std::string& config_path, int limit, bool as_json)
   std::vector<std::vector<std::string>> rows{
       {"ID", "OP", "ISSUE", "KIND", "HTTP", "CW CODE", "FIELD", "RETRIES", "FAILED", "ERROR"}};
   for (const auto& d : letters)
-    rows.push_back({std::to_string(d.id), std::to_string(d.operation), issue_key_of(*st, d.issue), d.kind,
+    rows.push_back({std::to_string(d.id), std::to_string(d.operation), issue_key_of(*st, d.issue),
+                    std::string(ts::to_text(d.kind)),
                     http_text(d.info.http_status), or_dash(d.info.cw_code), or_dash(d.info.cw_field),
                     std::to_string(d.attempts), format_rfc3339(d.created_at), d.info.error});
   if (!letters.empty()) print_table(std::cout, rows);
@@ -348,7 +350,7 @@ int cmd_deadletter_show(const std::string& config_path, const std::string& id_te
     std::cout << dump(doc) << "\n";
     return 0;
   }
-  std::string operation = std::to_string(d->operation) + " (" + d->kind;
+  std::string operation = std::to_string(d->operation) + " (" + std::string(ts::to_text(d->kind));
   if (op) operation += ", " + std::string(ts::to_text(op->status)) + ", step " + std::to_string(op->step);
   if (op && op->sent) operation += ", sent: a retry first looks for what an earlier attempt did";
   operation += ")";
@@ -367,7 +369,7 @@ int cmd_deadletter_show(const std::string& config_path, const std::string& id_te
       {"cw message", or_dash(d->info.cw_message)},
       {"cw field", or_dash(d->info.cw_field)},
       {"error", d->info.error},
-      {"payload", op ? op->payload : "-"}};
+      {"payload", op ? encode_payload(op->payload) : "-"}};
   print_table(std::cout, lines);
   std::cout << "\nhistory (last " << history.size() << ")\n";
   for (const auto& h : history) std::cout << "  " << history_line(h) << "\n";
@@ -407,7 +409,8 @@ int settle_dead_letters(const std::string& config_path, const std::vector<std::s
         break;
       }
       case store::dead_letter_outcome::done: {
-        const std::string what = "operation " + std::to_string(r.letter->operation) + " (" + r.letter->kind + " of " +
+        const std::string what = "operation " + std::to_string(r.letter->operation) + " (" +
+                                 std::string(ts::to_text(r.letter->kind)) + " of " +
                                  issue_key_of(*st, r.letter->issue) + ")";
         std::cout << "dead letter " << *id << ": "
                   << (retry ? "retried " + what + ", due now with the current mapping"
@@ -460,10 +463,9 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
   const std::size_t history_total = history.size();
   if (history.size() > issue_history_count)
     history.erase(history.begin(), history.end() - static_cast<std::ptrdiff_t>(issue_history_count));
-  json desired = json::parse(rec.desired_json, nullptr, false);
-  json applied = json::parse(rec.applied_json, nullptr, false);
-  if (!desired.is_object()) desired = json::object();
-  if (!applied.is_object()) applied = json::object();
+  json desired = json::parse(encode_desired(rec.desired));
+  desired["xref"] = rec.xref();
+  const json applied = rec.ticket_id ? json::parse(encode_applied(rec.applied)) : json::object();
   const std::string display = rec.identity.display();
 
   if (as_json) {
@@ -476,7 +478,7 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
                 {"ticket", rec.ticket_id ? json(*rec.ticket_id) : json(nullptr)},
                 {"ticket_state", ts::to_text(rec.ticket)},
                 {"generation", rec.generation},
-                {"phase", rec.phase},
+                {"phase", ts::to_text(rec.phase)},
                 {"rule", rec.rule},
                 {"technician_closed", rec.tech_closed},
                 {"digest", rec.digest ? json(issue_key_of(*st, *rec.digest)) : json(nullptr)},
@@ -495,7 +497,7 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
 
   std::string ticket = rec.ticket_id ? std::to_string(*rec.ticket_id) : "none";
   ticket += " (" + std::string(ts::to_text(rec.ticket)) + ", generation " + std::to_string(rec.generation) +
-            ", phase " + rec.phase + ")";
+            ", phase " + std::string(ts::to_text(rec.phase)) + ")";
   if (rec.tech_closed) ticket += ", closed by a technician";
   std::vector<std::vector<std::string>> head{
       {"issue", display + " (" + rec.correlation_key + ")"},
@@ -527,7 +529,7 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
     std::vector<std::vector<std::string>> rows{
         {"ID", "KIND", "STATUS", "ATTEMPTS", "STEP", "SENT", "NEXT ATTEMPT", "LAST ERROR"}};
     for (const auto& op : ops)
-      rows.push_back({std::to_string(op.id), op.kind, std::string(ts::to_text(op.status)),
+      rows.push_back({std::to_string(op.id), std::string(ts::to_text(op.kind)), std::string(ts::to_text(op.status)),
                       std::to_string(op.attempts), std::to_string(op.step), op.sent ? "yes" : "no",
                       op.status == store::op_status::pending ? format_rfc3339(op.next_attempt_at) : "-",
                       or_dash(op.last_error)});
@@ -540,7 +542,8 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
   } else {
     std::vector<std::vector<std::string>> rows{{"ID", "OP", "KIND", "HTTP", "FAILED", "ERROR"}};
     for (const auto& d : letters)
-      rows.push_back({std::to_string(d.id), std::to_string(d.operation), d.kind, http_text(d.info.http_status),
+      rows.push_back({std::to_string(d.id), std::to_string(d.operation), std::string(ts::to_text(d.kind)),
+                      http_text(d.info.http_status),
                       format_rfc3339(d.created_at), d.info.error});
     print_table(std::cout, rows, "  ");
   }

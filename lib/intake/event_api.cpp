@@ -37,7 +37,7 @@ void event_api::reject(std::string_view reason, double n) {
 
 std::int64_t event_api::inbox_depth() {
   // Counted at most once a second; requests in between add what they stored.
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.steady_now();
   if (now - depth_at_ >= std::chrono::seconds{1}) {
     depth_ = store_.inbox_depth();
     depth_at_ = now;

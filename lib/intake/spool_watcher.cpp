@@ -20,7 +20,7 @@ namespace ts::intake {
 namespace net = boost::asio;
 
 spool_watcher::spool_watcher(net::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                             store::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                             store::group_commit& commits, spdlog::logger& log, sync::timer_source& timers,
                              std::function<void()> on_committed)
     : ex_(ex),
       cfg_(cfg),
@@ -28,9 +28,9 @@ spool_watcher::spool_watcher(net::any_io_executor ex, const config::intake_confi
       store_(st),
       commit_(commits),
       log_(log),
-      clock_(clk),
+      clock_(timers.clk()),
       on_committed_(std::move(on_committed)),
-      wake_(ex) {}
+      wake_(ex, timers) {}
 
 spool_watcher::~spool_watcher() = default;
 

@@ -11,8 +11,8 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "intake/spool.hpp"
-#include "ops/wakeup.hpp"
 #include "store/store.hpp"
+#include "sync/timer.hpp"
 #include "store/group_commit.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -34,7 +34,7 @@ class spool_watcher {
  public:
   /// `on_committed` runs after each batch commit (the sync engine's notify).
   spool_watcher(boost::asio::any_io_executor ex, const config::intake_config& cfg, store::store& st,
-                store::group_commit& commits, spdlog::logger& log, const ts::clock& clk,
+                store::group_commit& commits, spdlog::logger& log, sync::timer_source& timers,
                 std::function<void()> on_committed);
   ~spool_watcher();
 
@@ -59,9 +59,9 @@ class spool_watcher {
   store::store& store_;
   store::group_commit& commit_;
   spdlog::logger& log_;
-  const ts::clock& clock_;
+  const ts::clock& clock_;  // timers.clk()
   std::function<void()> on_committed_;
-  ops::wakeup wake_;
+  sync::wakeup wake_;
   std::optional<boost::asio::posix::stream_descriptor> inotify_;
   bool stopping_ = false;
   intake_stats stats_;

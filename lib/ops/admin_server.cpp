@@ -1,6 +1,6 @@
 #include "ops/admin_server.hpp"
 
-#include "ops/wakeup.hpp"
+#include "sync/timer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -71,8 +71,9 @@ admin_reply json_error(unsigned status, std::string_view message) {
 }
 
 struct admin_server::impl : std::enable_shared_from_this<impl> {
-  impl(net::any_io_executor ex, const config::admin_config& c, admin_handler h, spdlog::logger& l)
-      : ex(ex), cfg(c), handler(std::move(h)), log(l), slot_free(ex) {}
+  impl(net::any_io_executor ex, const config::admin_config& c, admin_handler h, spdlog::logger& l,
+       sync::timer_source& timers)
+      : ex(ex), cfg(c), handler(std::move(h)), log(l), slot_free(ex, timers) {}
 
   net::any_io_executor ex;
   const config::admin_config& cfg;
@@ -81,7 +82,7 @@ struct admin_server::impl : std::enable_shared_from_this<impl> {
   std::optional<tcp::acceptor> tcp_acceptor;
   std::optional<local::acceptor> unix_acceptor;
   std::string socket_path;  // the file we created (removed at stop)
-  wakeup slot_free;
+  sync::wakeup slot_free;
   std::size_t active = 0;
   std::uint64_t next_id = 0;
   std::map<std::uint64_t, std::function<void()>> closers;  // open connections
@@ -257,8 +258,8 @@ void admin_server::impl::open_tcp() {
 }
 
 admin_server::admin_server(net::any_io_executor ex, const config::admin_config& cfg, admin_handler handler,
-                           spdlog::logger& log)
-    : impl_(std::make_shared<impl>(std::move(ex), cfg, std::move(handler), log)) {}
+                           spdlog::logger& log, sync::timer_source& timers)
+    : impl_(std::make_shared<impl>(std::move(ex), cfg, std::move(handler), log, timers)) {}
 
 admin_server::~admin_server() {
   if (!impl_->socket_path.empty()) ::unlink(impl_->socket_path.c_str());

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "sync/timer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -47,7 +48,7 @@ using admin_handler = std::function<boost::asio::awaitable<admin_reply>(admin_re
 class admin_server {
  public:
   admin_server(boost::asio::any_io_executor ex, const config::admin_config& cfg, admin_handler handler,
-               spdlog::logger& log);
+               spdlog::logger& log, sync::timer_source& timers);
   ~admin_server();
   admin_server(const admin_server&) = delete;
   admin_server& operator=(const admin_server&) = delete;

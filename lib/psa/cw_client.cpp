@@ -1,9 +1,6 @@
 #include "psa/cw_client.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 
 #include <cctype>
 
@@ -32,38 +29,24 @@ endpoint endpoint_or_throw(const config::psa_config& cfg) {
   return *ep;
 }
 
-net::awaitable<void> sleep_for(std::chrono::nanoseconds d) {
-  if (d <= std::chrono::nanoseconds::zero()) co_return;
-  net::steady_timer t(co_await net::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(net::as_tuple(net::use_awaitable));
-}
-
-sys_ms wall_now() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
 }  // namespace
 
 cw_client::cw_client(net::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
-                     spdlog::logger& log)
+                     spdlog::logger& log, const ts::clock& clk)
     : cfg_(cfg),
       log_(log),
+      clock_(clk),
       endpoint_(endpoint_or_throw(cfg)),
-      http_(ex, options_for(cfg, endpoint_)),
+      http_(ex, options_for(cfg, endpoint_), clk),
       auth_(basic_auth(cfg.company_id, cfg.public_key, private_key)),
-      accept_(accept_header(cfg.api_version)),
-      bucket_(cfg.requests_per_minute / 60.0, std::max(1.0, cfg.requests_per_minute / 60.0)) {}
+      accept_(accept_header(cfg.api_version)) {}
 
 net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std::string target, std::string body,
                                                           bool idempotent) {
-  // Wait out a 429 pause (connection-wide) and the client-side budget.
-  const auto now = std::chrono::steady_clock::now();
-  if (paused_until_ > now) co_await sleep_for(paused_until_ - now);
-  co_await sleep_for(bucket_.reserve(std::chrono::steady_clock::now()));
-  const auto started = std::chrono::steady_clock::now();
-  call_record record{http::to_string(method), observer_ ? endpoint_label(target) : std::string{}, 0, {},
-                     started - now};
+  // No pacing here: the sync engine reserves the budget (and waits out a 429
+  // pause) before it asks for a request.
+  const auto started = clock_.steady_now();
+  call_record record{http::to_string(method), observer_ ? endpoint_label(target) : std::string{}, 0, {}};
 
   http_request req;
   req.method = method;
@@ -77,7 +60,7 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
   auto sent = co_await http_.send(std::move(req));
   if (observer_) {
     record.status = sent ? static_cast<int>(sent->status) : 0;
-    record.took = std::chrono::steady_clock::now() - started;
+    record.took = clock_.steady_now() - started;
     observer_(record);
   }
   if (!sent) {
@@ -90,10 +73,7 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
   http_response& res = *sent;
   if (res.status >= 200 && res.status < 300) co_return std::move(res);
 
-  psa_failure f = classify_http(static_cast<int>(res.status), res.body, res.retry_after, wall_now(), idempotent);
-  if (f.what == psa_failure::kind::throttled)
-    paused_until_ = std::max(paused_until_, std::chrono::steady_clock::now() + f.retry_after);
-  co_return f;
+  co_return classify_http(static_cast<int>(res.status), res.body, res.retry_after, clock_.now(), idempotent);
 }
 
 namespace {

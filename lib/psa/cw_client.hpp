@@ -8,11 +8,11 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "psa/client.hpp"
 #include "psa/cw_codec.hpp"
 #include "psa/failure.hpp"
 #include "psa/https_client.hpp"
-#include "psa/rate_limiter.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
@@ -32,14 +32,13 @@ struct call_record {
   std::string endpoint;   ///< endpoint_label() of the target
   int status = 0;         ///< HTTP status; 0 when no answer came
   std::chrono::duration<double> took{};    ///< send to answer (or failure)
-  std::chrono::duration<double> waited{};  ///< held back first by the budget or a 429 pause
 };
 
 class cw_client final : public client {
  public:
   /// `private_key` is kept in memory only to build the Authorization header.
   cw_client(boost::asio::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
-            spdlog::logger& log);
+            spdlog::logger& log, const ts::clock& clk);
 
   /// Resolves the codebase (configured, or GET /login/companyinfo/{companyId})
   /// and checks credentials with GET /system/info. Safe to call again.
@@ -113,13 +112,12 @@ class cw_client final : public client {
 
   const config::psa_config& cfg_;
   spdlog::logger& log_;
+  const ts::clock& clock_;
   endpoint endpoint_;
   https_client http_;
   std::string auth_;    // the Authorization value; never logged
   std::string accept_;
   std::string prefix_;  // "/v2025_1/apis/3.0" once connected
-  token_bucket bucket_;
-  std::chrono::steady_clock::time_point paused_until_{};
   std::uint64_t requests_ = 0;
   std::function<void(const call_record&)> observer_;
 };

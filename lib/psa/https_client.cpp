@@ -34,7 +34,7 @@ struct https_client::connection {
   explicit connection(net::any_io_executor ex, ssl::context& ctx) : stream(ex, ctx) {}
   beast::ssl_stream<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
-  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_used{};
 };
 
 std::string transport_failure::to_string() const {
@@ -57,8 +57,8 @@ ssl::context make_tls_context(const std::string& ca_file) {
   return ctx;
 }
 
-https_client::https_client(net::any_io_executor ex, client_options opts)
-    : ex_(std::move(ex)), opts_(std::move(opts)), tls_(make_tls_context(opts_.ca_file)) {}
+https_client::https_client(net::any_io_executor ex, client_options opts, const ts::clock& clk)
+    : ex_(std::move(ex)), opts_(std::move(opts)), clock_(clk), tls_(make_tls_context(opts_.ca_file)) {}
 
 https_client::~https_client() = default;
 
@@ -103,7 +103,7 @@ https_client::open() {
 
 net::awaitable<https_client::send_result> https_client::send(http_request req) {
   std::unique_ptr<connection> conn;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.steady_now();
   while (!idle_.empty() && !conn) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
@@ -148,7 +148,7 @@ net::awaitable<https_client::send_result> https_client::send(http_request req) {
   out.body = std::move(res.body());
   if (keep) {
     tcp_layer.expires_never();
-    conn->last_used = std::chrono::steady_clock::now();
+    conn->last_used = clock_.steady_now();
     idle_.push_back(std::move(conn));
   }
   co_return out;

@@ -8,6 +8,8 @@
 // the idle set or newly opened. The caller bounds concurrency.
 #pragma once
 
+#include "core/clock.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -63,7 +65,7 @@ boost::asio::ssl::context make_tls_context(const std::string& ca_file);
 
 class https_client {
  public:
-  https_client(boost::asio::any_io_executor ex, client_options opts);
+  https_client(boost::asio::any_io_executor ex, client_options opts, const ts::clock& clk);
   ~https_client();
   https_client(const https_client&) = delete;
   https_client& operator=(const https_client&) = delete;
@@ -86,6 +88,7 @@ class https_client {
 
   boost::asio::any_io_executor ex_;
   client_options opts_;
+  const ts::clock& clock_;
   boost::asio::ssl::context tls_;
   std::vector<std::unique_ptr<connection>> idle_;
   std::size_t opened_ = 0;

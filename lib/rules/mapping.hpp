@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "core/event.hpp"
+#include "core/ticket.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -15,25 +16,7 @@
 
 namespace ts::rules {
 
-/// The ticket an issue should have, with board/status/priority still by name.
-struct desired_ticket {
-  std::string rule;                ///< name of the rule that decided ("default": none matched)
-  std::string company_identifier;  ///< ConnectWise company identifier
-  std::string board;
-  std::string status;
-  std::string closed_status;
-  std::string reopen_status;       ///< effective (the new-ticket status when not configured)
-  std::string priority;
-  std::string cw_severity;         ///< Low | Medium | High
-  std::string cw_impact;           ///< Low | Medium | High
-  std::string type, subtype, item, team, source;  ///< empty = not sent
-  std::map<std::string, std::string> custom_fields;  ///< caption -> rendered value
-  std::string summary;             ///< rendered, cut to <= 100 UTF-16 units on a code-point boundary
-  std::string description;         ///< rendered initialDescription
-  std::string external_xref;       ///< the issue's correlation key
-
-  friend bool operator==(const desired_ticket&, const desired_ticket&) = default;
-};
+using ts::desired_ticket;  // core/ticket.hpp: the rules render it
 
 struct mapping_error {
   std::string what;  ///< e.g. "tenant 'acme' has no company mapping and companies.default is not set"

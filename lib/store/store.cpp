@@ -73,7 +73,7 @@ constexpr std::string_view issue_columns =
     "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state,"
     " generation, phase, resolved_at, desired, applied, rule, tech_closed, digest";
 constexpr std::string_view operation_columns =
-    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step, rerender";
+    "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step, rerender, sent_cause";
 constexpr std::string_view dead_letter_columns =
     "id, operation, issue, kind, http_status, cw_code, cw_message, cw_field, error, attempts, created_at";
 
@@ -95,10 +95,11 @@ issue_record read_issue(const SQLite::Statement& s) {
   if (!s.isColumnNull(9)) r.ticket_id = s.getColumn(9).getInt64();
   r.ticket = read_enum<ticket_state>("issues.ticket_state", s.getColumn(10).getString());
   r.generation = s.getColumn(11).getInt();
-  r.phase = s.getColumn(12).getString();
+  r.phase = read_enum<ticket_phase>("issues.phase", s.getColumn(12).getString());
   if (!s.isColumnNull(13)) r.resolved_at = from_unix_ms(s.getColumn(13).getInt64());
-  r.desired_json = s.getColumn(14).getString();
-  r.applied_json = s.getColumn(15).getString();
+  r.desired = decode_desired(s.getColumn(14).getString());
+  r.desired.external_xref = r.correlation_key;
+  r.applied = decode_applied(s.getColumn(15).getString());
   r.rule = s.getColumn(16).getString();
   r.tech_closed = s.getColumn(17).getInt() != 0;
   if (!s.isColumnNull(18)) r.digest = s.getColumn(18).getInt64();
@@ -109,8 +110,8 @@ operation_record read_operation(const SQLite::Statement& s) {
   operation_record r;
   r.id = s.getColumn(0).getInt64();
   r.issue = s.getColumn(1).getInt64();
-  r.kind = s.getColumn(2).getString();
-  r.payload = s.getColumn(3).getString();
+  r.kind = read_enum<op_kind>("operations.kind", s.getColumn(2).getString());
+  r.payload = decode_payload(s.getColumn(3).getString());
   r.status = read_enum<op_status>("operations.status", s.getColumn(4).getString());
   r.attempts = s.getColumn(5).getInt();
   r.sent = s.getColumn(6).getInt() != 0;
@@ -118,6 +119,7 @@ operation_record read_operation(const SQLite::Statement& s) {
   r.last_error = s.getColumn(8).getString();  // NULL reads as ""
   r.step = s.getColumn(9).getInt();
   r.rerender = s.getColumn(10).getInt() != 0;
+  if (!s.isColumnNull(11)) r.cause = read_enum<sent_cause>("operations.sent_cause", s.getColumn(11).getString());
   return r;
 }
 
@@ -126,7 +128,7 @@ dead_letter read_dead_letter(const SQLite::Statement& s) {
   d.id = s.getColumn(0).getInt64();
   d.operation = s.getColumn(1).getInt64();
   d.issue = s.getColumn(2).getInt64();
-  d.kind = s.getColumn(3).getString();
+  d.kind = read_enum<op_kind>("dead_letters.kind", s.getColumn(3).getString());
   d.info.http_status = s.getColumn(4).getInt();  // NULL reads as 0, "" below
   d.info.cw_code = s.getColumn(5).getString();
   d.info.cw_message = s.getColumn(6).getString();
@@ -176,6 +178,12 @@ struct store::statements {
                      " WHERE id = ?1"),
         issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
         issue_set_applied(db, "UPDATE issues SET applied = ?2, updated_at = ?3 WHERE id = ?1"),
+        // NULL leaves a column as it is; ?3 = 1 takes the phase from what the ticket is known to be.
+        issue_patch(db,
+                    "UPDATE issues SET phase = CASE WHEN ?3 THEN (CASE ticket_state WHEN 'open' THEN 'open'"
+                    " WHEN 'closed' THEN 'closed' ELSE 'none' END) ELSE COALESCE(?2, phase) END,"
+                    " tech_closed = COALESCE(?4, tech_closed), generation = COALESCE(?5, generation),"
+                    " desired = COALESCE(?6, desired), rule = COALESCE(?7, rule), updated_at = ?8 WHERE id = ?1"),
         op_insert(db,
                   "INSERT INTO operations (issue, kind, payload, next_attempt_at, created_at, updated_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?4, ?4)"),
@@ -183,9 +191,9 @@ struct store::statements {
         op_has_pending(db, "SELECT EXISTS (SELECT 1 FROM operations WHERE issue = ?1 AND status = 'pending')"),
         op_newest_pending(db, sql({"SELECT ", operation_columns,
                                    " FROM operations WHERE issue = ?1 AND status = 'pending' ORDER BY id DESC LIMIT 1"})),
-        op_mark_sent_payload(db,
-                             "UPDATE operations SET sent = 1, payload = ?3, updated_at = ?2"
-                             " WHERE id = ?1 AND status = 'pending'"),
+        op_mark_sent(db,
+                     "UPDATE operations SET sent = 1, sent_cause = 'interrupted', payload = ?3, updated_at = ?2"
+                     " WHERE id = ?1 AND status = 'pending'"),
         op_advance(db,
                    "UPDATE operations SET step = ?2, sent = 0, updated_at = ?3 WHERE id = ?1 AND status = 'pending'"),
         dead_insert(db,
@@ -201,13 +209,12 @@ struct store::statements {
         // order and stops at the first head, even with a large backlog.
         op_next_due(db, sql({"SELECT o.next_attempt_at FROM operations AS o WHERE o.status = 'pending' AND ",
                              is_issue_head, " ORDER BY o.next_attempt_at LIMIT 1"})),
-        op_mark_sent(db, "UPDATE operations SET sent = 1, updated_at = ?2 WHERE id = ?1 AND status = 'pending'"),
         op_complete(db,
                     "UPDATE operations SET status = 'done', sent = 0, updated_at = ?2"
                     " WHERE id = ?1 AND status = 'pending'"),
         op_retry(db,
-                 "UPDATE operations SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,"
-                 " sent = CASE WHEN ?4 THEN 0 ELSE sent END, updated_at = ?5"
+                 "UPDATE operations SET attempts = attempts + ?6, next_attempt_at = ?2, last_error = ?3,"
+                 " sent = CASE WHEN ?4 THEN 0 ELSE sent END, sent_cause = COALESCE(?7, sent_cause), updated_at = ?5"
                  " WHERE id = ?1 AND status = 'pending'"),
         op_fail(db,
                 "UPDATE operations SET status = 'dead', last_error = ?2, updated_at = ?3"
@@ -224,10 +231,10 @@ struct store::statements {
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
   SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
-      issue_set_applied;
-  SQLite::Statement op_insert, op_by_id, op_has_pending, op_newest_pending, op_mark_sent_payload, op_advance,
-      dead_insert, dead_list, op_due, op_next_due;
-  SQLite::Statement op_mark_sent, op_complete, op_retry, op_fail;
+      issue_set_applied, issue_patch;
+  SQLite::Statement op_insert, op_by_id, op_has_pending, op_newest_pending, op_mark_sent, op_advance, dead_insert,
+      dead_list, op_due, op_next_due;
+  SQLite::Statement op_complete, op_retry, op_fail;
   SQLite::Statement all_counts;
   SQLite::Statement history_insert;  // one per planned event: on the planning path
   SQLite::Statement runtime_upsert;  // the driver records each PSA failure
@@ -398,10 +405,10 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
     s.bindNoCopy(10, to_text(rec.ticket).data());
     s.bind(11, to_unix_ms(now));
     s.bind(12, rec.generation);
-    s.bindNoCopy(13, rec.phase);
+    s.bindNoCopy(13, to_text(rec.phase).data());
     if (rec.resolved_at) s.bind(14, to_unix_ms(*rec.resolved_at));
-    s.bindNoCopy(15, rec.desired_json);
-    s.bindNoCopy(16, rec.applied_json);
+    s.bind(15, encode_desired(rec.desired));
+    s.bind(16, encode_applied(rec.applied));
     s.bindNoCopy(17, rec.rule);
     s.bind(18, rec.tech_closed ? 1 : 0);
     if (rec.digest) s.bind(19, *rec.digest);
@@ -417,9 +424,9 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
   s.bindNoCopy(5, rec.event_json);
   s.bind(6, to_unix_ms(now));
   s.bind(7, rec.generation);
-  s.bindNoCopy(8, rec.phase);
+  s.bindNoCopy(8, to_text(rec.phase).data());
   if (rec.resolved_at) s.bind(9, to_unix_ms(*rec.resolved_at));
-  s.bindNoCopy(10, rec.desired_json);
+  s.bind(10, encode_desired(rec.desired));
   s.bindNoCopy(11, rec.rule);
   s.bind(12, rec.tech_closed ? 1 : 0);
   if (rec.digest) s.bind(13, *rec.digest);
@@ -427,11 +434,25 @@ std::int64_t store::save_issue(const issue_record& rec, sys_ms now) {
   return rec.id;
 }
 
-void store::set_applied(std::int64_t issue, std::string_view applied_json, sys_ms now) {
+void store::update_issue(std::int64_t issue, const issue_update& u, sys_ms now) {
+  auto& s = stmts_->issue_patch;
+  statement_use use(s);
+  s.bind(1, issue);
+  if (u.phase) s.bindNoCopy(2, to_text(*u.phase).data());
+  s.bind(3, u.phase_from_ticket ? 1 : 0);
+  if (u.tech_closed) s.bind(4, *u.tech_closed ? 1 : 0);
+  if (u.generation) s.bind(5, *u.generation);
+  if (u.desired) s.bind(6, encode_desired(*u.desired));
+  if (u.rule) s.bind(7, *u.rule);
+  s.bind(8, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(issue);
+}
+
+void store::set_applied(std::int64_t issue, const applied_ticket& applied, sys_ms now) {
   auto& s = stmts_->issue_set_applied;
   statement_use use(s);
   s.bind(1, issue);
-  s.bind(2, std::string(applied_json));
+  s.bind(2, encode_applied(applied));
   s.bind(3, to_unix_ms(now));
   if (s.exec() == 0) no_issue(issue);
 }
@@ -449,12 +470,12 @@ void store::set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id
 //------------------------------------------------------------------------------
 // operations
 
-std::int64_t store::add_operation(std::int64_t issue, std::string_view kind, std::string_view payload, sys_ms now) {
+std::int64_t store::add_operation(std::int64_t issue, op_kind kind, const op_payload& payload, sys_ms now) {
   auto& s = stmts_->op_insert;
   statement_use use(s);
   s.bind(1, issue);
-  s.bind(2, std::string(kind));
-  s.bind(3, std::string(payload));
+  s.bindNoCopy(2, to_text(kind).data());
+  s.bind(3, encode_payload(payload));
   s.bind(4, to_unix_ms(now));
   s.exec();
   return db_->getLastInsertRowid();
@@ -484,12 +505,12 @@ std::optional<operation_record> store::newest_pending_operation(std::int64_t iss
   return read_operation(s);
 }
 
-void store::mark_sent(std::int64_t op, std::string_view payload, sys_ms now) {
-  auto& s = stmts_->op_mark_sent_payload;
+void store::mark_sent(std::int64_t op, const op_payload& payload, sys_ms now) {
+  auto& s = stmts_->op_mark_sent;
   statement_use use(s);
   s.bind(1, op);
   s.bind(2, to_unix_ms(now));
-  s.bind(3, std::string(payload));
+  s.bind(3, encode_payload(payload));
   if (s.exec() == 0) no_pending_operation(op);
 }
 
@@ -545,14 +566,6 @@ std::optional<sys_ms> store::next_due_time() {
   return from_unix_ms(s.getColumn(0).getInt64());
 }
 
-void store::mark_sent(std::int64_t op, sys_ms now) {
-  auto& s = stmts_->op_mark_sent;
-  statement_use use(s);
-  s.bind(1, op);
-  s.bind(2, to_unix_ms(now));
-  if (s.exec() == 0) no_pending_operation(op);
-}
-
 void store::complete_operation(std::int64_t op, sys_ms now) {
   auto& s = stmts_->op_complete;
   statement_use use(s);
@@ -561,15 +574,16 @@ void store::complete_operation(std::int64_t op, sys_ms now) {
   if (s.exec() == 0) no_pending_operation(op);
 }
 
-void store::retry_operation(std::int64_t op, sys_ms next, std::string_view error, bool certain_not_applied,
-                            sys_ms now) {
+void store::retry_operation(std::int64_t op, const retry_plan& r, sys_ms now) {
   auto& s = stmts_->op_retry;
   statement_use use(s);
   s.bind(1, op);
-  s.bind(2, to_unix_ms(next));
-  s.bind(3, std::string(error));
-  s.bind(4, certain_not_applied ? 1 : 0);
+  s.bind(2, to_unix_ms(r.next));
+  s.bind(3, r.error);
+  s.bind(4, r.clear_sent ? 1 : 0);
   s.bind(5, to_unix_ms(now));
+  s.bind(6, r.counts ? 1 : 0);
+  if (r.cause) s.bindNoCopy(7, to_text(*r.cause).data());
   if (s.exec() == 0) no_pending_operation(op);
 }
 
@@ -670,23 +684,24 @@ std::int64_t store::creates_since(std::string_view tenant, sys_ms since) {
   return s.getColumn(0).getInt64();
 }
 
-void store::put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now) {
+void store::put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms fetched_at) {
   SQLite::Statement s(*db_,
                       "INSERT INTO directory (kind, scope, body, fetched_at) VALUES (?1, ?2, ?3, ?4)"
                       " ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at");
   s.bind(1, std::string(kind));
   s.bind(2, scope);
   s.bind(3, std::string(body));
-  s.bind(4, to_unix_ms(now));
+  s.bind(4, to_unix_ms(fetched_at));
   s.exec();
 }
 
-std::optional<directory_entry> store::get_directory(std::string_view kind, std::int64_t scope) {
-  SQLite::Statement s(*db_, "SELECT body, fetched_at FROM directory WHERE kind = ?1 AND scope = ?2");
-  s.bind(1, std::string(kind));
-  s.bind(2, scope);
-  if (!s.executeStep()) return std::nullopt;
-  return directory_entry{s.getColumn(0).getString(), from_unix_ms(s.getColumn(1).getInt64())};
+std::vector<directory_entry> store::directory() {
+  SQLite::Statement s(*db_, "SELECT kind, scope, body, fetched_at FROM directory ORDER BY kind, scope");
+  std::vector<directory_entry> out;
+  while (s.executeStep())
+    out.push_back({s.getColumn(0).getString(), s.getColumn(1).getInt64(), s.getColumn(2).getString(),
+                   from_unix_ms(s.getColumn(3).getInt64())});
+  return out;
 }
 
 //------------------------------------------------------------------------------
@@ -736,7 +751,7 @@ std::string operator_detail(SQLite::Database& db, std::string_view action, std::
   text(4, reason);
   s.bind(5, d.id);
   s.bind(6, d.operation);
-  text(7, d.kind);
+  text(7, to_text(d.kind));
   if (d.info.http_status != 0) s.bind(8, d.info.http_status);
   text(9, d.info.cw_code);
   text(10, d.info.cw_message);
@@ -834,8 +849,8 @@ std::vector<operation_error> store::recent_errors(std::size_t limit) {
   while (s.executeStep()) {
     operation_error e;
     e.op = read_operation(s);
-    e.updated_at = from_unix_ms(s.getColumn(11).getInt64());
-    e.issue = {s.getColumn(12).getString(), s.getColumn(13).getString(), s.getColumn(14).getString()};
+    e.updated_at = from_unix_ms(s.getColumn(12).getInt64());
+    e.issue = {s.getColumn(13).getString(), s.getColumn(14).getString(), s.getColumn(15).getString()};
     out.push_back(std::move(e));
   }
   return out;

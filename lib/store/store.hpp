@@ -12,9 +12,9 @@
 // back, so nothing half-written survives.
 #pragma once
 
-#include "core/enum_text.hpp"
 #include "core/event.hpp"
 #include "core/issue_key.hpp"
+#include "core/records.hpp"
 #include "core/time.hpp"
 
 #include <cstdint>
@@ -33,6 +33,18 @@ class Transaction;
 
 namespace ts::store {
 
+// The records (core/records.hpp) are the store's rows.
+using ts::applied_ticket;
+using ts::dead_letter_info;
+using ts::issue_record;
+using ts::op_kind;
+using ts::op_payload;
+using ts::op_status;
+using ts::operation_record;
+using ts::sent_cause;
+using ts::ticket_phase;
+using ts::ticket_state;
+
 struct inbox_entry {
   std::string origin;  ///< e.g. "spool:1700000000.123.host"
   std::string body;    ///< validated event JSON
@@ -43,28 +55,6 @@ struct inbox_row {
   sys_ms received_at{};
   std::string origin;
   std::string body;
-};
-
-enum class ticket_state { none, creating, open, closed };
-
-struct issue_record {
-  std::int64_t id = 0;  ///< 0 before insertion
-  issue_identity identity;
-  std::string correlation_key;
-  issue_state state = issue_state::open;
-  ts::severity severity = ts::severity::info;
-  sys_ms last_event_at{};
-  std::string event_json;
-  std::optional<std::int64_t> ticket_id;
-  ticket_state ticket = ticket_state::none;  ///< known to be true
-  int generation = 1;                    ///< ticket generation (new ticket after the reopen window)
-  std::string phase = "none";            ///< none|open|closed once queued operations succeed
-  std::optional<sys_ms> resolved_at;     ///< updated_at of the resolving event
-  std::string desired_json = "{}";       ///< the ticket as the newest event wants it
-  std::string applied_json = "{}";       ///< fields the ticket is known to hold
-  std::string rule;                      ///< rule that decided the ticket (newest event)
-  bool tech_closed = false;              ///< ticket found closed by a person while the issue was open
-  std::optional<std::int64_t> digest;    ///< storm digest issue this issue was folded into
 };
 
 /// An event of an unmapped tenant, waiting for a mapping.
@@ -88,42 +78,47 @@ struct history_entry {
   std::string detail;  ///< JSON
 };
 
-/// A cached list of ConnectWise names.
+/// A cached list of ConnectWise names (the name cache's rows).
 struct directory_entry {
+  std::string kind;  ///< boards, statuses, priorities, types, ... (psa::name_list's names)
+  std::int64_t scope = 0;  ///< the board id for per-board lists, else 0
   std::string body;  ///< JSON
   sys_ms fetched_at{};
 };
 
-enum class op_status { pending, done, dead };
-
-struct operation_record {
-  std::int64_t id = 0;
-  std::int64_t issue = 0;
-  std::string kind;
-  std::string payload;
-  op_status status = op_status::pending;
-  int attempts = 0;  ///< failed attempts so far (drives the backoff)
-  bool sent = false;  ///< a request may have reached the PSA unanswered
-  sys_ms next_attempt_at{};
-  std::string last_error;
-  int step = 0;       ///< index of the next step to run
-  bool rerender = false;  ///< retried by an operator: render the issue's ticket anew before running
+/// Fields of an issue to change and nothing else (unset: unchanged). The
+/// operations change these while later events of the same issue are being
+/// planned, so no writer rewrites the whole row from a stale copy.
+struct issue_update {
+  std::optional<ticket_phase> phase;
+  /// phase = what the ticket is known to be (open, closed or none), read at
+  /// the write: after a dead letter, planning starts again from the truth.
+  bool phase_from_ticket = false;
+  std::optional<bool> tech_closed;
+  std::optional<int> generation;
+  std::optional<desired_ticket> desired;
+  std::optional<std::string> rule;
 };
 
-/// Why an operation was given up, as ConnectWise said it.
-struct dead_letter_info {
-  int http_status = 0;  ///< 0 when no HTTP answer was involved (e.g. a name that does not resolve)
-  std::string cw_code;
-  std::string cw_message;
-  std::string cw_field;
-  std::string error;    ///< the whole story, human-readable
+/// How a failed attempt is scheduled again.
+struct retry_plan {
+  sys_ms next{};       ///< when to try again
+  std::string error;   ///< the failure, for `status` and the log
+  /// The request was answered with an error: certainly not applied, so the
+  /// next attempt need not look it up first (sent = 0).
+  bool clear_sent = false;
+  /// Whether this attempt counts towards the backoff (a 429 or a paused
+  /// sender does not: the operation did not fail, it was told to wait).
+  bool counts = true;
+  /// Why a still-sent operation is uncertain, when this attempt knows.
+  std::optional<sent_cause> cause;
 };
 
 struct dead_letter {
   std::int64_t id = 0;
   std::int64_t operation = 0;
   std::int64_t issue = 0;
-  std::string kind;
+  op_kind kind = op_kind::create;
   dead_letter_info info;
   int attempts = 0;
   sys_ms created_at{};
@@ -255,14 +250,17 @@ class store {
   /// Throws SQLite::Exception when the identity or key already exists, and
   /// std::logic_error when updating an id that does not exist.
   std::int64_t save_issue(const issue_record& rec, sys_ms now);
+  /// Changes the fields set in `u` (and updated_at). Throws std::logic_error
+  /// when the issue does not exist.
+  void update_issue(std::int64_t issue, const issue_update& u, sys_ms now);
   /// Throws std::logic_error when the issue does not exist.
   void set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now);
   /// Records the fields the ticket is now known to hold. Throws std::logic_error
   /// when the issue does not exist.
-  void set_applied(std::int64_t issue, std::string_view applied_json, sys_ms now);
+  void set_applied(std::int64_t issue, const applied_ticket& applied, sys_ms now);
 
   // ---- operations (outbox) ---------------------------------------------------
-  std::int64_t add_operation(std::int64_t issue, std::string_view kind, std::string_view payload, sys_ms now);
+  std::int64_t add_operation(std::int64_t issue, op_kind kind, const op_payload& payload, sys_ms now);
   std::optional<operation_record> get_operation(std::int64_t id);
   /// True when the issue has a pending operation.
   bool has_pending_operation(std::int64_t issue);
@@ -278,19 +276,18 @@ class store {
   std::optional<sys_ms> next_due_time();
   // The four transitions below REQUIRE a pending operation and throw
   // std::logic_error when `op` does not exist or is not pending.
-  /// Before a request that must not be repeated blindly goes out: sent = 1.
-  void mark_sent(std::int64_t op, sys_ms now);
-  /// Same, also storing `payload` (what the request carries, e.g. a note's
-  /// text, so an uncertain attempt can be recognised and repeated identically).
-  void mark_sent(std::int64_t op, std::string_view payload, sys_ms now);
+  /// Before a request that must not be repeated blindly goes out: sent = 1
+  /// (cause interrupted until an answer says otherwise), and `payload` stored
+  /// (what the request carries, e.g. a note's text, so an uncertain attempt
+  /// can be recognised and repeated identically).
+  void mark_sent(std::int64_t op, const op_payload& payload, sys_ms now);
   /// A step finished: the next one is `step`; sent = 0.
   void advance_step(std::int64_t op, int step, sys_ms now);
   /// The operation succeeded: status done, sent = 0.
   void complete_operation(std::int64_t op, sys_ms now);
-  /// An attempt failed: attempts += 1, try again at `next`. `sent` keeps its
-  /// value unless `certain_not_applied`
-  /// (e.g. the request was answered with an error), which clears it.
-  void retry_operation(std::int64_t op, sys_ms next, std::string_view error, bool certain_not_applied, sys_ms now);
+  /// An attempt failed: try again at r.next (attempts += 1 when r.counts);
+  /// `sent` is cleared when r.clear_sent, its cause set when r.cause.
+  void retry_operation(std::int64_t op, const retry_plan& r, sys_ms now);
   /// Give up: status dead with `error`.
   void fail_operation(std::int64_t op, std::string_view error, sys_ms now);
   /// Give up: status dead, and a dead_letters row with ConnectWise's answer.
@@ -346,8 +343,11 @@ class store {
   std::int64_t creates_since(std::string_view tenant, sys_ms since);
 
   // ---- directory cache -------------------------------------------------------------
-  void put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms now);
-  std::optional<directory_entry> get_directory(std::string_view kind, std::int64_t scope);
+  /// Replaces the list (kind, scope), fetched at `fetched_at`.
+  void put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms fetched_at);
+  /// Every cached list (the daemon's name cache at start: names resolve after
+  /// a restart without lookups while they are fresh).
+  std::vector<directory_entry> directory();
 
   counts get_counts();
 
@@ -379,23 +379,3 @@ class store {
 };
 
 }  // namespace ts::store
-
-// Matching the CHECK constraints in migrations/0001_init.sql.
-template <>
-struct ts::enum_text<ts::store::ticket_state> {
-  static constexpr std::array<std::pair<store::ticket_state, std::string_view>, 4> names{{
-      {store::ticket_state::none, "none"},
-      {store::ticket_state::creating, "creating"},
-      {store::ticket_state::open, "open"},
-      {store::ticket_state::closed, "closed"},
-  }};
-};
-
-template <>
-struct ts::enum_text<ts::store::op_status> {
-  static constexpr std::array<std::pair<store::op_status, std::string_view>, 3> names{{
-      {store::op_status::pending, "pending"},
-      {store::op_status::done, "done"},
-      {store::op_status::dead, "dead"},
-  }};
-};

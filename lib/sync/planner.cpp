@@ -166,59 +166,13 @@ issue_identity digest_identity(std::string_view tenant, sys_ms now) {
   return {std::string(digest_source), std::string(tenant), "storm-" + hour};
 }
 
-ticket_fields fields_of(const rules::desired_ticket& t) {
-  return {t.summary, t.priority, t.cw_severity, t.cw_impact};
-}
-
-nlohmann::json desired_document(const rules::desired_ticket& t) {
-  return {{"rule", t.rule},
-          {"company", t.company_identifier},
-          {"board", t.board},
-          {"status", t.status},
-          {"closed_status", t.closed_status},
-          {"reopen_status", t.reopen_status},
-          {"description", t.description},
-          {"type", t.type},
-          {"subtype", t.subtype},
-          {"item", t.item},
-          {"team", t.team},
-          {"source", t.source},
-          {"custom_fields", t.custom_fields},
-          {"summary", t.summary},
-          {"priority", t.priority},
-          {"severity", t.cw_severity},
-          {"impact", t.cw_impact}};
-}
-
-void fill_ticket_body(psa::ticket_create& body, const nlohmann::json& desired, std::string xref) {
-  const auto text = [&](const char* key) {
-    auto it = desired.find(key);
-    return it != desired.end() && it->is_string() ? it->get<std::string>() : std::string{};
-  };
-  body.summary = text("summary");
-  body.company_identifier = text("company");
-  body.initial_description = text("description");
+void fill_ticket_body(psa::ticket_create& body, const desired_ticket& desired, std::string xref) {
+  body.summary = desired.summary;
+  body.company_identifier = desired.company_identifier;
+  body.initial_description = desired.description;
   body.external_xref = std::move(xref);
-  body.severity = text("severity");
-  body.impact = text("impact");
-}
-
-std::vector<field_change> diff_fields(const ticket_fields& a, const ticket_fields& d) {
-  std::vector<field_change> out;
-  if (a.summary != d.summary) out.push_back({"summary", a.summary, d.summary});
-  if (a.priority != d.priority) out.push_back({"priority", a.priority, d.priority});
-  if (a.severity != d.severity) out.push_back({"severity", a.severity, d.severity});
-  if (a.impact != d.impact) out.push_back({"impact", a.impact, d.impact});
-  return out;
-}
-
-std::string describe_changes(const std::vector<field_change>& changes) {
-  std::string out;
-  for (const auto& c : changes) {
-    if (!out.empty()) out += '\n';
-    out += "- " + c.field + ": " + c.from + " \u2192 " + c.to;
-  }
-  return out;
+  body.severity = desired.cw_severity;
+  body.impact = desired.cw_impact;
 }
 
 std::vector<step_kind> steps_of(op_kind kind, config::on_update_policy on_update, bool resolve_note) {

@@ -13,11 +13,10 @@
 #include "config/config.hpp"
 #include "core/event.hpp"
 #include "core/issue_key.hpp"
+#include "core/records.hpp"
+#include "core/ticket.hpp"
 #include "core/time.hpp"
 #include "psa/cw_codec.hpp"
-#include "rules/mapping.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <optional>
@@ -27,28 +26,15 @@
 
 namespace ts::sync {
 
-enum class op_kind {
-  create,  ///< POST a ticket (a new generation's when the issue came back after the reopen window)
-  update,  ///< note what changed, then patch the changed fields (policy on_update: note = note only)
-  close,   ///< resolution note (optional), then patch the closed status
-  reopen,  ///< note, then patch the reopen status (and changed fields)
-  note,    ///< a note only (resolved or reopened while the ticket stays open)
-};
-
-/// Which note a `note` operation posts.
-enum class note_kind { update, resolve, reopen };
-
-/// Where the ticket stands, or will stand once the queued operations succeed.
-enum class ticket_phase { none, open, closed };
-
-/// The ticket fields ticketsync keeps in step with the issue.
-struct ticket_fields {
-  std::string summary;
-  std::string priority;  ///< priority name
-  std::string severity;  ///< ConnectWise severity: Low | Medium | High
-  std::string impact;    ///< ConnectWise impact: Low | Medium | High
-  friend bool operator==(const ticket_fields&, const ticket_fields&) = default;
-};
+// The vocabulary lives in core (records.hpp, ticket.hpp); these names keep
+// the planner's callers short.
+using ts::describe_changes;
+using ts::diff_fields;
+using ts::field_change;
+using ts::note_kind;
+using ts::op_kind;
+using ts::ticket_fields;
+using ts::ticket_phase;
 
 /// ConnectWise severity and impact for an event severity (critical: High/High,
 /// high: High/Medium, medium: Medium/Medium, low: Low/Low, info: Low/Low).
@@ -114,33 +100,10 @@ bool storm_capped(int cap, std::int64_t creates_in_window) noexcept;
 /// clock hour (UTC) of `now`: source ts::digest_source, issue_id "storm-YYYY-MM-DDTHH".
 issue_identity digest_identity(std::string_view tenant, sys_ms now);
 
-/// The fields of a rendered ticket ticketsync keeps in step.
-ticket_fields fields_of(const rules::desired_ticket& t);
-
-/// The stored form of what an issue's ticket should be (issues.desired):
-/// rule, company, board, statuses, optional names, custom fields, description
-/// and the kept-in-step fields. The driver adds "xref" (per generation).
-nlohmann::json desired_document(const rules::desired_ticket& t);
-
-/// The name-independent part of a create body, from a desired document:
-/// summary, company, description, severity, impact and `xref`. Ids (board,
-/// status, priority, type, ...) are resolved by the caller. The daemon and
-/// `explain` both build their bodies with it, so they cannot drift apart.
-void fill_ticket_body(psa::ticket_create& body, const nlohmann::json& desired, std::string xref);
-
-/// One changed field, for patches and notes.
-struct field_change {
-  std::string field;  ///< ConnectWise field: summary, priority, severity, impact
-  std::string from;
-  std::string to;
-  friend bool operator==(const field_change&, const field_change&) = default;
-};
-
-/// The fields of `desired` that differ from `applied`, in a fixed order.
-std::vector<field_change> diff_fields(const ticket_fields& applied, const ticket_fields& desired);
-
-/// `- summary: old → new` lines, one per change (the {{changes}} of note templates).
-std::string describe_changes(const std::vector<field_change>& changes);
+/// The name-independent part of a create body: summary, company,
+/// description, severity, impact and `xref`. Ids (board, status, priority,
+/// type, ...) are resolved by the operation machine.
+void fill_ticket_body(psa::ticket_create& body, const desired_ticket& desired, std::string xref);
 
 /// The steps of an operation, in order; the driver persists the index of the
 /// next step so a retry never repeats a finished one. A note comes before the
@@ -167,32 +130,3 @@ struct backoff_policy {
 std::chrono::milliseconds backoff_delay(const backoff_policy& p, int attempt, double unit_random) noexcept;
 
 }  // namespace ts::sync
-
-template <>
-struct ts::enum_text<ts::sync::op_kind> {
-  static constexpr std::array<std::pair<sync::op_kind, std::string_view>, 5> names{{
-      {sync::op_kind::create, "create"},
-      {sync::op_kind::update, "update"},
-      {sync::op_kind::close, "close"},
-      {sync::op_kind::reopen, "reopen"},
-      {sync::op_kind::note, "note"},
-  }};
-};
-
-template <>
-struct ts::enum_text<ts::sync::note_kind> {
-  static constexpr std::array<std::pair<sync::note_kind, std::string_view>, 3> names{{
-      {sync::note_kind::update, "update"},
-      {sync::note_kind::resolve, "resolve"},
-      {sync::note_kind::reopen, "reopen"},
-  }};
-};
-
-template <>
-struct ts::enum_text<ts::sync::ticket_phase> {
-  static constexpr std::array<std::pair<sync::ticket_phase, std::string_view>, 3> names{{
-      {sync::ticket_phase::none, "none"},
-      {sync::ticket_phase::open, "open"},
-      {sync::ticket_phase::closed, "closed"},
-  }};
-};

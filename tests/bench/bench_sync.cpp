@@ -309,7 +309,7 @@ const std::string r_note = "POST /service/tickets/{id}/notes";
 
 class sim_control {
  public:
-  explicit sim_control(const cwsim_process& sim) : client_(ioc_.get_executor(), client_opts(sim)) {}
+  explicit sim_control(const cwsim_process& sim) : client_(ioc_.get_executor(), client_opts(sim), clock_) {}
 
   json get(const std::string& target) {
     ts::psa::http_request req;
@@ -335,6 +335,7 @@ class sim_control {
     return o;
   }
   net::io_context ioc_;
+  ts::system_clock clock_;
   ts::psa::https_client client_;
 };
 
@@ -841,7 +842,8 @@ raw_result run_raw(const options& o, int concurrency) {
   co.port = std::to_string(g.sim().port());
   co.ca_file = g.sim().ca_file();
   co.request_timeout = 10s;
-  ts::psa::https_client client(ioc.get_executor(), co);
+  const ts::system_clock clk;
+  ts::psa::https_client client(ioc.get_executor(), co, clk);
   load_counters c;
   c.measure_from = steady::now() + 500ms;  // connections opened, caches warm
   c.until = c.measure_from + std::chrono::seconds{o.raw_seconds};

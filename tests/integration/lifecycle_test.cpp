@@ -278,7 +278,7 @@ TEST(Faults, PermanentErrorsAreDeadLetteredWithConnectWisesAnswerAndOthersFlow) 
   const auto dead = st.dead_letters(10);
   ASSERT_EQ(dead.size(), 2u);
   std::map<std::string, store::dead_letter> by_kind;
-  for (const auto& dl : dead) by_kind[dl.kind] = dl;
+  for (const auto& dl : dead) by_kind[std::string(ts::to_text(dl.kind))] = dl;
   const auto& create = by_kind.at("create");
   EXPECT_EQ(create.info.http_status, 400);
   EXPECT_EQ(create.info.cw_code, "InvalidObject");

@@ -53,7 +53,8 @@ struct sim_http {
     o.ca_file = ca;
     o.request_timeout = std::chrono::seconds{30};
     o.max_response_bytes = 256u << 20;
-    psa::https_client client(ioc.get_executor(), o);
+    const ts::system_clock clk;
+    psa::https_client client(ioc.get_executor(), o, clk);
     psa::http_request req;
     req.method = method;
     req.target = target;

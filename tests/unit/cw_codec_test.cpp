@@ -16,7 +16,7 @@
 #include "psa/failure.hpp"
 #include "psa/request.hpp"
 #include "support/enum_tables.hpp"
-#include "psa/rate_limiter.hpp"
+#include "sync/pacer.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -1035,11 +1035,11 @@ TEST(ParseRetryAfterEdge, LeadingZerosAreJustDigits) {
 // ---------------------------------------------------------------------------
 // token_bucket
 
-using bucket_clock = psa::token_bucket::clock_point;
+using bucket_clock = ts::sync::token_bucket::clock_point;
 const bucket_clock t0 = bucket_clock{} + 1h;  // a fixed, non-zero start
 
 TEST(TokenBucket, BurstIsAvailableAtOnceThenWaitsGrowByOneOverRate) {
-  psa::token_bucket b(2.0, 3.0);  // 2 per second, bursts of 3
+  ts::sync::token_bucket b(2.0, 3.0);  // 2 per second, bursts of 3
   EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_EQ(b.reserve(t0), 0ns);
@@ -1050,7 +1050,7 @@ TEST(TokenBucket, BurstIsAvailableAtOnceThenWaitsGrowByOneOverRate) {
 }
 
 TEST(TokenBucket, RefillsWithElapsedTime) {
-  psa::token_bucket b(2.0, 3.0);
+  ts::sync::token_bucket b(2.0, 3.0);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_DOUBLE_EQ(b.tokens(t0 + 500ms), 1.0);
   EXPECT_EQ(b.reserve(t0 + 1s), 0ns);  // 2 tokens by now
@@ -1059,7 +1059,7 @@ TEST(TokenBucket, RefillsWithElapsedTime) {
 }
 
 TEST(TokenBucket, QueuedReservationsAreRepaidBeforeNewOnes) {
-  psa::token_bucket b(1.0, 1.0);
+  ts::sync::token_bucket b(1.0, 1.0);
   EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_EQ(b.reserve(t0), 1s);
   EXPECT_EQ(b.reserve(t0), 2s);
@@ -1069,7 +1069,7 @@ TEST(TokenBucket, QueuedReservationsAreRepaidBeforeNewOnes) {
 }
 
 TEST(TokenBucket, NeverHoldsMoreThanBurst) {
-  psa::token_bucket b(10.0, 3.0);
+  ts::sync::token_bucket b(10.0, 3.0);
   EXPECT_DOUBLE_EQ(b.tokens(t0), 3.0);
   EXPECT_DOUBLE_EQ(b.tokens(t0 + 24h), 3.0);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(b.reserve(t0 + 24h), 0ns);
@@ -1077,19 +1077,19 @@ TEST(TokenBucket, NeverHoldsMoreThanBurst) {
 }
 
 TEST(TokenBucket, BurstBelowOneIsOne) {
-  psa::token_bucket b(0.5, 0.0);
+  ts::sync::token_bucket b(0.5, 0.0);
   EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_EQ(b.reserve(t0), 2s);  // 1 / 0.5 per second
 }
 
 TEST(TokenBucket, AClockThatStartsAtZeroStillRefills) {
-  psa::token_bucket b(1.0, 1.0);
+  ts::sync::token_bucket b(1.0, 1.0);
   EXPECT_EQ(b.reserve(bucket_clock{}), 0ns);
   EXPECT_EQ(b.reserve(bucket_clock{} + 1s), 0ns);  // refilled: zero is a time like any other
 }
 
 TEST(TokenBucket, TimeGoingBackwardsAddsNothing) {
-  psa::token_bucket b(1.0, 1.0);
+  ts::sync::token_bucket b(1.0, 1.0);
   EXPECT_EQ(b.reserve(t0), 0ns);
   EXPECT_EQ(b.reserve(t0 - 10s), 1s);
   EXPECT_EQ(b.reserve(t0), 2s);

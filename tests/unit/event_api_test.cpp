@@ -184,7 +184,8 @@ TEST(SpoolWatcher, FilesLeaveTheSpoolOnlyOnceTheirCommitIsSynced) {
   ts::config::intake_config icfg;
   icfg.spool_dir = (f.dir / "spool").string();
   int notified = 0;
-  ts::intake::spool_watcher watcher(f.ioc.get_executor(), icfg, *f.st, *f.commit, *f.log, f.clk,
+  ts::sync::real_timers timers(f.clk);
+  ts::intake::spool_watcher watcher(f.ioc.get_executor(), icfg, *f.st, *f.commit, *f.log, timers,
                                     [&] { ++notified; });
   watcher.prepare();
   const auto paths = ts::intake::spool_paths::under(icfg.spool_dir);

@@ -34,6 +34,14 @@ using ::testing::HasSubstr;
 
 sys_ms at(std::int64_t ms) { return from_unix_ms(ms); }
 
+retry_plan retry_at(sys_ms next, std::string error, bool clear_sent) {
+  retry_plan r;
+  r.next = next;
+  r.error = std::move(error);
+  r.clear_sent = clear_sent;
+  return r;
+}
+
 int newest_version() { return embedded_migrations().back().version; }
 
 // A fresh directory, removed with everything in it at the end of the test.
@@ -252,34 +260,34 @@ TEST(migrate, version_1_database_gains_the_lifecycle_columns_with_backfill) {
 
   auto t = st.get_issue(with_ticket);
   ASSERT_TRUE(t);
-  EXPECT_EQ(t->phase, "open");
+  EXPECT_EQ(t->phase, ticket_phase::open);
   EXPECT_EQ(t->generation, 1);
   EXPECT_FALSE(t->resolved_at);
-  EXPECT_EQ(t->desired_json, "{}");
-  EXPECT_EQ(t->applied_json, "{}");
+  EXPECT_EQ(t->desired.fields(), ts::ticket_fields{});
+  EXPECT_EQ(t->applied, ts::applied_ticket{});
   EXPECT_EQ(t->ticket_id, 4711);  // version-1 data is kept
   EXPECT_EQ(t->ticket, ticket_state::open);
   EXPECT_EQ(t->event_json, R"({"v":1})");
 
   auto c = st.get_issue(creating);
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->phase, "open");
+  EXPECT_EQ(c->phase, ticket_phase::open);
   EXPECT_EQ(c->generation, 1);
   EXPECT_FALSE(c->resolved_at);
-  EXPECT_EQ(c->desired_json, "{}");
-  EXPECT_EQ(c->applied_json, "{}");
+  EXPECT_EQ(c->desired.fields(), ts::ticket_fields{});
+  EXPECT_EQ(c->applied, ts::applied_ticket{});
   EXPECT_FALSE(c->ticket_id);
 
   auto n = st.get_issue(untouched);
   ASSERT_TRUE(n);
-  EXPECT_EQ(n->phase, "none");
+  EXPECT_EQ(n->phase, ticket_phase::none);
 
   auto op = st.get_operation(create_op);
   ASSERT_TRUE(op);
   EXPECT_EQ(op->step, 0);
   EXPECT_EQ(op->attempts, 2);
   EXPECT_TRUE(op->sent);
-  EXPECT_EQ(op->payload, R"({"s":1})");
+  EXPECT_EQ(op->payload, ts::op_payload{});  // keys this release does not know read as defaults
   EXPECT_TRUE(st.dead_letters(10).empty());
 }
 
@@ -409,19 +417,20 @@ TEST_F(store_test, issue_insert_defaults_the_lifecycle_fields) {
   auto got = st_.get_issue(id);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->generation, 1);
-  EXPECT_EQ(got->phase, "none");
+  EXPECT_EQ(got->phase, ticket_phase::none);
   EXPECT_FALSE(got->resolved_at);
-  EXPECT_EQ(got->desired_json, "{}");
-  EXPECT_EQ(got->applied_json, "{}");
+  EXPECT_EQ(got->desired.fields(), ts::ticket_fields{});
+  EXPECT_EQ(got->applied, ts::applied_ticket{});
 }
 
 TEST_F(store_test, issue_insert_stores_the_lifecycle_fields) {
   issue_record rec = make_issue("I-1");
   rec.generation = 3;
-  rec.phase = "closed";
+  rec.phase = ticket_phase::closed;
   rec.resolved_at = at(900);
-  rec.desired_json = R"({"summary":"s","status":"Closed"})";
-  rec.applied_json = R"({"summary":"old"})";
+  rec.desired.summary = "s";
+  rec.desired.status = "Closed";
+  rec.applied.fields.summary = "old";
   rec.ticket_id = 31;
   rec.ticket = ticket_state::closed;
   const std::int64_t id = st_.save_issue(rec, at(5));
@@ -430,76 +439,111 @@ TEST_F(store_test, issue_insert_stores_the_lifecycle_fields) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->id, id);
   EXPECT_EQ(got->generation, 3);
-  EXPECT_EQ(got->phase, "closed");
+  EXPECT_EQ(got->phase, ticket_phase::closed);
   EXPECT_EQ(got->resolved_at, at(900));
-  EXPECT_EQ(got->desired_json, R"({"summary":"s","status":"Closed"})");
-  EXPECT_EQ(got->applied_json, R"({"summary":"old"})");
+  EXPECT_EQ(got->desired.summary, "s");
+  EXPECT_EQ(got->desired.status, "Closed");
+  EXPECT_EQ(got->desired.external_xref, got->correlation_key);
+  EXPECT_EQ(got->applied.fields.summary, "old");
   EXPECT_EQ(got->ticket_id, 31);  // an insert stores the ticket fields too
   EXPECT_EQ(got->ticket, ticket_state::closed);
 }
 
 TEST_F(store_test, issue_update_writes_lifecycle_fields_but_not_applied) {
   issue_record rec = make_issue("I-1");
-  rec.applied_json = R"({"a":0})";
+  rec.applied.fields.summary = "a0";
   rec.id = st_.save_issue(rec, at(5));
 
   rec.generation = 2;
-  rec.phase = "open";
+  rec.phase = ticket_phase::open;
   rec.resolved_at = at(1'500);
-  rec.desired_json = R"({"d":1})";
-  rec.applied_json = R"({"a":1})";  // ignored: only set_applied changes it
+  rec.desired.summary = "d1";
+  rec.applied.fields.summary = "a1";  // ignored: only set_applied changes it
   EXPECT_EQ(st_.save_issue(rec, at(6)), rec.id);
   auto got = st_.get_issue(rec.id);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->generation, 2);
-  EXPECT_EQ(got->phase, "open");
+  EXPECT_EQ(got->phase, ticket_phase::open);
   EXPECT_EQ(got->resolved_at, at(1'500));
-  EXPECT_EQ(got->desired_json, R"({"d":1})");
-  EXPECT_EQ(got->applied_json, R"({"a":0})");
+  EXPECT_EQ(got->desired.summary, "d1");
+  EXPECT_EQ(got->applied.fields.summary, "a0");
 
   // Reopened: resolved_at clears.
   rec.resolved_at.reset();
-  rec.phase = "closed";
+  rec.phase = ticket_phase::closed;
   st_.save_issue(rec, at(7));
   got = st_.get_issue(rec.id);
   EXPECT_FALSE(got->resolved_at);
-  EXPECT_EQ(got->phase, "closed");
-  EXPECT_EQ(got->applied_json, R"({"a":0})");
+  EXPECT_EQ(got->phase, ticket_phase::closed);
+  EXPECT_EQ(got->applied.fields.summary, "a0");
 }
 
-TEST_F(store_test, issue_phase_outside_the_schema_is_refused) {
+TEST_F(store_test, update_issue_changes_only_the_fields_given) {
   issue_record rec = make_issue("I-1");
-  rec.phase = "creating";
-  EXPECT_THROW(st_.save_issue(rec, at(1)), SQLite::Exception);
-  EXPECT_EQ(st_.get_counts().issues, 0);
+  rec.phase = ticket_phase::open;
+  rec.desired.summary = "d1";
+  rec.rule = "r1";
+  rec.id = st_.save_issue(rec, at(1));
+  st_.set_ticket(rec.id, 9, ticket_state::closed, at(2));
+
+  issue_update u1;
+  u1.tech_closed = true;
+  u1.generation = 3;
+  st_.update_issue(rec.id, u1, at(3));
+  auto got = st_.get_issue(rec.id);
+  EXPECT_TRUE(got->tech_closed);
+  EXPECT_EQ(got->generation, 3);
+  EXPECT_EQ(got->phase, ticket_phase::open);  // untouched
+  EXPECT_EQ(got->desired.summary, "d1");
+  EXPECT_EQ(got->rule, "r1");
+
+  issue_update u2;
+  u2.phase = ticket_phase::none;
+  u2.desired = ts::desired_ticket{};
+  u2.desired->summary = "d2";
+  u2.rule = "r2";
+  st_.update_issue(rec.id, u2, at(4));
+  got = st_.get_issue(rec.id);
+  EXPECT_EQ(got->phase, ticket_phase::none);
+  EXPECT_EQ(got->desired.summary, "d2");
+  EXPECT_EQ(got->rule, "r2");
+  EXPECT_TRUE(got->tech_closed);
+
+  // The phase taken from what the ticket is known to be, at the write.
+  issue_update u3;
+  u3.phase_from_ticket = true;
+  st_.update_issue(rec.id, u3, at(5));
+  EXPECT_EQ(st_.get_issue(rec.id)->phase, ticket_phase::closed);
+  EXPECT_THROW(st_.update_issue(rec.id + 1, u3, at(6)), std::logic_error);
 }
 
 TEST_F(store_test, set_applied_records_the_ticket_fields_only) {
   issue_record rec = make_issue("I-1");
-  rec.phase = "open";
-  rec.desired_json = R"({"d":1})";
+  rec.phase = ticket_phase::open;
+  rec.desired.summary = "d1";
   rec.id = st_.save_issue(rec, at(1));
   st_.set_ticket(rec.id, 9, ticket_state::open, at(2));
 
-  st_.set_applied(rec.id, R"({"summary":"x","priority":"P1"})", at(3));
+  const ts::applied_ticket x{{"x", "P1", "", ""}, 2};
+  st_.set_applied(rec.id, x, at(3));
   auto got = st_.get_issue(rec.id);
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->applied_json, R"({"summary":"x","priority":"P1"})");
-  EXPECT_EQ(got->desired_json, R"({"d":1})");
-  EXPECT_EQ(got->phase, "open");
+  EXPECT_EQ(got->applied, x);
+  EXPECT_EQ(got->desired.summary, "d1");
+  EXPECT_EQ(got->phase, ticket_phase::open);
   EXPECT_EQ(got->ticket_id, 9);
   EXPECT_EQ(got->ticket, ticket_state::open);
   EXPECT_EQ(got->event_json, rec.event_json);
 
   // A later event's save keeps it.
-  rec.desired_json = R"({"d":2})";
+  rec.desired.summary = "d2";
   st_.save_issue(rec, at(4));
-  EXPECT_EQ(st_.get_issue(rec.id)->applied_json, R"({"summary":"x","priority":"P1"})");
+  EXPECT_EQ(st_.get_issue(rec.id)->applied, x);
 
-  st_.set_applied(rec.id, "{}", at(5));
-  EXPECT_EQ(st_.get_issue(rec.id)->applied_json, "{}");
+  st_.set_applied(rec.id, ts::applied_ticket{}, at(5));
+  EXPECT_EQ(st_.get_issue(rec.id)->applied, ts::applied_ticket{});
 
-  EXPECT_THROW(st_.set_applied(rec.id + 1, R"({"x":1})", at(6)), std::logic_error);
+  EXPECT_THROW(st_.set_applied(rec.id + 1, x, at(6)), std::logic_error);
 }
 
 TEST_F(store_test, issue_identity_and_key_are_unique) {
@@ -537,7 +581,7 @@ TEST_F(store_test, writes_to_missing_issues_are_programming_errors) {
   issue_record rec = make_issue("I-1");
   rec.id = 42;
   EXPECT_THROW(st_.save_issue(rec, at(1)), std::logic_error);
-  EXPECT_THROW(st_.add_operation(42, "create", "{}", at(1)), SQLite::Exception);  // foreign key
+  EXPECT_THROW(st_.add_operation(42, op_kind::create, {}, at(1)), SQLite::Exception);  // foreign key
 }
 
 TEST(store_enums, text_matches_the_schema) {
@@ -556,14 +600,16 @@ TEST(store_enums, text_matches_the_schema) {
 TEST_F(store_test, new_operation_is_pending_and_due_now) {
   const std::int64_t issue = new_issue("I-1");
   EXPECT_FALSE(st_.has_pending_operation(issue));
-  const std::int64_t op = st_.add_operation(issue, "create", R"({"summary":"x"})", at(100));
+  ts::op_payload payload;
+  payload.generation = 3;
+  const std::int64_t op = st_.add_operation(issue, op_kind::create, payload, at(100));
 
   auto rec = st_.get_operation(op);
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->id, op);
   EXPECT_EQ(rec->issue, issue);
-  EXPECT_EQ(rec->kind, "create");
-  EXPECT_EQ(rec->payload, R"({"summary":"x"})");
+  EXPECT_EQ(rec->kind, op_kind::create);
+  EXPECT_EQ(rec->payload, payload);
   EXPECT_EQ(rec->status, op_status::pending);
   EXPECT_EQ(rec->attempts, 0);
   EXPECT_FALSE(rec->sent);
@@ -576,9 +622,9 @@ TEST_F(store_test, new_operation_is_pending_and_due_now) {
 
 TEST_F(store_test, due_operations_filter_by_time_and_order) {
   const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C");
-  const std::int64_t op_c = st_.add_operation(c, "create", "{}", at(300));
-  const std::int64_t op_a = st_.add_operation(a, "create", "{}", at(100));
-  const std::int64_t op_b = st_.add_operation(b, "create", "{}", at(100));
+  const std::int64_t op_c = st_.add_operation(c, op_kind::create, {}, at(300));
+  const std::int64_t op_a = st_.add_operation(a, op_kind::create, {}, at(100));
+  const std::int64_t op_b = st_.add_operation(b, op_kind::create, {}, at(100));
 
   EXPECT_TRUE(due_ids(99).empty());
   EXPECT_EQ(due_ids(100), (std::vector<std::int64_t>{op_a, op_b}));  // same time: by id
@@ -590,13 +636,13 @@ TEST_F(store_test, due_operations_filter_by_time_and_order) {
 
 TEST_F(store_test, due_operations_give_only_the_oldest_of_each_issue) {
   const std::int64_t a = new_issue("A"), b = new_issue("B");
-  const std::int64_t a1 = st_.add_operation(a, "create", "{}", at(100));
-  const std::int64_t a2 = st_.add_operation(a, "patch", "{}", at(50));  // earlier time, still second
-  const std::int64_t b1 = st_.add_operation(b, "create", "{}", at(200));
+  const std::int64_t a1 = st_.add_operation(a, op_kind::create, {}, at(100));
+  const std::int64_t a2 = st_.add_operation(a, op_kind::update, {}, at(50));  // earlier time, still second
+  const std::int64_t b1 = st_.add_operation(b, op_kind::create, {}, at(200));
   EXPECT_EQ(due_ids(1'000), (std::vector<std::int64_t>{a1, b1}));
 
   // While the head waits for a retry, nothing behind it runs.
-  st_.retry_operation(a1, at(500), "503", true, at(150));
+  st_.retry_operation(a1, retry_at(at(500), "503", true), at(150));
   EXPECT_EQ(due_ids(400), (std::vector<std::int64_t>{b1}));
   EXPECT_EQ(due_ids(500), (std::vector<std::int64_t>{b1, a1}));
 
@@ -608,16 +654,16 @@ TEST_F(store_test, due_operations_give_only_the_oldest_of_each_issue) {
 }
 
 TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
 
   // Sending is not a failure: attempts counts failed attempts only.
-  st_.mark_sent(op, at(110));
+  st_.mark_sent(op, {}, at(110));
   auto rec = st_.get_operation(op);
   EXPECT_EQ(rec->attempts, 0);
   EXPECT_TRUE(rec->sent);
 
   // Timeout: the create may have landed, so `sent` stays; the failure counts.
-  st_.retry_operation(op, at(1'000), "timeout", false, at(120));
+  st_.retry_operation(op, retry_at(at(1'000), "timeout", false), at(120));
   rec = st_.get_operation(op);
   EXPECT_TRUE(rec->sent);
   EXPECT_EQ(rec->status, op_status::pending);
@@ -625,22 +671,22 @@ TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
   EXPECT_EQ(rec->last_error, "timeout");
   EXPECT_EQ(rec->attempts, 1);
 
-  st_.mark_sent(op, at(1'000));
+  st_.mark_sent(op, {}, at(1'000));
   EXPECT_EQ(st_.get_operation(op)->attempts, 1);
   // Answered with an error: certainly not applied, `sent` clears.
-  st_.retry_operation(op, at(2'000), "503 busy", true, at(1'010));
+  st_.retry_operation(op, retry_at(at(2'000), "503 busy", true), at(1'010));
   rec = st_.get_operation(op);
   EXPECT_EQ(rec->attempts, 2);
   EXPECT_FALSE(rec->sent);
   EXPECT_EQ(rec->last_error, "503 busy");
 
   // A retry before anything was sent counts too, and leaves `sent` clear.
-  st_.retry_operation(op, at(2'500), "rate limited", false, at(2'010));
+  st_.retry_operation(op, retry_at(at(2'500), "rate limited", false), at(2'010));
   rec = st_.get_operation(op);
   EXPECT_EQ(rec->attempts, 3);
   EXPECT_FALSE(rec->sent);
 
-  st_.mark_sent(op, at(2'500));
+  st_.mark_sent(op, {}, at(2'500));
   st_.complete_operation(op, at(2'510));
   rec = st_.get_operation(op);
   EXPECT_EQ(rec->status, op_status::done);
@@ -648,9 +694,37 @@ TEST_F(store_test, mark_sent_and_retry_track_attempts_and_uncertainty) {
   EXPECT_EQ(rec->attempts, 3);  // success adds nothing
 }
 
+TEST_F(store_test, a_retry_that_does_not_count_leaves_the_attempts_and_records_the_cause) {
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
+  st_.mark_sent(op, {}, at(110));
+  EXPECT_EQ(st_.get_operation(op)->cause, sent_cause::interrupted);  // until an answer says otherwise
+
+  // A 429: told to wait, not a failure.
+  retry_plan throttled = retry_at(at(1'000), "HTTP 429", true);
+  throttled.counts = false;
+  st_.retry_operation(op, throttled, at(120));
+  auto rec = st_.get_operation(op);
+  EXPECT_EQ(rec->attempts, 0);
+  EXPECT_FALSE(rec->sent);
+  EXPECT_EQ(rec->next_attempt_at, at(1'000));
+
+  // A 5xx after the request was sent: it may have been applied.
+  st_.mark_sent(op, {}, at(1'000));
+  retry_plan server = retry_at(at(2'000), "HTTP 500", false);
+  server.cause = sent_cause::server;
+  st_.retry_operation(op, server, at(1'010));
+  rec = st_.get_operation(op);
+  EXPECT_EQ(rec->attempts, 1);
+  EXPECT_TRUE(rec->sent);
+  EXPECT_EQ(rec->cause, sent_cause::server);
+  // A later failure of a lookup, knowing nothing new, keeps the cause.
+  st_.retry_operation(op, retry_at(at(3'000), "timeout", false), at(2'010));
+  EXPECT_EQ(st_.get_operation(op)->cause, sent_cause::server);
+}
+
 TEST_F(store_test, fail_makes_an_operation_dead) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
-  st_.mark_sent(op, at(100));
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
+  st_.mark_sent(op, {}, at(100));
   st_.fail_operation(op, "400: company not found", at(110));
   auto rec = st_.get_operation(op);
   EXPECT_EQ(rec->status, op_status::dead);
@@ -660,13 +734,13 @@ TEST_F(store_test, fail_makes_an_operation_dead) {
 }
 
 TEST_F(store_test, transitions_require_a_pending_operation) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
   st_.complete_operation(op, at(110));
-  EXPECT_THROW(st_.mark_sent(op, at(120)), std::logic_error);
+  EXPECT_THROW(st_.mark_sent(op, {}, at(120)), std::logic_error);
   EXPECT_THROW(st_.complete_operation(op, at(120)), std::logic_error);
-  EXPECT_THROW(st_.retry_operation(op, at(200), "x", true, at(120)), std::logic_error);
+  EXPECT_THROW(st_.retry_operation(op, retry_at(at(200), "x", true), at(120)), std::logic_error);
   EXPECT_THROW(st_.fail_operation(op, "x", at(120)), std::logic_error);
-  EXPECT_THROW(st_.mark_sent(op + 100, at(120)), std::logic_error);
+  EXPECT_THROW(st_.mark_sent(op + 100, {}, at(120)), std::logic_error);
   EXPECT_EQ(st_.get_operation(op)->status, op_status::done);
 }
 
@@ -675,17 +749,16 @@ TEST_F(store_test, newest_pending_operation_of_an_issue) {
   EXPECT_FALSE(st_.newest_pending_operation(a));
   EXPECT_FALSE(st_.newest_pending_operation(a + b + 1));  // no such issue
 
-  const std::int64_t a1 = st_.add_operation(a, "create", R"({"n":1})", at(100));
-  const std::int64_t a2 = st_.add_operation(a, "update", R"({"n":2})", at(50));  // earlier time, still newer
-  const std::int64_t a3 = st_.add_operation(a, "note", R"({"n":3})", at(100));
-  const std::int64_t b1 = st_.add_operation(b, "create", R"({"n":4})", at(200));  // other issue, newest overall
+  const std::int64_t a1 = st_.add_operation(a, op_kind::create, {}, at(100));
+  const std::int64_t a2 = st_.add_operation(a, op_kind::update, {}, at(50));  // earlier time, still newer
+  const std::int64_t a3 = st_.add_operation(a, op_kind::note, {}, at(100));
+  const std::int64_t b1 = st_.add_operation(b, op_kind::create, {}, at(200));  // other issue, newest overall
 
   auto newest = st_.newest_pending_operation(a);
   ASSERT_TRUE(newest);
   EXPECT_EQ(newest->id, a3);
   EXPECT_EQ(newest->issue, a);
-  EXPECT_EQ(newest->kind, "note");
-  EXPECT_EQ(newest->payload, R"({"n":3})");
+  EXPECT_EQ(newest->kind, op_kind::note);
   EXPECT_EQ(newest->status, op_status::pending);
   EXPECT_EQ(st_.newest_pending_operation(b)->id, b1);
 
@@ -699,34 +772,79 @@ TEST_F(store_test, newest_pending_operation_of_an_issue) {
   EXPECT_EQ(st_.newest_pending_operation(b)->id, b1);
 }
 
-TEST_F(store_test, mark_sent_with_payload_stores_it) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "note", R"({"text":null})", at(100));
-  st_.mark_sent(op, R"({"text":"Resolved at 10:00"})", at(110));
+TEST_F(store_test, mark_sent_stores_the_payload) {
+  ts::op_payload planned;
+  planned.note = ts::note_kind::resolve;
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::note, planned, at(100));
+  ts::op_payload sent = planned;
+  sent.note_text = "Resolved at 10:00";
+  st_.mark_sent(op, sent, at(110));
   auto rec = st_.get_operation(op);
   ASSERT_TRUE(rec);
-  EXPECT_EQ(rec->payload, R"({"text":"Resolved at 10:00"})");
+  EXPECT_EQ(rec->payload, sent);
   EXPECT_TRUE(rec->sent);
   EXPECT_EQ(rec->attempts, 0);
   EXPECT_EQ(rec->status, op_status::pending);
 
-  // The payload survives a retry and a plain mark_sent: the next attempt
-  // repeats the same request.
-  st_.retry_operation(op, at(500), "timeout", false, at(120));
-  st_.mark_sent(op, at(500));
+  // The payload survives a retry: the next attempt repeats the same request.
+  st_.retry_operation(op, retry_at(at(500), "timeout", false), at(120));
   rec = st_.get_operation(op);
-  EXPECT_EQ(rec->payload, R"({"text":"Resolved at 10:00"})");
+  EXPECT_EQ(rec->payload, sent);
   EXPECT_EQ(rec->attempts, 1);
 
   st_.complete_operation(op, at(510));
-  EXPECT_THROW(st_.mark_sent(op, "other", at(520)), std::logic_error);
-  EXPECT_THROW(st_.mark_sent(op + 100, "other", at(520)), std::logic_error);
-  EXPECT_EQ(st_.get_operation(op)->payload, R"({"text":"Resolved at 10:00"})");
+  EXPECT_THROW(st_.mark_sent(op, planned, at(520)), std::logic_error);
+  EXPECT_THROW(st_.mark_sent(op + 100, planned, at(520)), std::logic_error);
+  EXPECT_EQ(st_.get_operation(op)->payload, sent);
+}
+
+TEST(stored_forms, desired_applied_and_payload_round_trip_and_read_old_rows) {
+  ts::desired_ticket d;
+  d.rule = "r";
+  d.company_identifier = "Acme";
+  d.board = "B";
+  d.status = "New";
+  d.closed_status = "Closed";
+  d.reopen_status = "Reopened";
+  d.priority = "P1";
+  d.cw_severity = "High";
+  d.cw_impact = "Low";
+  d.type = "T";
+  d.subtype = "S";
+  d.item = "I";
+  d.team = "Tm";
+  d.source = "Src";
+  d.custom_fields = {{"Source Product", "wazuh"}};
+  d.summary = "sum \u00e9";
+  d.description = "desc";
+  EXPECT_EQ(ts::decode_desired(ts::encode_desired(d)), d);
+  const ts::applied_ticket a{{"s", "P2", "Medium", "High"}, 4};
+  EXPECT_EQ(ts::decode_applied(ts::encode_applied(a)), a);
+  ts::op_payload p;
+  p.note = ts::note_kind::digest;
+  p.generation = 2;
+  p.member = 17;
+  p.text = "line";
+  p.note_text = "posted";
+  EXPECT_EQ(ts::decode_payload(ts::encode_payload(p)), p);
+
+  // Rows of the previous release: an "xref" key in desired, no generation in
+  // applied, "{}" payloads, and anything unreadable, all read as defaults.
+  const auto old = ts::decode_desired(R"({"summary":"x","xref":"ts1:ab#2","custom_fields":{"a":1,"b":"v"}})");
+  EXPECT_EQ(old.summary, "x");
+  EXPECT_EQ(old.custom_fields, (std::map<std::string, std::string>{{"b", "v"}}));
+  EXPECT_EQ(ts::decode_applied(R"({"summary":"y"})").generation, 1);
+  EXPECT_EQ(ts::decode_applied("{}"), ts::applied_ticket{});
+  EXPECT_EQ(ts::decode_payload("{}"), ts::op_payload{});
+  EXPECT_EQ(ts::decode_payload(R"({"note":"resolve","note_text":"t"})").note, ts::note_kind::resolve);
+  EXPECT_EQ(ts::decode_payload("not json"), ts::op_payload{});
+  EXPECT_EQ(ts::decode_desired("[1,2]"), ts::desired_ticket{});
 }
 
 TEST_F(store_test, advance_step_records_progress_and_clears_sent) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "close", R"({"p":1})", at(100));
-  st_.retry_operation(op, at(200), "503", true, at(110));
-  st_.mark_sent(op, at(200));
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::close, {}, at(100));
+  st_.retry_operation(op, retry_at(at(200), "503", true), at(110));
+  st_.mark_sent(op, {}, at(200));
   ASSERT_TRUE(st_.get_operation(op)->sent);
 
   st_.advance_step(op, 1, at(210));
@@ -736,9 +854,8 @@ TEST_F(store_test, advance_step_records_progress_and_clears_sent) {
   EXPECT_FALSE(rec->sent);
   EXPECT_EQ(rec->status, op_status::pending);
   EXPECT_EQ(rec->attempts, 1);  // untouched
-  EXPECT_EQ(rec->payload, R"({"p":1})");
 
-  st_.mark_sent(op, at(220));
+  st_.mark_sent(op, {}, at(220));
   st_.advance_step(op, 2, at(230));
   rec = st_.get_operation(op);
   EXPECT_EQ(rec->step, 2);
@@ -749,7 +866,7 @@ TEST_F(store_test, advance_step_records_progress_and_clears_sent) {
   EXPECT_EQ(st_.get_operation(op)->step, 2);
   EXPECT_THROW(st_.advance_step(op + 100, 1, at(250)), std::logic_error);
 
-  const std::int64_t dead = st_.add_operation(new_issue("B"), "close", "{}", at(100));
+  const std::int64_t dead = st_.add_operation(new_issue("B"), op_kind::close, {}, at(100));
   st_.fail_operation(dead, "gone", at(110));
   EXPECT_THROW(st_.advance_step(dead, 1, at(120)), std::logic_error);
   EXPECT_EQ(st_.get_operation(dead)->step, 0);
@@ -757,11 +874,11 @@ TEST_F(store_test, advance_step_records_progress_and_clears_sent) {
 
 TEST_F(store_test, fail_with_dead_letter_info_records_why) {
   const std::int64_t issue = new_issue("A");
-  const std::int64_t op1 = st_.add_operation(issue, "create", "{}", at(100));
-  const std::int64_t op2 = st_.add_operation(issue, "note", "{}", at(100));
-  st_.retry_operation(op1, at(200), "503", true, at(110));
-  st_.mark_sent(op1, at(200));
-  st_.retry_operation(op1, at(300), "timeout", false, at(210));
+  const std::int64_t op1 = st_.add_operation(issue, op_kind::create, {}, at(100));
+  const std::int64_t op2 = st_.add_operation(issue, op_kind::note, {}, at(100));
+  st_.retry_operation(op1, retry_at(at(200), "503", true), at(110));
+  st_.mark_sent(op1, {}, at(200));
+  st_.retry_operation(op1, retry_at(at(300), "timeout", false), at(210));
   ASSERT_EQ(st_.get_operation(op1)->attempts, 2);
   EXPECT_EQ(due_ids(300), (std::vector<std::int64_t>{op1}));
 
@@ -783,7 +900,7 @@ TEST_F(store_test, fail_with_dead_letter_info_records_why) {
   EXPECT_GT(d.id, 0);
   EXPECT_EQ(d.operation, op1);
   EXPECT_EQ(d.issue, issue);
-  EXPECT_EQ(d.kind, "create");
+  EXPECT_EQ(d.kind, op_kind::create);
   EXPECT_EQ(d.info.http_status, 400);
   EXPECT_EQ(d.info.cw_code, "InvalidObject");
   EXPECT_EQ(d.info.cw_message, "company not found");
@@ -799,7 +916,7 @@ TEST_F(store_test, fail_with_dead_letter_info_records_why) {
 
 TEST_F(store_test, dead_letter_without_http_answer_stores_nulls) {
   const std::int64_t issue = new_issue("A");
-  const std::int64_t op = st_.add_operation(issue, "create", "{}", at(100));
+  const std::int64_t op = st_.add_operation(issue, op_kind::create, {}, at(100));
   st_.fail_operation(op, failure("board 'Nope' does not resolve"), at(200));
 
   SQLite::Statement raw(st_.db(),
@@ -832,7 +949,7 @@ TEST_F(store_test, fail_with_dead_letter_requires_a_pending_operation) {
   EXPECT_THROW(st_.fail_operation(12345, info, at(1)), std::logic_error);
   EXPECT_TRUE(st_.dead_letters(10).empty());
 
-  const std::int64_t done = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  const std::int64_t done = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
   st_.complete_operation(done, at(110));
   EXPECT_THROW(st_.fail_operation(done, info, at(120)), std::logic_error);
   EXPECT_EQ(st_.get_operation(done)->status, op_status::done);
@@ -841,7 +958,7 @@ TEST_F(store_test, fail_with_dead_letter_requires_a_pending_operation) {
 
 TEST_F(store_test, fail_with_dead_letter_twice_is_refused_like_any_transition) {
   const dead_letter_info info = failure("400", 400);
-  const std::int64_t dead = st_.add_operation(new_issue("B"), "create", "{}", at(100));
+  const std::int64_t dead = st_.add_operation(new_issue("B"), op_kind::create, {}, at(100));
   st_.fail_operation(dead, info, at(110));
   ASSERT_EQ(st_.dead_letters(10).size(), 1u);
   EXPECT_THROW(st_.fail_operation(dead, info, at(120)), std::logic_error);
@@ -851,7 +968,7 @@ TEST_F(store_test, fail_with_dead_letter_twice_is_refused_like_any_transition) {
   EXPECT_EQ(letters[0].created_at, at(110));
 
   // Failed with a plain error first: no dead letter yet, but not pending either.
-  const std::int64_t plain = st_.add_operation(new_issue("C"), "create", "{}", at(100));
+  const std::int64_t plain = st_.add_operation(new_issue("C"), op_kind::create, {}, at(100));
   st_.fail_operation(plain, "gone", at(110));
   EXPECT_THROW(st_.fail_operation(plain, info, at(120)), std::logic_error);
   EXPECT_EQ(st_.dead_letters(10).size(), 1u) << "a dead letter was written for an operation already dead";
@@ -859,7 +976,7 @@ TEST_F(store_test, fail_with_dead_letter_twice_is_refused_like_any_transition) {
 }
 
 TEST_F(store_test, fail_with_dead_letter_rolls_back_with_the_transaction) {
-  const std::int64_t op = st_.add_operation(new_issue("A"), "create", "{}", at(100));
+  const std::int64_t op = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
   {
     store::transaction tx(st_);
     st_.fail_operation(op, failure("400", 400), at(110));
@@ -870,9 +987,9 @@ TEST_F(store_test, fail_with_dead_letter_rolls_back_with_the_transaction) {
 
 TEST_F(store_test, dead_letters_newest_first_with_limit) {
   EXPECT_TRUE(st_.dead_letters(10).empty());
-  const std::int64_t o1 = st_.add_operation(new_issue("A"), "create", "{}", at(100));
-  const std::int64_t o2 = st_.add_operation(new_issue("B"), "update", "{}", at(100));
-  const std::int64_t o3 = st_.add_operation(new_issue("C"), "close", "{}", at(100));
+  const std::int64_t o1 = st_.add_operation(new_issue("A"), op_kind::create, {}, at(100));
+  const std::int64_t o2 = st_.add_operation(new_issue("B"), op_kind::update, {}, at(100));
+  const std::int64_t o3 = st_.add_operation(new_issue("C"), op_kind::close, {}, at(100));
   // Failed in an order unlike the operation ids.
   st_.fail_operation(o2, failure("second"), at(1'000));
   st_.fail_operation(o3, failure("third"), at(2'000));
@@ -883,7 +1000,7 @@ TEST_F(store_test, dead_letters_newest_first_with_limit) {
   EXPECT_EQ(all[0].operation, o1);
   EXPECT_EQ(all[0].created_at, at(3'000));
   EXPECT_EQ(all[1].operation, o3);
-  EXPECT_EQ(all[1].kind, "close");
+  EXPECT_EQ(all[1].kind, op_kind::close);
   EXPECT_EQ(all[2].operation, o2);
   EXPECT_EQ(all[2].info.error, "second");
 
@@ -898,14 +1015,14 @@ TEST_F(store_test, dead_letters_newest_first_with_limit) {
 TEST_F(store_test, next_due_time_follows_the_issue_heads) {
   EXPECT_FALSE(st_.next_due_time());
   const std::int64_t a = new_issue("A"), b = new_issue("B");
-  const std::int64_t a1 = st_.add_operation(a, "create", "{}", at(300));
+  const std::int64_t a1 = st_.add_operation(a, op_kind::create, {}, at(300));
   EXPECT_EQ(st_.next_due_time(), at(300));
-  const std::int64_t b1 = st_.add_operation(b, "create", "{}", at(200));
+  const std::int64_t b1 = st_.add_operation(b, op_kind::create, {}, at(200));
   EXPECT_EQ(st_.next_due_time(), at(200));
 
   // b2 is due earlier than its head b1 waits, but cannot run before it.
-  st_.retry_operation(b1, at(5'000), "503", true, at(210));
-  st_.add_operation(b, "patch", "{}", at(220));
+  st_.retry_operation(b1, retry_at(at(5'000), "503", true), at(210));
+  st_.add_operation(b, op_kind::update, {}, at(220));
   EXPECT_EQ(st_.next_due_time(), at(300));
 
   st_.complete_operation(a1, at(310));
@@ -920,9 +1037,9 @@ TEST_F(store_test, counts_reflect_every_table) {
   st_.inbox_add(two, at(1));
   const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C");
   st_.set_ticket(a, 7, ticket_state::open, at(2));
-  st_.add_operation(a, "patch", "{}", at(3));
-  st_.add_operation(b, "create", "{}", at(3));
-  const std::int64_t dead = st_.add_operation(c, "create", "{}", at(3));
+  st_.add_operation(a, op_kind::update, {}, at(3));
+  st_.add_operation(b, op_kind::create, {}, at(3));
+  const std::int64_t dead = st_.add_operation(c, op_kind::create, {}, at(3));
   st_.fail_operation(dead, "400", at(4));
 
   const counts n = st_.get_counts();
@@ -1011,9 +1128,9 @@ class dead_letter_test : public store_test {
   dead_op make_dead(const std::string& issue_id) {
     dead_op d;
     d.issue = new_issue(issue_id);
-    d.op = st_.add_operation(d.issue, "create", R"({"generation":1})", at(100));
-    st_.mark_sent(d.op, at(110));
-    st_.retry_operation(d.op, at(200), "timeout", false, at(120));
+    d.op = st_.add_operation(d.issue, op_kind::create, {}, at(100));
+    st_.mark_sent(d.op, {}, at(110));
+    st_.retry_operation(d.op, retry_at(at(200), "timeout", false), at(120));
     dead_letter_info info = failure("400 InvalidObject: company (company)", 400);
     info.cw_code = "InvalidObject";
     info.cw_message = "ticket object is invalid";
@@ -1095,7 +1212,7 @@ TEST_F(dead_letter_test, retry_and_drop_record_who_and_remove_the_letter) {
     ASSERT_TRUE(op);
     EXPECT_EQ(op->status, c.status_after);
     EXPECT_TRUE(op->sent) << "the request may have reached ConnectWise: recovery must still look it up";
-    EXPECT_EQ(op->payload, R"({"generation":1})");
+    EXPECT_EQ(op->payload.generation, 1);
     if (c.status_after == op_status::pending) {
       EXPECT_EQ(op->attempts, 0);
       EXPECT_EQ(op->next_attempt_at, at(5'000));
@@ -1183,10 +1300,10 @@ TEST_F(dead_letter_test, retry_inside_an_open_transaction_is_refused) {
 
 TEST_F(store_test, operations_of_an_issue_in_every_status) {
   const std::int64_t a = new_issue("A"), b = new_issue("B");
-  const std::int64_t done = st_.add_operation(a, "create", "{}", at(1));
-  const std::int64_t dead = st_.add_operation(a, "update", "{}", at(2));
-  const std::int64_t pending = st_.add_operation(a, "close", "{}", at(3));
-  st_.add_operation(b, "create", "{}", at(4));
+  const std::int64_t done = st_.add_operation(a, op_kind::create, {}, at(1));
+  const std::int64_t dead = st_.add_operation(a, op_kind::update, {}, at(2));
+  const std::int64_t pending = st_.add_operation(a, op_kind::close, {}, at(3));
+  st_.add_operation(b, op_kind::create, {}, at(4));
   st_.complete_operation(done, at(5));
   st_.fail_operation(dead, failure("400", 400), at(6));
   std::vector<std::pair<std::int64_t, op_status>> got;
@@ -1208,12 +1325,12 @@ TEST_F(store_test, queue_status_splits_pending_by_due_time_and_sent) {
   st_.hold_event(inbox_row{9, at(600), "spool:h", "{}"}, "wazuh", "newco", "unmapped", at(650));
   const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C"), d = new_issue("D");
   st_.set_ticket(a, 1001, ticket_state::open, at(2));
-  st_.add_operation(a, "update", "{}", at(900));                    // due
-  const std::int64_t waiting = st_.add_operation(b, "create", "{}", at(900));
-  st_.retry_operation(waiting, at(5'000), "503", true, at(950));    // waiting for its retry
-  const std::int64_t sent = st_.add_operation(c, "create", "{}", at(900));
-  st_.mark_sent(sent, at(960));                                     // due and sent
-  st_.fail_operation(st_.add_operation(d, "create", "{}", at(900)), failure("400", 400), at(970));
+  st_.add_operation(a, op_kind::update, {}, at(900));                    // due
+  const std::int64_t waiting = st_.add_operation(b, op_kind::create, {}, at(900));
+  st_.retry_operation(waiting, retry_at(at(5'000), "503", true), at(950));    // waiting for its retry
+  const std::int64_t sent = st_.add_operation(c, op_kind::create, {}, at(900));
+  st_.mark_sent(sent, {}, at(960));                                     // due and sent
+  st_.fail_operation(st_.add_operation(d, op_kind::create, {}, at(900)), failure("400", 400), at(970));
 
   const queue_status q = st_.get_queue_status(at(1'000));
   EXPECT_EQ(q.inbox, 2);
@@ -1230,13 +1347,13 @@ TEST_F(store_test, queue_status_splits_pending_by_due_time_and_sent) {
 
 TEST_F(store_test, recent_errors_are_pending_operations_newest_failure_first) {
   const std::int64_t a = new_issue("A"), b = new_issue("B");
-  const std::int64_t older = st_.add_operation(a, "create", "{}", at(1));
-  const std::int64_t newer = st_.add_operation(b, "create", "{}", at(1));
-  const std::int64_t recovered = st_.add_operation(b, "update", "{}", at(1));
-  st_.add_operation(a, "update", "{}", at(1));  // never failed
-  st_.retry_operation(older, at(900), "HTTP 500", true, at(100));
-  st_.retry_operation(newer, at(900), "timeout", false, at(300));
-  st_.retry_operation(recovered, at(900), "HTTP 503", true, at(400));
+  const std::int64_t older = st_.add_operation(a, op_kind::create, {}, at(1));
+  const std::int64_t newer = st_.add_operation(b, op_kind::create, {}, at(1));
+  const std::int64_t recovered = st_.add_operation(b, op_kind::update, {}, at(1));
+  st_.add_operation(a, op_kind::update, {}, at(1));  // never failed
+  st_.retry_operation(older, retry_at(at(900), "HTTP 500", true), at(100));
+  st_.retry_operation(newer, retry_at(at(900), "timeout", false), at(300));
+  st_.retry_operation(recovered, retry_at(at(900), "HTTP 503", true), at(400));
   st_.complete_operation(recovered, at(500));  // no longer pending
 
   const auto errors = st_.recent_errors(10);
@@ -1259,7 +1376,7 @@ TEST_F(store_test, transaction_rolls_back_unless_committed) {
   {
     store::transaction tx(st_);
     const std::int64_t issue = new_issue("A");
-    st_.add_operation(issue, "create", "{}", at(1));
+    st_.add_operation(issue, op_kind::create, {}, at(1));
   }
   EXPECT_EQ(st_.get_counts().issues, 0);
   EXPECT_EQ(st_.get_counts().pending, 0);
@@ -1267,7 +1384,7 @@ TEST_F(store_test, transaction_rolls_back_unless_committed) {
   {
     store::transaction tx(st_);
     const std::int64_t issue = new_issue("A");
-    st_.add_operation(issue, "create", "{}", at(1));
+    st_.add_operation(issue, op_kind::create, {}, at(1));
     tx.commit();
   }
   EXPECT_EQ(st_.get_counts().issues, 1);
@@ -1291,8 +1408,8 @@ TEST(store_durability, committed_data_survives_close_and_reopen) {
     store::transaction tx(st);
     issue = st.save_issue(make_issue("I-1"), at(11));
     st.set_ticket(issue, 555, ticket_state::open, at(12));
-    op = st.add_operation(issue, "patch", R"({"p":1})", at(13));
-    st.mark_sent(op, at(14));
+    op = st.add_operation(issue, op_kind::update, {}, at(13));
+    st.mark_sent(op, {}, at(14));
     tx.commit();
     {
       store::transaction lost(st);
@@ -1320,8 +1437,8 @@ TEST(store_durability, reads_leave_no_snapshot_open) {
   const std::string path = (dir.path() / "ts.db").string();
   store st(path);
   const std::int64_t issue = st.save_issue(make_issue("I-1"), at(1));
-  st.add_operation(issue, "create", "{}", at(1));
-  st.add_operation(issue, "patch", "{}", at(1));
+  st.add_operation(issue, op_kind::create, {}, at(1));
+  st.add_operation(issue, op_kind::update, {}, at(1));
   const std::vector<inbox_entry> two = {{"a", "{}"}, {"b", "{}"}};
   st.inbox_add(two, at(1));
   ASSERT_TRUE(st.find_issue(make_issue("I-1").identity));
