@@ -44,6 +44,8 @@ class group_commit {
   void sync_with(wal_sync* s) noexcept { sync_ = s; }
 
   std::uint64_t batches() const noexcept { return batches_; }
+  /// Batches committed whose sync has not answered yet.
+  int syncing() const noexcept { return syncing_; }
   std::uint64_t writes() const noexcept { return writes_; }
 
  private:
