@@ -26,6 +26,8 @@ struct secret_ref {
   };
   kind from = kind::none;
   std::string ref;  ///< the path, variable name or credential name
+
+  friend bool operator==(const secret_ref&, const secret_ref&) = default;
 };
 
 struct psa_config {
@@ -71,6 +73,8 @@ struct companies_config {
   /// Default: `default` when a default company is given, else `hold` (with
   /// `default_company` empty, default_company also holds).
   unmapped_policy unmapped = unmapped_policy::default_company;
+
+  friend bool operator==(const companies_config&, const companies_config&) = default;
 };
 
 /// What an update of an open issue does to its ticket.
@@ -104,6 +108,8 @@ struct lifecycle_config {
   /// The ticket was closed in ConnectWise (a status with closedStatus) while the
   /// issue is still open. Default: respect.
   technician_close_policy on_technician_close = technician_close_policy::respect;
+
+  friend bool operator==(const lifecycle_config&, const lifecycle_config&) = default;
 };
 
 struct ticket_config {
@@ -149,6 +155,8 @@ struct ticket_config {
 
   /// reopen_status, or status when it is empty.
   const std::string& effective_reopen_status() const { return reopen_status.empty() ? status : reopen_status; }
+
+  friend bool operator==(const ticket_config&, const ticket_config&) = default;
 };
 
 /// One condition on an event attribute, addressed by a JSON pointer.
@@ -158,6 +166,8 @@ struct attribute_match {
   op what = op::equals;
   std::vector<std::string> values;  ///< equals: one; in: several (compared with the value as text)
   std::string regex;                ///< op::regex (PCRE2, unanchored)
+
+  friend bool operator==(const attribute_match&, const attribute_match&) = default;
 };
 
 /// What a rule matches. Every given condition must hold; no condition = catch-all.
@@ -176,6 +186,8 @@ struct match_spec {
     return sources.empty() && tenants.empty() && severities.empty() && !min_severity && categories.empty() &&
            tags_any.empty() && tags_all.empty() && title_regex.empty() && attributes.empty();
   }
+
+  friend bool operator==(const match_spec&, const match_spec&) = default;
 };
 
 /// One mapping rule: the first rule whose `match` holds decides the ticket.
@@ -194,6 +206,8 @@ struct storm_config {
   int max_new_tickets_per_hour = 100;
   std::string digest_summary = "[storm] {{tenant}}: more than {{cap}} new issues in an hour";
   std::string digest_note = "[{{severity}}] {{title}}\nSource: {{source}}, issue {{issue_id}}, {{updated_at}}";
+
+  friend bool operator==(const storm_config&, const storm_config&) = default;
 };
 
 struct storage_config {
