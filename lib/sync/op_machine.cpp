@@ -160,18 +160,10 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       const auto* found = psa::reply_as<std::optional<psa::ticket_info>>(answer);
       if (!found) return fail(unexpected_answer("ticket search"), false, now);
       if (!*found) return prepare_create(now);
-      // Record what the ticket holds (it was created from an earlier
-      // `desired`); the update after the create patches any difference.
-      const psa::ticket_info& t = **found;
-      ticket_fields held{t.summary, env_.names.name_of(name_list::priorities, 0, t.priority_id).value_or(""),
-                         t.severity, t.impact};
-      record_ticket(t, held);
-      adopted_ = true;
-      ++env_.stats.tickets_adopted;
-      note(notice::level::info, "ticket.adopted issue=" + key + " ticket=" + std::to_string(t.id) +
-                                    " (created by an earlier attempt whose answer was lost)");
-      return step_done(now);
+      found_ = **found;
+      return adopt(now);
     }
+    case state::adopting: break;  // asks only for lists
     case state::listing: {
       if (!answer) return fail(answer.error(), false, now);
       const auto* items = psa::reply_as<std::vector<psa::named_ref>>(answer);
@@ -181,6 +173,7 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       out_.writes.push_back(wr::put_directory{std::string(to_text(listing_.list)), scope, name_cache::encode(*items),
                                               now});
       state_ = after_list_;
+      if (state_ == state::adopting) return adopt(now);
       return state_ == state::creating ? prepare_create(now) : begin_patch(now);
     }
     case state::creating: {
@@ -439,6 +432,26 @@ next_step op_machine::begin_post_ticket(sys_ms now) {
     return ask(psa::req::find_ticket{xref_for(issue_.correlation_key, gen)}, state::finding_ticket);
   }
   return prepare_create(now);
+}
+
+next_step op_machine::adopt(sys_ms now) {
+  state_ = state::adopting;
+  const psa::ticket_info& t = *found_;
+  // Record what the ticket holds (it was created from an earlier `desired`);
+  // the update after the create patches any difference. Its priority is an
+  // id: compared by name only once the name is known, never against a list
+  // that was not loaded (that would look like a change, and be patched).
+  const bool fetched = refreshed_.contains({name_list::priorities, 0});
+  auto name = env_.names.name_of(name_list::priorities, 0, t.priority_id);
+  if (!fetched && (!name || !env_.names.fresh(name_list::priorities, 0, now)))
+    return ask_list(psa::req::list_names{name_list::priorities, 0});
+  // Still unknown: a priority ConnectWise no longer lists; the update puts the wanted one.
+  record_ticket(t, ticket_fields{t.summary, name.value_or(""), t.severity, t.impact});
+  adopted_ = true;
+  ++env_.stats.tickets_adopted;
+  note(notice::level::info, "ticket.adopted issue=" + issue_.identity.display() + " ticket=" + std::to_string(t.id) +
+                                " (created by an earlier attempt whose answer was lost)");
+  return step_done(now);
 }
 
 next_step op_machine::prepare_create(sys_ms now) {

@@ -61,6 +61,7 @@ class op_machine {
     idle,           ///< before start()
     checking,       ///< GET the ticket: did a technician close it?
     finding_ticket, ///< an earlier create's outcome is uncertain: search by externalXRef
+    adopting,       ///< found it: reading what it holds (its priority's name)
     listing,        ///< fetching a name list the next request needs
     creating,       ///< POST the ticket
     finding_note,   ///< an earlier note's outcome is uncertain: read the ticket's notes
@@ -97,6 +98,7 @@ class op_machine {
   next_step dead(dead_letter_info info, sys_ms now);
 
   next_step begin_post_ticket(sys_ms now);
+  next_step adopt(sys_ms now);
   next_step prepare_create(sys_ms now);
   next_step begin_post_note(sys_ms now);
   next_step post_note(sys_ms now);
@@ -120,6 +122,7 @@ class op_machine {
   std::vector<step_kind> steps_;
   std::size_t step_ = 0;
   bool adopted_ = false;            ///< the create found the ticket an earlier attempt made
+  std::optional<psa::ticket_info> found_;  ///< that ticket, while it is being adopted
   std::string note_text_;
   note_kind which_ = note_kind::update;           ///< the note being posted
   std::pair<std::int64_t, std::int64_t> created_ids_{};  ///< board and priority of the create (for the log)
@@ -133,10 +136,11 @@ class op_machine {
 template <>
 struct ts::enum_text<ts::sync::op_machine::state> {
   using s = sync::op_machine::state;
-  static constexpr std::array<std::pair<s, std::string_view>, 9> names{{
+  static constexpr std::array<std::pair<s, std::string_view>, 10> names{{
       {s::idle, "idle"},
       {s::checking, "checking"},
       {s::finding_ticket, "finding_ticket"},
+      {s::adopting, "adopting"},
       {s::listing, "listing"},
       {s::creating, "creating"},
       {s::finding_note, "finding_note"},

@@ -253,10 +253,24 @@ void engine_rig::submit(const std::string& event_json) {
       error = e;
     });
     const int life = boots_;
-    run_until([&] { return done || boots_ != life; });
-    if (boots_ != life) continue;  // the process died first: the producer sends it again
+    // Not run_until(): a crash must not be handled before `done` is seen.
+    while (!done && boots_ == life) {
+      if (crash_requested_) {
+        crash_requested_ = false;
+        crash();
+        break;
+      }
+      if (ioc_->stopped()) ioc_->restart();
+      if (ioc_->poll() > 0) continue;
+      if (commits_->syncing() > 0) {
+        ioc_->run_one_for(std::chrono::milliseconds{100});
+        continue;
+      }
+      if (!time.advance(steady_time::max())) throw std::runtime_error("engine_rig: nothing left to wait for");
+    }
+    if (!done) continue;  // the process died before the commit was durable: the producer sends it again
     if (error) std::rethrow_exception(error);
-    engine_->notify();
+    if (boots_ == life) engine_->notify();
     return;
   }
 }

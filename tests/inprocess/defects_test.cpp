@@ -1,0 +1,40 @@
+// Defects found by outside checks (hostile inputs and a long chaos run),
+// each reproduced in-process: each of these tests failed before its fix.
+#include "inprocess/scenario.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
+
+namespace ts::test {
+namespace {
+
+constexpr const char* find_by_xref = "GET /service/tickets?externalXRef";
+
+// A create whose answer was lost, found again after a restart whose name
+// cache is cold (the warm-up failed: a 500 on GET /service/boards). The
+// adopted ticket's priority must be read from ConnectWise's list, not taken
+// as unknown: no "Updated by" note, no PATCH.
+TEST(Defects, AColdCacheNeverMakesAnAdoptedTicketLookChanged) {
+  engine_rig rig;
+  rig.psa.fail_matching("POST /service/tickets", fake_psa::fault::die_after);
+  rig.submit(event("cold-1", "open", "high", "v1", 0));
+  ASSERT_TRUE(rig.run_until([&] { return rig.crashes() == 1; })) << rig.log();
+  ASSERT_EQ(rig.psa.tickets().size(), 1u);  // created; the answer never came back
+  // The next process starts without the names (a database of the previous
+  // release has none), and its warm-up fails.
+  rig.store().db().exec("DELETE FROM directory");
+  rig.psa.fail_matching("GET /service/boards", fake_psa::fault::server_error);
+  ASSERT_TRUE(rig.settle()) << rig.log();
+
+  const fake_psa::ticket* t = only_ticket(rig.psa, xref("cold-1"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(rig.psa.count(find_by_xref), 1u) << "the create was looked up";
+  EXPECT_EQ(notes_starting(*t, "Updated by"), 0) << "a spurious update note";
+  EXPECT_EQ(rig.psa.count("PATCH"), 0u) << "a needless patch";
+  const auto issue = rig.store().find_issue({"wazuh", "acme-prod", "cold-1"});
+  ASSERT_TRUE(issue);
+  EXPECT_EQ(issue->applied.fields.priority, "Priority 2 - Quick Response");
+}
+
+}  // namespace
+}  // namespace ts::test
