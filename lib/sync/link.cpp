@@ -82,6 +82,9 @@ link_update psa_link::connect_failed(const psa::psa_failure& f, steady_time now,
 link_update psa_link::observed(const psa::psa_failure* failure, steady_time now, sys_ms wall) {
   link_update u;
   if (!failure) {
+    // ConnectWise answered: whatever the last connect attempt concluded
+    // (a warm-up lookup that failed, say), the connection works.
+    if (!blocked_) set_state(link_state::connected, wall, u);
     record_success(wall, u);
     return u;
   }

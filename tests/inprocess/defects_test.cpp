@@ -36,5 +36,17 @@ TEST(Defects, AColdCacheNeverMakesAnAdoptedTicketLookChanged) {
   EXPECT_EQ(issue->applied.fields.priority, "Priority 2 - Quick Response");
 }
 
+// After that same warm-up failure, tickets are created: the connection is
+// connected, not stuck at unreachable.
+TEST(Defects, TheConnectionStateFollowsTheAnswersAfterAFailedWarmUp) {
+  engine_rig rig;
+  rig.psa.fail_matching("GET /service/boards", fake_psa::fault::server_error);
+  rig.submit(event("warm-1", "open", "high", "v1", 0));
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  ASSERT_EQ(rig.psa.tickets().size(), 1u);
+  EXPECT_EQ(rig.engine().connection().state, sync::link_state::connected);
+  EXPECT_EQ(rig.store().runtime().at("psa.state").value, "connected");
+}
+
 }  // namespace
 }  // namespace ts::test
