@@ -127,6 +127,8 @@ struct runtime {
                   static_cast<double>(n));
     metrics.set("ticketsync_tickets_created_total", static_cast<double>(es.tickets_created));
     metrics.set("ticketsync_retries_total", static_cast<double>(es.retries));
+    for (const auto& [cause, n] : es.recovery_lookups)
+      metrics.set("ticketsync_recovery_lookups_total", {{"cause", cause}}, static_cast<double>(n));
     metrics.set("ticketsync_dead_letters_total", static_cast<double>(es.dead));
     metrics.set("ticketsync_storm_digested_total", static_cast<double>(es.digested));
     metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));

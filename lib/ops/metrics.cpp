@@ -178,6 +178,9 @@ void declare_ticketsync_metrics(metrics& m) {
             "dead).");
   m.declare("ticketsync_tickets_created_total", t::counter, "Tickets created (adopted ones excluded).");
   m.declare("ticketsync_retries_total", t::counter, "Failed attempts scheduled for a retry.");
+  m.declare("ticketsync_recovery_lookups_total", t::counter,
+            "Lookups (externalXRef search, notes read) before repeating a create or note whose outcome was "
+            "uncertain, by cause: interrupted, transport, server, protocol.");
   m.declare("ticketsync_dead_letters_total", t::counter, "Operations dead-lettered since start.");
   m.declare("ticketsync_psa_requests_total", t::counter,
             "ConnectWise requests by endpoint and HTTP status (0 = no answer: connect, TLS or timeout).");

@@ -233,7 +233,7 @@ net::awaitable<bool> engine::plan_inbox_batch() {
   co_return rows.size() == plan_batch;
 }
 
-net::awaitable<psa::answer> engine::perform(psa::request r, std::vector<write>& link_writes) {
+net::awaitable<void> engine::pace() {
   const ts::clock& clk = deps_.timers.clk();
   const auto wait = pacer_.reserve(clk.steady_now());
   if (wait > std::chrono::milliseconds{1}) {
@@ -241,6 +241,15 @@ net::awaitable<psa::answer> engine::perform(psa::request r, std::vector<write>& 
     stats_.rate_wait_seconds += std::chrono::duration<double>(wait).count();
     co_await sleep_until(deps_.timers, clk.steady_now() + wait);
   }
+}
+
+net::awaitable<psa::answer> engine::perform(psa::request r, std::vector<write>& link_writes) {
+  co_await pace();
+  co_return co_await send(std::move(r), link_writes);
+}
+
+net::awaitable<psa::answer> engine::send(psa::request r, std::vector<write>& link_writes) {
+  const ts::clock& clk = deps_.timers.clk();
   psa::answer a = co_await deps_.client.perform(std::move(r));
   if (!a && a.error().what == psa::psa_failure::kind::throttled) pacer_.pause(clk.steady_now(), a.error().retry_after);
   const std::optional<psa::psa_failure> failure = a ? std::nullopt : std::optional(a.error());
@@ -328,12 +337,16 @@ net::awaitable<void> engine::execute(operation_record op) {
     log_notices(n.notices);
     if (!n.writes.empty()) co_await commit(std::move(n.writes));
     if (!n.request) break;
+    // The request's turn first (budget, 429 pause): an operation is marked
+    // maybe-sent only once its request can actually leave, so one that dies
+    // waiting is not looked up again for nothing.
+    co_await pace();
     if (n.mark) {
       std::vector<write> mark{*n.mark};
       co_await commit(std::move(mark));  // durable before the request leaves
     }
     std::vector<write> link_writes;
-    const psa::answer a = co_await perform(std::move(*n.request), link_writes);
+    const psa::answer a = co_await send(std::move(*n.request), link_writes);
     n = m.resume(a, clk.now());
     n.writes.insert(n.writes.end(), link_writes.begin(), link_writes.end());
   }

@@ -76,8 +76,12 @@ class engine {
   boost::asio::awaitable<bool> ensure_connected();
   void dispatch();
   boost::asio::awaitable<void> execute(operation_record op);
-  /// Waits for the request's turn (budget, 429 pause), performs it and
-  /// records what the answer says about the connection.
+  /// Waits for the next request's turn: the budget, and any 429 pause.
+  boost::asio::awaitable<void> pace();
+  /// Performs `r` and records what the answer says about the connection
+  /// (into `link_writes`, committed with the caller's next writes).
+  boost::asio::awaitable<psa::answer> send(psa::request r, std::vector<write>& link_writes);
+  /// pace(), then send().
   boost::asio::awaitable<psa::answer> perform(psa::request r, std::vector<write>& link_writes);
   boost::asio::awaitable<void> commit(std::vector<write> writes);
   void log_notices(const std::vector<notice>& notices);

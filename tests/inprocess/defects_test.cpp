@@ -48,5 +48,32 @@ TEST(Defects, TheConnectionStateFollowsTheAnswersAfterAFailedWarmUp) {
   EXPECT_EQ(rig.store().runtime().at("psa.state").value, "connected");
 }
 
+// Operations waiting for the rate budget are not maybe-sent: after a crash
+// only the request that could actually leave is looked up again.
+TEST(Defects, OnlyARequestThatCanLeaveIsMarkedMaybeSent) {
+  engine_rig rig(
+      "psa:\n"
+      "  site: https://psa.invalid\n"
+      "  company_id: demo\n"
+      "  public_key: demo-public-key\n"
+      "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
+      "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
+      "  requests_per_minute: 60\n"
+      "  max_connections: 4\n");
+  // Names cached first, so that the creates queue for the budget together.
+  rig.submit(event("warm", "open", "high", "v0", 0));
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  rig.psa.fail_matching("POST /service/tickets", fake_psa::fault::die_before);
+  for (int i = 0; i < 4; ++i) rig.submit(event("queued-" + std::to_string(i), "open", "high", "v1", 1));
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  EXPECT_EQ(rig.crashes(), 1);
+  EXPECT_EQ(rig.psa.tickets().size(), 5u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(only_ticket(rig.psa, xref("queued-" + std::to_string(i))));
+  // The create that died at the wire is looked up; the three behind it in
+  // the budget never left, so they are not.
+  EXPECT_EQ(rig.psa.count(find_by_xref), 1u) << rig.log();
+  EXPECT_EQ(rig.engine().stats().recovery_lookups.at("interrupted"), 1u);
+}
+
 }  // namespace
 }  // namespace ts::test

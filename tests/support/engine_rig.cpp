@@ -86,19 +86,24 @@ net::awaitable<void> append(store::group_commit& commits, store::store& st, std:
 
 engine_rig::engine_rig(const std::string& sections) {
   const fs::path cfg_path = dir_.path() / "ticketsync.yaml";
+  // A top-level section of `sections` replaces the default one.
+  const auto has = [&](const std::string& name) {
+    return sections.rfind(name + ":", 0) == 0 || sections.find("\n" + name + ":") != std::string::npos;
+  };
   {
     std::ofstream out(cfg_path);
-    out << "psa:\n"
+    if (!has("psa"))
+      out << "psa:\n"
            "  site: https://psa.invalid\n"
            "  company_id: demo\n"
            "  public_key: demo-public-key\n"
            "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
            "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
-           "  requests_per_minute: 600000\n"
-           "companies:\n"
+           "  requests_per_minute: 600000\n";
+    out << "companies:\n"
            "  default: MSPInternal\n"
            "  tenants: {acme-prod: AcmeCorp, globex: Globex, initech: Initech}\n";
-    if (sections.find("ticket:") == std::string::npos)
+    if (!has("ticket"))
       out << "ticket:\n"
              "  board: Security Incidents\n"
              "  status: New\n"
@@ -111,7 +116,7 @@ engine_rig::engine_rig(const std::string& sections) {
              "    medium: Priority 3 - Normal Response\n"
              "    low: Priority 4 - Schedule Maintenance\n"
              "    info: Priority 4 - Schedule Maintenance\n";
-    if (sections.find("storm:") == std::string::npos) out << "storm:\n  max_new_tickets_per_hour: 0\n";
+    if (!has("storm")) out << "storm:\n  max_new_tickets_per_hour: 0\n";
     out << sections;
     out << "storage:\n  database: " << (dir_.path() / "state.db").string() << "\n"
         << "intake:\n  spool_dir: " << (dir_.path() / "spool").string() << "\n";
