@@ -361,6 +361,8 @@ next_step op_machine::fail(const psa_failure& f, bool unsafe_request, sys_ms now
   if (unsafe_request && f.maybe_applied) r.cause = cause_of(f.what);
   switch (f.what) {
     case kind::auth:
+      // Sending pauses until the credentials are fixed: not a failure of this operation.
+      r.counts = false;
       r.next = now + psa_link::auth_probe_interval;
       note(notice::level::error,
            "psa.blocked issue=" + key + " ticket=" + ticket + " op=" + std::to_string(op_.id) +
@@ -371,6 +373,8 @@ next_step op_machine::fail(const psa_failure& f, bool unsafe_request, sys_ms now
                "Inquire; System > Table Setup: Inquire); sending paused");
       break;
     case kind::throttled:
+      // Told to wait, not failed: a 429 must not lengthen the backoff of a later 5xx.
+      r.counts = false;
       r.next = now + f.retry_after;
       note(notice::level::warn, "psa.throttled issue=" + key + " ticket=" + ticket + " op=" + std::to_string(op_.id) +
                                     " retry_after_ms=" + std::to_string(f.retry_after.count()));

@@ -75,5 +75,31 @@ TEST(Defects, OnlyARequestThatCanLeaveIsMarkedMaybeSent) {
   EXPECT_EQ(rig.engine().stats().recovery_lookups.at("interrupted"), 1u);
 }
 
+// A 429 is not a failed attempt: the backoff after a later 5xx starts from
+// the first attempt, whatever throttling came before.
+TEST(Defects, ThrottlingDoesNotInflateTheBackoff) {
+  engine_rig rig;
+  rig.submit(event("warm", "open", "high", "v0", 0));
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  rig.psa.fail_matching("POST /service/tickets", fake_psa::fault::throttle, 6);
+  rig.submit(event("t-1", "open", "high", "v1", 1));
+  ASSERT_TRUE(rig.run_until([&] { return rig.psa.count("POST /service/tickets") == 7; })) << rig.log();
+  rig.psa.fail_matching("POST /service/tickets", fake_psa::fault::server_error);
+  const auto before = rig.time.now();
+  ASSERT_TRUE(rig.run_until([&] {
+    const auto issue = rig.store().find_issue({"wazuh", "acme-prod", "t-1"});
+    if (!issue) return false;
+    const auto ops = rig.store().operations_of(issue->id);
+    return !ops.empty() && ops.back().last_error.find("HTTP 500") != std::string::npos;
+  })) << rig.log();
+  const auto issue = rig.store().find_issue({"wazuh", "acme-prod", "t-1"});
+  const auto op = rig.store().operations_of(issue->id).back();
+  EXPECT_EQ(op.attempts, 1) << "six 429s counted as failed attempts";
+  // Attempt 1 waits at most the base (1 s) after the 500.
+  EXPECT_LE(op.next_attempt_at - before, std::chrono::seconds{8} + std::chrono::seconds{1});
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  EXPECT_TRUE(only_ticket(rig.psa, xref("t-1")));
+}
+
 }  // namespace
 }  // namespace ts::test
