@@ -2,6 +2,7 @@
 // one io_context with the intake watcher and the sync engine as coroutines.
 #include "commands.hpp"
 
+#include "config/config_diff.hpp"
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "intake/event_api.hpp"
@@ -64,36 +65,59 @@ std::optional<std::string> read_input(const std::string& file, std::string& erro
   return ss.str();
 }
 
-/// SIGHUP: re-reads the file; a valid one swaps its mapping in (between
-/// operations: this runs on the event loop), an invalid one is logged and the
-/// running mapping stays. Sections that need a restart are named when changed.
-bool reload(const std::string& path, const config::config& running, sync::engine& engine, spdlog::logger& log) {
+/// The parts a reload reconfigures.
+struct reloadable {
+  std::shared_ptr<const config::config>& running;  ///< the configuration in effect
+  sync::engine& engine;
+  intake::spool_watcher& watcher;
+  intake::event_api& events;
+  psa::cw_client& client;
+  spdlog::logger& log;
+};
+
+/// SIGHUP: re-reads the file. An invalid one is logged and the running
+/// configuration stays. A valid one is compared with the running one setting
+/// by setting (config/config_diff.hpp): what can change live is applied at
+/// once (the mapping, the log level, the PSA budget, connection limit,
+/// timeouts and response size, the admin token and inbox limit, the intake
+/// limits), everything else is named in a config.restart_needed line and
+/// keeps its running value until the next start.
+bool reload(const std::string& path, reloadable r) {
   ops::notify_reloading();
   auto loaded = config::load_config(path);
   if (!loaded.cfg) {
-    for (const auto& e : loaded.errors) log.error("config.invalid {}", e.to_string());
-    log.error("config.reload_failed path={} errors={}; the running configuration stays in effect", path,
-              loaded.errors.size());
+    for (const auto& e : loaded.errors) r.log.error("config.invalid {}", e.to_string());
+    r.log.error("config.reload_failed path={} errors={}; the running configuration stays in effect", path,
+                loaded.errors.size());
     ops::notify_ready();
     return false;
   }
-  const config::config& next = *loaded.cfg;
-  std::vector<std::string> restart;
-  if (next.psa.site != running.psa.site || next.psa.company_id != running.psa.company_id ||
-      next.psa.public_key != running.psa.public_key || next.psa.client_id != running.psa.client_id ||
-      next.psa.private_key.ref != running.psa.private_key.ref || next.psa.ca_file != running.psa.ca_file ||
-      next.psa.max_connections != running.psa.max_connections ||
-      next.psa.requests_per_minute != running.psa.requests_per_minute)
-    restart.emplace_back("psa");
-  if (next.storage.database != running.storage.database) restart.emplace_back("storage");
-  if (next.intake.spool_dir != running.intake.spool_dir || next.intake.batch_size != running.intake.batch_size ||
-      next.intake.max_event_bytes != running.intake.max_event_bytes)
-    restart.emplace_back("intake");
-  const std::size_t rules = next.rules.size();
-  const std::int64_t released = engine.reload(std::make_shared<const config::config>(std::move(*loaded.cfg)));
-  log.info("config.reloaded path={} rules={} held_released={}", path, rules, released);
-  for (const auto& section : restart)
-    log.warn("config.restart_needed section={} changed; it takes effect at the next restart", section);
+  const auto changes = config::diff_config(*r.running, *loaded.cfg);
+  auto effective = std::make_shared<const config::config>(config::effective_config(*r.running, *loaded.cfg));
+  std::string admin_token;
+  if (effective->admin.token.from != config::secret_ref::kind::none) {
+    std::string why;
+    auto token = config::resolve_secret(effective->admin.token, &why);
+    if (!token) {
+      r.log.error("config.reload_failed path={} admin.token: {}; the running configuration stays in effect", path,
+                  why);
+      ops::notify_ready();
+      return false;
+    }
+    admin_token = std::move(*token);
+  }
+  if (auto level = ops::parse_level(effective->logging.level)) r.log.set_level(*level);
+  r.client.reconfigure(effective->psa);
+  r.watcher.reconfigure(effective->intake);
+  r.events.reconfigure(effective->admin, std::move(admin_token));
+  const std::int64_t released = r.engine.reload(effective);
+  r.running = effective;
+  r.log.info("config.reloaded path={} rules={} held_released={} applied=\"{}\"", path, effective->rules.size(),
+             released, config::describe(changes, config::reload_effect::live));
+  for (const auto& c : changes)
+    if (c.effect == config::reload_effect::restart)
+      r.log.warn("config.restart_needed section={} key={} changed; it takes effect at the next restart",
+                 c.key.substr(0, c.key.find('.')), c.key);
   ops::notify_ready();
   return true;
 }
@@ -342,6 +366,7 @@ int cmd_run(const std::string& config_path) {
       admin->open();  // throws naming the socket or address it cannot use
     }
 
+    std::shared_ptr<const config::config> running_cfg = shared_cfg;  // what a reload swaps
     int exit_code = 0;
     int running = admin ? 3 : 2;
     net::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
@@ -374,7 +399,7 @@ int cmd_run(const std::string& config_path) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        const bool ok = reload(config_path, cfg, engine, *log);
+        const bool ok = reload(config_path, reloadable{running_cfg, engine, watcher, events, client, *log});
         metrics.add("ticketsync_config_reloads_total", {{"result", ok ? "ok" : "failed"}});
         metrics.set("ticketsync_config_last_reload_success", ok ? 1 : 0);
         metrics.set("ticketsync_config_last_reload_timestamp_seconds", unix_seconds(clk.now()));
@@ -430,8 +455,11 @@ int cmd_run(const std::string& config_path) {
     ioc.run();
     commits.sync_with(nullptr);
     rt.wal = nullptr;
-    log->info("daemon.stopped intake_accepted={} intake_rejected={} tickets_created={} tickets_adopted={}",
-              watcher.stats().accepted, watcher.stats().rejected, engine.stats().tickets_created,
+    // Intake by both paths: the spool and POST /v1/events.
+    log->info("daemon.stopped intake_accepted={} intake_rejected={} spool_accepted={} api_accepted={} "
+              "tickets_created={} tickets_adopted={}",
+              watcher.stats().accepted + events.accepted(), watcher.stats().rejected + events.rejected(),
+              watcher.stats().accepted, events.accepted(), engine.stats().tickets_created,
               engine.stats().tickets_adopted);
     return exit_code;
   } catch (const std::exception& e) {

@@ -32,6 +32,7 @@ bool event_api::authorized(const ops::admin_request& req) const {
 }
 
 void event_api::reject(std::string_view reason, double n) {
+  rejected_ += static_cast<std::uint64_t>(n);
   metrics_.add("ticketsync_events_rejected_total", {{"via", "api"}, {"reason", std::string(reason)}}, n);
 }
 
@@ -92,6 +93,7 @@ net::awaitable<ops::admin_reply> event_api::post(ops::admin_request req) {
     co_return busy("store_error", "the event store cannot take events now; send again later");
   }
   depth_ += static_cast<std::int64_t>(entries.size());
+  accepted_ += entries.size();
   metrics_.add("ticketsync_events_received_total", {{"via", "api"}}, static_cast<double>(entries.size()));
   if (on_committed_) on_committed_();
   ops::admin_reply r;

@@ -40,6 +40,14 @@ class event_api {
 
   boost::asio::awaitable<ops::admin_reply> post(ops::admin_request req);
 
+  /// A reload: the new inbox depth limit and TCP token.
+  void reconfigure(const config::admin_config& cfg, std::string token) {
+    cfg_ = cfg;
+    token_ = std::move(token);
+  }
+  /// Events committed, and events refused, so far (for the daemon.stopped line).
+  std::uint64_t accepted() const noexcept { return accepted_; }
+  std::uint64_t rejected() const noexcept { return rejected_; }
   /// After this, requests get 503 (the daemon is stopping).
   void stop() { stopping_ = true; }
 
@@ -53,7 +61,7 @@ class event_api {
   void reject(std::string_view reason, double n = 1);
   std::int64_t inbox_depth();
 
-  const config::admin_config& cfg_;
+  config::admin_config cfg_;
   std::string token_;
   store::store& store_;
   store::group_commit& commit_;
@@ -62,6 +70,8 @@ class event_api {
   const ts::clock& clock_;
   std::function<void()> on_committed_;
   bool stopping_ = false;
+  std::uint64_t accepted_ = 0;
+  std::uint64_t rejected_ = 0;
   std::int64_t depth_ = 0;  // inbox depth, as last counted plus what was added since
   std::chrono::steady_clock::time_point depth_at_{};
 };

@@ -36,6 +36,13 @@ spool_watcher::~spool_watcher() = default;
 
 void spool_watcher::prepare() { ensure_spool(paths_); }
 
+void spool_watcher::reconfigure(const config::intake_config& cfg) {
+  const std::string dir = cfg_.spool_dir;
+  cfg_ = cfg;
+  cfg_.spool_dir = dir;
+  wake_.notify();  // a new rescan interval counts from now
+}
+
 void spool_watcher::stop() {
   stopping_ = true;
   if (inotify_) inotify_->cancel();

@@ -43,6 +43,9 @@ class spool_watcher {
   /// Runs until stop().
   boost::asio::awaitable<void> run();
   void stop();
+  /// A reload: the new batch size, size limit and rescan interval (the spool
+  /// directory stays until a restart).
+  void reconfigure(const config::intake_config& cfg);
 
   /// Processes one batch now; returns the number of files that left new/
   /// (committed or rejected). Public for tests.
@@ -54,7 +57,7 @@ class spool_watcher {
   boost::asio::awaitable<void> watch_inotify();
 
   boost::asio::any_io_executor ex_;
-  const config::intake_config& cfg_;
+  config::intake_config cfg_;
   spool_paths paths_;
   store::store& store_;
   store::group_commit& commit_;

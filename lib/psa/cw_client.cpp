@@ -86,6 +86,8 @@ answer as_answer(psa_result<T>&& r) {
 
 }  // namespace
 
+void cw_client::reconfigure(const config::psa_config& cfg) { http_.set_options(options_for(cfg, endpoint_)); }
+
 net::awaitable<answer> cw_client::perform(request r) {
   if (auto* c = std::get_if<req::create_ticket>(&r)) co_return as_answer(co_await create_ticket(c->body));
   if (auto* f = std::get_if<req::find_ticket>(&r)) co_return as_answer(co_await find_ticket_by_xref(f->xref));

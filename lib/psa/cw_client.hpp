@@ -99,6 +99,10 @@ class cw_client final : public client {
   /// failure text. Connects first when not connected.
   boost::asio::awaitable<permission_check> probe(permission p, std::int64_t closed_status_id);
 
+  /// A reload: the deadlines and response size limit of `cfg` apply to the
+  /// requests that start from now on (site, keys and codebase stay).
+  void reconfigure(const config::psa_config& cfg);
+
   /// Requests sent so far (including ones that failed).
   std::uint64_t requests_sent() const noexcept { return requests_; }
 

@@ -64,6 +64,14 @@ https_client::~https_client() = default;
 
 void https_client::close_idle() { idle_.clear(); }
 
+void https_client::set_options(const client_options& opts) {
+  opts_.connect_timeout = opts.connect_timeout;
+  opts_.handshake_timeout = opts.handshake_timeout;
+  opts_.request_timeout = opts.request_timeout;
+  opts_.max_response_bytes = opts.max_response_bytes;
+  opts_.idle_timeout = opts.idle_timeout;
+}
+
 net::awaitable<boost::system::result<std::unique_ptr<https_client::connection>, transport_failure>>
 https_client::open() {
   tcp::resolver resolver(ex_);

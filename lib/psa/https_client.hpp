@@ -76,6 +76,10 @@ class https_client {
   /// Content-Length are set here. Never throws for network conditions.
   boost::asio::awaitable<send_result> send(http_request req);
 
+  /// New deadlines and response size limit (a reload), for the requests
+  /// that start from now on. The server and CA file stay.
+  void set_options(const client_options& opts);
+
   /// Closes idle connections.
   void close_idle();
 

@@ -74,3 +74,44 @@ TEST(EngineLifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndRetur
 
 }  // namespace
 }  // namespace ts::test
+
+namespace ts::test {
+namespace {
+
+std::string psa_with(const std::string& lines) {
+  return "psa:\n"
+         "  site: https://psa.invalid\n"
+         "  company_id: demo\n"
+         "  public_key: demo-public-key\n"
+         "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
+         "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n" +
+         lines;
+}
+
+// A reload applies the PSA budget and the mapping at once.
+TEST(EngineReload, TheBudgetAndTheMappingApplyLive) {
+  engine_rig rig(psa_with("  requests_per_minute: 6\n"));  // one request every 10 s
+  rig.submit(event("slow-1", "open", "high", "v1", 0));
+  auto start = rig.time.steady_now();
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  const auto slow = rig.time.steady_now() - start;
+  EXPECT_GE(slow, std::chrono::seconds{30}) << "5 requests at one per 10 s";
+
+  rig.reload(psa_with("  requests_per_minute: 6000\n") +
+             "ticket:\n"
+             "  board: Security Incidents\n"
+             "  status: New\n"
+             "  summary: \"[{{severity}}] {{title}} (reloaded)\"\n"
+             "  priority: Priority 3 - Normal Response\n");
+  rig.submit(event("fast-1", "open", "high", "v1", 1));
+  start = rig.time.steady_now();
+  ASSERT_TRUE(rig.settle()) << rig.log();
+  EXPECT_LT(rig.time.steady_now() - start, std::chrono::seconds{3}) << "the new budget applies at once";
+  const fake_psa::ticket* t = only_ticket(rig.psa, xref("fast-1"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->summary, "[high] v1 (reloaded)");
+  EXPECT_EQ(rig.psa.priority_name(*t), "Priority 3 - Normal Response");
+}
+
+}  // namespace
+}  // namespace ts::test

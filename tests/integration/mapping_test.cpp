@@ -253,6 +253,25 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   const json t = ticket_by_xref(sim.tickets(), newco);
   EXPECT_EQ(t["company"]["identifier"], "Globex") << t.dump(2);
   EXPECT_NE(d.log().find("held_released=1"), std::string::npos) << d.log();
+
+  // Every setting is either applied or named: a new API version needs a
+  // restart (and says so), a new log level applies at once.
+  std::string next = fixed;
+  const auto psa = next.find("psa:\n");
+  ASSERT_NE(psa, std::string::npos);
+  next.insert(psa + 5, "  api_version: \"2025.1\"\n");
+  const auto level = next.find("  level: info\n");
+  ASSERT_NE(level, std::string::npos) << next;
+  next.replace(level, 14, "  level: debug\n");
+  write_file(d.config_path(), next);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] {
+    return d.log().find("config.restart_needed section=psa key=psa.api_version") != std::string::npos;
+  }, 10s)) << d.log();
+  EXPECT_NE(d.log().find("applied=\"logging.level\""), std::string::npos) << d.log();
+  spool(d, make_event("wazuh", "acme-prod", "a-3"));
+  ASSERT_TRUE(wait_until([&] { return d.log().find("event.planned issue=wazuh/acme-prod/a-3") != std::string::npos; },
+                         10s)) << "debug lines after the reload\n" << d.log();
 }
 
 //------------------------------------------------------------------------------

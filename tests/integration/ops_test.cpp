@@ -404,6 +404,9 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(30s), 0) << d.log();
   EXPECT_FALSE(fs::exists(sock)) << "the socket file is removed at exit";
+  // The summary counts what the API took, not only the spool.
+  EXPECT_NE(d.log().find("daemon.stopped intake_accepted=3 "), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find(" api_accepted=3 "), std::string::npos) << d.log();
 }
 
 TEST(Secrets, NoKeyOrAuthorizationValueInAnyOutputAndLogsAreJsonLines) {

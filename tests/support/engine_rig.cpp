@@ -84,7 +84,7 @@ net::awaitable<void> append(store::group_commit& commits, store::store& st, std:
 
 }  // namespace
 
-engine_rig::engine_rig(const std::string& sections) {
+std::shared_ptr<const config::config> engine_rig::make_config(const std::string& sections) {
   const fs::path cfg_path = dir_.path() / "ticketsync.yaml";
   // A top-level section of `sections` replaces the default one.
   const auto has = [&](const std::string& name) {
@@ -127,7 +127,11 @@ engine_rig::engine_rig(const std::string& sections) {
     for (const auto& e : loaded.errors) why += e.to_string() + "\n";
     throw std::runtime_error("engine_rig: bad configuration:\n" + why);
   }
-  cfg_ = std::make_shared<const config::config>(std::move(*loaded.cfg));
+  return std::make_shared<const config::config>(std::move(*loaded.cfg));
+}
+
+engine_rig::engine_rig(const std::string& sections) {
+  cfg_ = make_config(sections);
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
   sink->set_pattern("%v");
   log_ = std::make_shared<spdlog::logger>("rig", sink);
@@ -199,6 +203,11 @@ void engine_rig::crash() {
   ++crashes_;
   teardown(true);
   boot();
+}
+
+void engine_rig::reload(const std::string& sections) {
+  cfg_ = make_config(sections);
+  engine_->reload(cfg_);
 }
 
 void engine_rig::restart() {

@@ -91,6 +91,8 @@ class engine_rig {
   void crash();
   /// SIGTERM and a start: the engine drains, then starts again.
   void restart();
+  /// A SIGHUP with this configuration (the same base as the constructor's).
+  void reload(const std::string& sections);
 
   store::store& store() { return *st_; }
   sync::engine& engine() { return *engine_; }
@@ -100,6 +102,7 @@ class engine_rig {
   std::string log() const { return log_text_.str(); }
 
  private:
+  std::shared_ptr<const config::config> make_config(const std::string& sections);
   void boot();
   void teardown(bool crash);
   void drive_until(const std::function<bool()>& done);
