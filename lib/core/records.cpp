@@ -1,5 +1,7 @@
 #include "core/records.hpp"
 
+#include "core/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace ts {
@@ -7,8 +9,6 @@ namespace ts {
 namespace {
 
 using json = nlohmann::json;
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 /// The object in `text`, or an empty one when it is not an object.
 json object_of(std::string_view text) {
@@ -29,7 +29,7 @@ int int_of(const json& j, const char* key, int fallback) {
 }  // namespace
 
 std::string encode_desired(const desired_ticket& d) {
-  return dump({{"rule", d.rule},
+  return json_text({{"rule", d.rule},
                {"company", d.company_identifier},
                {"board", d.board},
                {"status", d.status},
@@ -74,7 +74,7 @@ desired_ticket decode_desired(std::string_view text) {
 }
 
 std::string encode_applied(const applied_ticket& a) {
-  return dump({{"summary", a.fields.summary},
+  return json_text({{"summary", a.fields.summary},
                {"priority", a.fields.priority},
                {"severity", a.fields.severity},
                {"impact", a.fields.impact},
@@ -92,7 +92,7 @@ std::string encode_payload(const op_payload& p) {
   if (p.member) j["member"] = *p.member;
   if (!p.text.empty()) j["text"] = p.text;
   if (p.note_text) j["note_text"] = *p.note_text;
-  return dump(j);
+  return json_text(j);
 }
 
 op_payload decode_payload(std::string_view text) {

@@ -1,5 +1,6 @@
 #include "sync/ingest.hpp"
 
+#include "core/text.hpp"
 #include "intake/event_parser.hpp"
 #include "rules/mapping.hpp"
 
@@ -10,11 +11,6 @@ namespace ts::sync {
 namespace {
 
 using json = nlohmann::json;
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-/// Text as ConnectWise will store it: invalid UTF-8 replaced.
-std::string valid_utf8(const std::string& s) { return json::parse(dump(json(s))).get<std::string>(); }
 
 std::string ticket_text(const std::optional<std::int64_t>& id) { return id ? std::to_string(*id) : "-"; }
 
@@ -40,7 +36,7 @@ json decision_detail(const event& ev, const rules::decision& d) {
   return why;
 }
 
-wr::history decision_row(issue_ref issue, const json& why) { return {issue, "decision", std::nullopt, dump(why)}; }
+wr::history decision_row(issue_ref issue, const json& why) { return {issue, "decision", std::nullopt, json_text(why)}; }
 
 struct builder {
   ingest_result& res;
@@ -65,7 +61,7 @@ struct builder {
     d.state = issue_state::open;
     d.severity = ev.severity;
     d.last_event_at = now;
-    d.event_json = dump({{"source", did.source}, {"tenant", did.tenant}, {"issue_id", did.issue_id}});
+    d.event_json = json_text({{"source", did.source}, {"tenant", did.tenant}, {"issue_id", did.issue_id}});
     d.phase = ticket_phase::open;
     d.rule = member.rule;
     d.desired = member;
@@ -98,7 +94,7 @@ struct builder {
       r.state = ev.state;
       r.severity = ev.severity;
       r.last_event_at = ev.updated_at;
-      r.event_json = dump(ev.to_json());
+      r.event_json = json_text(ev.to_json());
       res.writes.push_back(wr::save_issue{std::move(r), issue_ref::which::self, std::nullopt});
     }
     if (!first && !state_changed) return;
