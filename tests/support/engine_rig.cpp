@@ -100,9 +100,10 @@ std::shared_ptr<const config::config> engine_rig::make_config(const std::string&
            "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
            "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
            "  requests_per_minute: 600000\n";
-    out << "companies:\n"
-           "  default: MSPInternal\n"
-           "  tenants: {acme-prod: AcmeCorp, globex: Globex, initech: Initech}\n";
+    if (!has("companies"))
+      out << "companies:\n"
+             "  default: MSPInternal\n"
+             "  tenants: {acme-prod: AcmeCorp, globex: Globex, initech: Initech}\n";
     if (!has("ticket"))
       out << "ticket:\n"
              "  board: Security Incidents\n"
@@ -130,8 +131,13 @@ std::shared_ptr<const config::config> engine_rig::make_config(const std::string&
   return std::make_shared<const config::config>(std::move(*loaded.cfg));
 }
 
-engine_rig::engine_rig(const std::string& sections) {
+engine_rig::engine_rig(const std::string& sections, const fs::path& database) : engine_rig(sections, &database) {}
+
+engine_rig::engine_rig(const std::string& sections) : engine_rig(sections, nullptr) {}
+
+engine_rig::engine_rig(const std::string& sections, const fs::path* database) {
   cfg_ = make_config(sections);
+  if (database) fs::copy_file(*database, dir_.path() / "state.db");
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
   sink->set_pattern("%v");
   log_ = std::make_shared<spdlog::logger>("rig", sink);

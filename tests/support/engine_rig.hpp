@@ -23,6 +23,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,7 +52,7 @@ class virtual_timers final : public sync::timer_source, public ts::clock {
 
  private:
   steady_time steady_{std::chrono::hours{1}};
-  sys_ms wall_ = from_unix_ms(1'793'000'000'000);  // 2026-10-26T...
+  sys_ms wall_ = from_unix_ms(1'798'761'600'000);  // 2027-01-01T00:00:00Z: after every time in the fixtures
   std::map<boost::asio::steady_timer*, steady_time> armed_;
 };
 
@@ -71,6 +72,9 @@ class engine_rig {
   /// companies of the seed, the default ticket on "Security Incidents" with a
   /// priority per severity, storm off unless `sections` sets it).
   explicit engine_rig(const std::string& sections = {});
+  /// The same, starting from a copy of the database file `database` (one
+  /// made by an earlier release, say).
+  engine_rig(const std::string& sections, const std::filesystem::path& database);
   ~engine_rig();
   engine_rig(const engine_rig&) = delete;
   engine_rig& operator=(const engine_rig&) = delete;
@@ -102,6 +106,7 @@ class engine_rig {
   std::string log() const { return log_text_.str(); }
 
  private:
+  engine_rig(const std::string& sections, const std::filesystem::path* database);
   std::shared_ptr<const config::config> make_config(const std::string& sections);
   void boot();
   void teardown(bool crash);

@@ -144,7 +144,9 @@ void fake_psa::set_status(std::int64_t id, std::string_view status) {
   throw std::invalid_argument("fake_psa: no status " + std::string(status));
 }
 
-void fake_psa::load_tickets(const json& sim_tickets) {
+void fake_psa::load_tickets(const json& sim_tickets, std::int64_t next_ticket, std::int64_t next_note) {
+  next_ticket_ = std::max(next_ticket_, next_ticket);
+  next_note_ = std::max(next_note_, next_note);
   for (const auto& j : sim_tickets) {
     ticket t;
     t.id = j.at("id");
@@ -157,7 +159,8 @@ void fake_psa::load_tickets(const json& sim_tickets) {
     t.impact = j.value("impact", "");
     t.xref = j.value("externalXRef", "");
     for (const auto& n : j.value("notes", json::array())) {
-      note nt{n.value("id", next_note_), n.value("text", ""), psa::note_area::internal_analysis};
+      note nt{n.value("id", next_note_), n.value("text", ""), psa::note_area::internal_analysis,
+              n.value("detailDescriptionFlag", false)};
       if (n.value("resolutionFlag", false)) nt.area = psa::note_area::resolution;
       next_note_ = std::max(next_note_, nt.id + 1);
       t.notes.push_back(std::move(nt));
@@ -210,6 +213,8 @@ psa::answer fake_psa::apply(const psa::request& r) {
     t.team_id = b.team_id;
     t.source_id = b.source_id;
     t.custom_fields = b.custom_fields;
+    if (!b.initial_description.empty())
+      t.notes.push_back({next_note_++, b.initial_description, psa::note_area::internal_analysis, true});
     const auto id = t.id;
     tickets_[id] = std::move(t);
     return psa::reply{info(tickets_[id])};
@@ -246,7 +251,7 @@ psa::answer fake_psa::apply(const psa::request& r) {
   if (const auto* n = std::get_if<psa::req::post_note>(&r)) {
     const auto it = tickets_.find(n->ticket);
     if (it == tickets_.end()) return http_error(404, "NotFound", "Ticket not found", false);
-    const note nt{next_note_++, n->text, n->area};
+    const note nt{next_note_++, n->text, n->area, false};
     it->second.notes.push_back(nt);
     return psa::reply{psa::note_info{nt.id, nt.text}};
   }

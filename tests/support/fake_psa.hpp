@@ -44,6 +44,7 @@ class fake_psa final : public psa::client {
     std::int64_t id = 0;
     std::string text;
     psa::note_area area = psa::note_area::internal_analysis;
+    bool description = false;  ///< the ticket's initialDescription (ConnectWise keeps it as the first note)
   };
   struct ticket {
     std::int64_t id = 0;
@@ -87,8 +88,9 @@ class fake_psa final : public psa::client {
 
   // ---- a technician at work ----------------------------------------------
   void set_status(std::int64_t ticket, std::string_view status_name);
-  /// Loads tickets in the simulator's /__sim/tickets form (fixtures).
-  void load_tickets(const nlohmann::json& sim_tickets);
+  /// Loads tickets in the simulator's /__sim/tickets form (fixtures), and
+  /// continues numbering tickets and notes after `next_ticket`, `next_note`.
+  void load_tickets(const nlohmann::json& sim_tickets, std::int64_t next_ticket = 0, std::int64_t next_note = 0);
 
   // ---- psa::client --------------------------------------------------------
   boost::asio::awaitable<psa::psa_result<void>> connect() override;
