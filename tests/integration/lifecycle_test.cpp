@@ -1,9 +1,10 @@
 // The issue lifecycle over real sockets: open → update → resolve → reopen (or
 // a new ticket after the reopen window), against cwsim, and the same lifecycle
-// under faults: every PSA call position × every fault kind (the failure-point
-// sweep), a 429 storm, and a run whose daemon is SIGKILLed over and over. The
-// invariants, checked on what the simulator holds: one ticket per issue (per
-// generation), its final state right, no note posted twice.
+// under faults: a 429 storm, permanent errors, and a run whose daemon is
+// SIGKILLed over and over. The invariants, checked on what the simulator
+// holds: one ticket per issue (per generation), its final state right, no note
+// posted twice. Every PSA call position times every fault kind is swept
+// in-process (tests/inprocess/sweep_test.cpp), in seconds.
 #include "support/harness.hpp"
 
 #include "core/issue_key.hpp"
@@ -154,59 +155,6 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
   EXPECT_EQ(ticket_by_xref(all, x + "#2")["summary"], "[medium] SSH brute force, months later");
   for (const auto& tk : all) expect_no_duplicate_notes(tk);
 
-  daemon->signal(SIGTERM);
-  EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
-}
-
-/// Runs open → update → resolve for issue `id`, one event at a time, waiting
-/// for each to show in the simulator. Returns false on a timeout.
-bool run_lifecycle(const cwsim_process& sim, const daemon_setup& d, const std::string& id, int base_minute) {
-  const std::string x = xref(id);
-  spool(d, event(id, "open", "high", "v1 " + id, base_minute));
-  if (!wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x).is_null(); }, 40s)) return false;
-  spool(d, event(id, "open", "critical", "v2 " + id, base_minute + 1));
-  if (!wait_for(sim, [&](const json& ts) {
-        const json t = ticket_by_xref(ts, x);
-        return t.value("summary", "") == "[critical] v2 " + id &&
-               t["priority"].value("name", "") == "Priority 1 - Emergency Response";
-      }, 40s))
-    return false;
-  spool(d, event(id, "resolved", "critical", "v2 " + id, base_minute + 2));
-  return wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 40s);
-}
-
-TEST(Faults, FailurePointSweepEveryCallPositionAndFaultKind) {
-  temp_dir tmp("ts-sweep");
-  cwsim_process sim(tmp.path() / "sim", {"--retry-after", "1"});
-  daemon_setup d(tmp.path() / "daemon", sim, lifecycle_options());
-  auto daemon = d.start();
-  wait_ready(d);
-  // Warm up: connection, codebase, lookups; the sweep then counts lifecycle calls only.
-  ASSERT_TRUE(run_lifecycle(sim, d, "warmup", 0)) << d.log();
-
-  // A lifecycle is 5 PSA calls when nothing fails: POST ticket; note + PATCH
-  // (update); note + PATCH status (resolve). Each position gets each fault.
-  int runs = 0;
-  for (const std::string kind : {"reset", "500", "429", "commit_drop", "hang"}) {
-    for (int pos = 1; pos <= 5; ++pos) {
-      SCOPED_TRACE("fault " + kind + " at call " + std::to_string(pos));
-      const std::string id = "sweep-" + kind + "-" + std::to_string(pos);
-      sim.post("/__sim/faults", {{"script", json::array({{{"at", pos}, {"kind", kind}}})}});
-      ASSERT_TRUE(run_lifecycle(sim, d, id, 10 * ++runs)) << d.log();
-      const json tickets = sim.tickets();
-      EXPECT_EQ(tickets_with(tickets, xref(id)), 1) << "duplicate or lost ticket";
-      const json t = ticket_by_xref(tickets, xref(id));
-      EXPECT_EQ(t["status"]["name"], "Closed");
-      EXPECT_EQ(t["summary"], "[critical] v2 " + id);
-      EXPECT_EQ(notes_starting(t, "Updated by"), 1) << t.dump();
-      EXPECT_EQ(notes_starting(t, "Resolved in"), 1) << t.dump();
-      expect_no_duplicate_notes(t);
-      EXPECT_TRUE(sim.get("/__sim/faults")["script"].empty()) << "the fault never fired";
-    }
-  }
-  const json stats = sim.stats();
-  std::cout << "[sweep] runs=" << runs << " faults=" << stats["faults"].dump() << " requests=" << stats["requests"].dump()
-            << "\n";
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(30s).value_or(-1), 0);
 }

@@ -243,9 +243,11 @@ bool engine_rig::run_until(const std::function<bool()>& done, std::chrono::milli
       crash();
       continue;
     }
-    if (done()) return true;
     if (ioc_->stopped()) ioc_->restart();
+    // Run everything that is ready before looking: the predicate may be a
+    // query, and the engine takes many small steps.
     if (ioc_->poll() > 0) continue;
+    if (done()) return true;
     if (commits_->syncing() > 0) {
       ioc_->run_one_for(std::chrono::milliseconds{100});
       continue;

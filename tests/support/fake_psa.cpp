@@ -81,6 +81,11 @@ void fake_psa::fail_call(int n, fault f) { by_position_[static_cast<int>(calls_.
 
 void fake_psa::fail_matching(std::string what, fault f, int times) { matchers_.push_back({std::move(what), f, times}); }
 
+void fake_psa::fail_randomly(std::uint64_t seed, std::vector<std::pair<fault, double>> odds) {
+  rng_.seed(seed);
+  odds_ = std::move(odds);
+}
+
 std::optional<fake_psa::fault> fake_psa::take_fault(const std::string& what) {
   const int n = static_cast<int>(calls_.size());
   if (auto it = by_position_.find(n); it != by_position_.end()) {
@@ -93,6 +98,13 @@ std::optional<fake_psa::fault> fake_psa::take_fault(const std::string& what) {
       --m.times;
       return m.f;
     }
+  if (!odds_.empty()) {
+    double draw = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    for (const auto& [f, p] : odds_) {
+      if (draw < p) return f;
+      draw -= p;
+    }
+  }
   return std::nullopt;
 }
 

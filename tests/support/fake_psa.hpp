@@ -18,6 +18,8 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -71,6 +73,9 @@ class fake_psa final : public psa::client {
   void fail_call(int n, fault f);
   /// Every call whose describe() contains `what` gets `f`, `times` times.
   void fail_matching(std::string what, fault f, int times = 1);
+  /// Every call gets fault `f` with probability `p` (drawn from `seed`);
+  /// scripted faults win. For chaos runs.
+  void fail_randomly(std::uint64_t seed, std::vector<std::pair<fault, double>> odds);
   std::chrono::milliseconds retry_after{1'000};
   /// Called when a die fault fires (the rig kills the engine).
   std::function<void()> on_die;
@@ -119,6 +124,8 @@ class fake_psa final : public psa::client {
     int times;
   };
   std::vector<matcher> matchers_;
+  std::vector<std::pair<fault, double>> odds_;
+  std::mt19937_64 rng_{1};
 };
 
 }  // namespace ts::test
