@@ -184,28 +184,15 @@ struct runtime {
            std::to_string(counts.held) + "; PSA " + std::string(to_text(engine.connection().state));
   }
 
-  ops::admin_reply readiness() {
-    nlohmann::json checks = nlohmann::json::object();
-    bool ready = true;
+  ops::readiness readiness() {
+    ops::readiness r;
     try {
       (void)st.inbox_depth();
-      checks["store"] = "ok";
     } catch (const std::exception& e) {
-      checks["store"] = std::string("failed: ") + e.what();
-      ready = false;
+      r.store_error = e.what();
     }
-    const auto& conn = engine.connection();
-    checks["psa"] = to_text(conn.state);
-    if (conn.state != sync::link_state::connected) {
-      ready = false;
-      if (!conn.last_error.empty()) checks["psa_error"] = conn.last_error;
-    }
-    ops::admin_reply r;
-    r.status = ready ? 200 : 503;
-    r.content_type = "application/json";
-    r.body = nlohmann::json{{"ready", ready}, {"checks", checks}}.dump(-1, ' ', false,
-                                                                          nlohmann::json::error_handler_t::replace) +
-             "\n";
+    r.psa_state = to_text(engine.connection().state);
+    r.psa_error = engine.connection().last_error;
     return r;
   }
 };
@@ -340,27 +327,15 @@ int cmd_run(const std::string& config_path) {
       admin.emplace(
           ioc.get_executor(), cfg.admin,
           [&](ops::admin_request req) -> net::awaitable<ops::admin_reply> {
-            const std::string path = req.target.substr(0, req.target.find('?'));
-            if (path == "/v1/events") {
-              if (req.method != "POST") {
-                auto r = ops::json_error(405, "use POST");
-                r.headers.emplace_back("Allow", "POST");
-                co_return r;
-              }
-              co_return co_await events.post(std::move(req));
+            auto routed = ops::route_admin(req);  // ops/admin_routes.hpp: the pure part
+            if (!routed.route) co_return routed.reply;
+            switch (*routed.route) {
+              case ops::admin_route::events: co_return co_await events.post(std::move(req));
+              case ops::admin_route::metrics: rt.refresh(); co_return ops::metrics_reply(metrics.render());
+              case ops::admin_route::healthz: co_return ops::healthz_reply();
+              case ops::admin_route::readyz: co_return ops::readiness_reply(rt.readiness());
             }
-            if (req.method != "GET" && req.method != "HEAD") {
-              auto r = ops::json_error(405, "use GET");
-              r.headers.emplace_back("Allow", "GET, HEAD");
-              co_return r;
-            }
-            if (path == "/metrics") {
-              rt.refresh();
-              co_return ops::admin_reply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}};
-            }
-            if (path == "/healthz") co_return ops::admin_reply{200, "text/plain; charset=utf-8", "ok\n", {}};
-            if (path == "/readyz") co_return rt.readiness();
-            co_return ops::json_error(404, "not found; try /metrics, /healthz, /readyz or POST /v1/events");
+            co_return ops::json_error(500, "unrouted");
           },
           *log, timers);
       admin->open();  // throws naming the socket or address it cannot use

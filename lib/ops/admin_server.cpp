@@ -62,14 +62,6 @@ std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
 
 }  // namespace
 
-admin_reply json_error(unsigned status, std::string_view message) {
-  admin_reply r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  return r;
-}
-
 struct admin_server::impl : std::enable_shared_from_this<impl> {
   impl(net::any_io_executor ex, const config::admin_config& c, admin_handler h, spdlog::logger& l,
        sync::timer_source& timers)

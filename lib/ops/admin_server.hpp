@@ -8,6 +8,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "ops/admin_routes.hpp"
 #include "sync/timer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,26 +23,6 @@
 #include <vector>
 
 namespace ts::ops {
-
-struct admin_request {
-  std::string method;         ///< "GET", "POST", ...
-  std::string target;         ///< path and query, e.g. "/metrics"
-  std::string body;
-  std::string authorization;  ///< the Authorization header, if any (never logged)
-  std::string content_type;
-  bool over_tcp = false;      ///< false: the unix socket (access by file permissions)
-  std::string peer;           ///< "tcp:127.0.0.1:50312" or "unix"
-};
-
-struct admin_reply {
-  unsigned status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (Retry-After, ...)
-};
-
-/// A reply with a JSON body `{"error": message}` (and extra fields in `more`, a JSON object text).
-admin_reply json_error(unsigned status, std::string_view message);
 
 using admin_handler = std::function<boost::asio::awaitable<admin_reply>(admin_request)>;
 

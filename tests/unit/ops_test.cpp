@@ -1,5 +1,6 @@
 // Unit tests of the pure parts of ops/: the Prometheus registry and text
 // format, and the structure read out of log messages for JSON lines.
+#include "ops/admin_routes.hpp"
 #include "ops/logging.hpp"
 #include "ops/metrics.hpp"
 
@@ -166,3 +167,75 @@ TEST(LogMessage, InvalidUtf8StaysOneValidJsonLine) {
 }
 
 }  // namespace
+
+//------------------------------------------------------------------------------
+// admin routes (ops/admin_routes.hpp): without sockets
+
+namespace {
+
+ts::ops::admin_request request(std::string method, std::string target) {
+  ts::ops::admin_request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  return r;
+}
+
+}  // namespace
+
+TEST(AdminRoutes, EachEndpointIsRoutedAndEverythingElseAnsweredAsItIs) {
+  using ts::ops::admin_route;
+  const struct {
+    const char* method;
+    const char* target;
+    std::optional<admin_route> route;
+    unsigned status;  // when not routed
+    const char* allow;
+  } cases[] = {
+      {"POST", "/v1/events", admin_route::events, 0, ""},
+      {"POST", "/v1/events?x=1", admin_route::events, 0, ""},
+      {"GET", "/v1/events", std::nullopt, 405, "POST"},
+      {"GET", "/metrics", admin_route::metrics, 0, ""},
+      {"HEAD", "/metrics", admin_route::metrics, 0, ""},
+      {"GET", "/healthz", admin_route::healthz, 0, ""},
+      {"GET", "/readyz?verbose", admin_route::readyz, 0, ""},
+      {"POST", "/metrics", std::nullopt, 405, "GET, HEAD"},
+      {"DELETE", "/readyz", std::nullopt, 405, "GET, HEAD"},
+      {"GET", "/", std::nullopt, 404, ""},
+      {"POST", "/v1/event", std::nullopt, 404, ""},
+      {"GET", "/metricsx", std::nullopt, 404, ""},
+      {"BREW", "/coffee", std::nullopt, 405, "GET, HEAD, POST"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.method) + " " + c.target);
+    const auto r = ts::ops::route_admin(request(c.method, c.target));
+    EXPECT_EQ(r.route, c.route);
+    if (c.route) continue;
+    EXPECT_EQ(r.reply.status, c.status);
+    EXPECT_EQ(r.reply.content_type, "application/json");
+    const std::string allow = r.reply.headers.empty() ? "" : r.reply.headers.front().second;
+    EXPECT_EQ(allow, c.allow);
+  }
+}
+
+TEST(AdminRoutes, ReadinessNeedsTheStoreAndAConnectedPsa) {
+  ts::ops::readiness r;
+  r.psa_state = "connected";
+  auto reply = ts::ops::readiness_reply(r);
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(reply.body)["checks"]["store"], "ok");
+  r.psa_state = "blocked";
+  r.psa_error = "HTTP 401 Unauthorized";
+  reply = ts::ops::readiness_reply(r);
+  EXPECT_EQ(reply.status, 503u);
+  const auto j = nlohmann::json::parse(reply.body);
+  EXPECT_EQ(j["ready"], false);
+  EXPECT_EQ(j["checks"]["psa"], "blocked");
+  EXPECT_EQ(j["checks"]["psa_error"], "HTTP 401 Unauthorized");
+  r.psa_state = "connected";
+  r.store_error = "disk I/O error";
+  reply = ts::ops::readiness_reply(r);
+  EXPECT_EQ(reply.status, 503u);
+  EXPECT_EQ(nlohmann::json::parse(reply.body)["checks"]["store"], "failed: disk I/O error");
+  EXPECT_EQ(ts::ops::healthz_reply().body, "ok\n");
+  EXPECT_EQ(ts::ops::metrics_reply("x 1\n").content_type, "text/plain; version=0.0.4; charset=utf-8");
+}
