@@ -55,6 +55,8 @@ int cmd_submit(const std::string& config_path, const std::vector<std::string>& f
   if (!cfg) return 2;
   const auto paths = intake::spool_paths::under(cfg->intake.spool_dir);
   intake::ensure_spool(paths);
+  const ts::system_clock clk;
+  ts::system_random random;
   int failures = 0;
   for (const auto& file : files) {
     std::string error;
@@ -78,7 +80,7 @@ int cmd_submit(const std::string& config_path, const std::vector<std::string>& f
         continue;
       }
     }
-    const std::string name = intake::spool_write(paths, *content);
+    const std::string name = intake::spool_write(paths, *content, clk, random);
     std::cout << file << " -> " << (paths.fresh / name).string() << "\n";
   }
   return failures == 0 ? 0 : 1;

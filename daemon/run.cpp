@@ -191,16 +191,16 @@ net::awaitable<void> keepalive(runtime& rt, std::optional<std::chrono::microseco
   net::steady_timer timer(co_await net::this_coro::executor);
   const auto tick = watchdog ? std::min<std::chrono::steady_clock::duration>(*watchdog / 2, std::chrono::seconds{10})
                              : std::chrono::steady_clock::duration{std::chrono::seconds{10}};
-  auto next_status = std::chrono::steady_clock::now();
+  auto next_status = rt.clk.steady_now();
   for (;;) {
     if (watchdog) ops::notify_watchdog();
-    if (std::chrono::steady_clock::now() >= next_status) {
+    if (rt.clk.steady_now() >= next_status) {
       try {
         ops::notify_status(rt.status_line());
       } catch (const std::exception&) {
         // The store is busy or failing: the next tick tries again.
       }
-      next_status = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+      next_status = rt.clk.steady_now() + std::chrono::seconds{10};
     }
     timer.expires_after(tick);
     auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));

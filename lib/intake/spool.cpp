@@ -105,16 +105,15 @@ void require_plain_name(const std::string& name) {
 // Fixed-width time and sequence make names of one process sort in writing
 // order (while the wall clock does not step back); the random part keeps
 // names unique across hosts or PID namespaces sharing one spool.
-std::string make_name() {
+std::string make_name(const ts::clock& clk, random_source& random) {
   static std::atomic<unsigned long long> seq{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms = to_unix_ms(clk.now());
+  // 64 random bits from two draws of 32.
+  const auto draw32 = [&] { return static_cast<unsigned long long>(random.unit() * 4294967296.0) & 0xffffffffULL; };
+  const unsigned long long bits = (draw32() << 32) | draw32();
   char buf[96];
   const int n = std::snprintf(buf, sizeof buf, "%013lld.%ld.%010llu.%016llx.json", static_cast<long long>(ms),
-                              static_cast<long>(::getpid()), seq.fetch_add(1, std::memory_order_relaxed),
-                              static_cast<unsigned long long>(rng()));
+                              static_cast<long>(::getpid()), seq.fetch_add(1, std::memory_order_relaxed), bits);
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
@@ -128,8 +127,8 @@ void ensure_spool(const spool_paths& p) {
   for (const fs::path* dir : {&p.root, &p.tmp, &p.fresh, &p.rejected}) fs::create_directories(*dir);
 }
 
-std::string spool_write(const spool_paths& p, std::string_view content) {
-  const std::string name = make_name();
+std::string spool_write(const spool_paths& p, std::string_view content, const ts::clock& clk, random_source& random) {
+  const std::string name = make_name(clk, random);
   const fs::path tmp = p.tmp / name;
   const fs::path dest = p.fresh / name;
 

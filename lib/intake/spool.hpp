@@ -5,6 +5,8 @@
 // (spool_watcher) decides when to call it.
 #pragma once
 
+#include "core/clock.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,9 +27,10 @@ void ensure_spool(const spool_paths& p);
 /// Writes `content` into the spool atomically: tmp/NAME is written and
 /// fsync'ed, renamed to new/NAME, and new/ is fsync'ed. NAME is unique
 /// (`<unix-ms>.<pid>.<seq>.<random>.json`) and sorts by time of writing.
-/// Returns NAME. Throws std::system_error naming the path on failure; on
-/// failure nothing is left in new/.
-std::string spool_write(const spool_paths& p, std::string_view content);
+/// Returns NAME. The time in NAME comes from `clk`, its random part from
+/// `random`. Throws std::system_error naming the path on failure; on failure
+/// nothing is left in new/.
+std::string spool_write(const spool_paths& p, std::string_view content, const ts::clock& clk, random_source& random);
 
 /// Regular files in new/ (hidden files skipped), sorted by name, at most `limit`.
 /// Throws std::filesystem::filesystem_error when new/ cannot be listed.

@@ -189,7 +189,8 @@ TEST(SpoolWatcher, FilesLeaveTheSpoolOnlyOnceTheirCommitIsSynced) {
                                     [&] { ++notified; });
   watcher.prepare();
   const auto paths = ts::intake::spool_paths::under(icfg.spool_dir);
-  const std::string name = ts::intake::spool_write(paths, event("w-1"));
+  ts::system_random random;
+  const std::string name = ts::intake::spool_write(paths, event("w-1"), f.clk, random);
   auto done = net::co_spawn(f.ioc, watcher.process_batch(), net::use_future);
   f.ioc.restart();
   f.ioc.poll();

@@ -63,6 +63,8 @@ class spool_test : public ::testing::Test {
 
   fs::path base_;
   spool_paths paths_;
+  ts::system_clock clk_;
+  ts::system_random random_;
 };
 
 TEST_F(spool_test, paths_under_root) {
@@ -96,7 +98,7 @@ TEST_F(spool_test, ensure_spool_failure_names_the_path) {
 
 TEST_F(spool_test, write_lands_in_new_with_content_and_leaves_tmp_empty) {
   const std::string content = R"({"source":"wazuh"})";
-  const std::string name = spool_write(paths_, content);
+  const std::string name = spool_write(paths_, content, clk_, random_);
   EXPECT_EQ(names_in(paths_.fresh), std::vector<std::string>{name});
   EXPECT_EQ(slurp(paths_.fresh / name), content);
   EXPECT_TRUE(fs::is_empty(paths_.tmp));
@@ -109,7 +111,7 @@ TEST_F(spool_test, write_lands_in_new_with_content_and_leaves_tmp_empty) {
 
 TEST_F(spool_test, write_is_group_readable_whatever_the_umask) {
   const mode_t old = ::umask(077);
-  const std::string name = spool_write(paths_, "{}");
+  const std::string name = spool_write(paths_, "{}", clk_, random_);
   ::umask(old);
   struct stat st {};
   ASSERT_EQ(::stat((paths_.fresh / name).c_str(), &st), 0);
@@ -117,17 +119,17 @@ TEST_F(spool_test, write_is_group_readable_whatever_the_umask) {
 }
 
 TEST_F(spool_test, write_of_empty_and_large_content) {
-  const std::string empty = spool_write(paths_, "");
+  const std::string empty = spool_write(paths_, "", clk_, random_);
   EXPECT_EQ(fs::file_size(paths_.fresh / empty), 0u);
   const std::string big(3 * 1024 * 1024 + 17, 'z');
-  const std::string name = spool_write(paths_, big);
+  const std::string name = spool_write(paths_, big, clk_, random_);
   EXPECT_EQ(slurp(paths_.fresh / name), big);
 }
 
 TEST_F(spool_test, name_has_the_documented_shape) {
   const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string name = spool_write(paths_, "{}");
+  const std::string name = spool_write(paths_, "{}", clk_, random_);
   const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
 
@@ -141,7 +143,7 @@ TEST_F(spool_test, name_has_the_documented_shape) {
 
 TEST_F(spool_test, names_are_unique_and_sort_in_writing_order) {
   std::vector<std::string> written;
-  for (int i = 0; i < 1000; ++i) written.push_back(spool_write(paths_, std::to_string(i)));
+  for (int i = 0; i < 1000; ++i) written.push_back(spool_write(paths_, std::to_string(i), clk_, random_));
 
   EXPECT_EQ(std::set<std::string>(written.begin(), written.end()).size(), written.size());
   EXPECT_TRUE(std::is_sorted(written.begin(), written.end()));
@@ -152,7 +154,7 @@ TEST_F(spool_test, names_are_unique_and_sort_in_writing_order) {
 TEST_F(spool_test, write_into_missing_spool_throws_naming_the_path) {
   const spool_paths missing = spool_paths::under(base_ / "nowhere");
   try {
-    spool_write(missing, "{}");
+    spool_write(missing, "{}", clk_, random_);
     FAIL() << "wrote into a spool that does not exist";
   } catch (const std::system_error& e) {
     EXPECT_THAT(e.what(), HasSubstr((base_ / "nowhere" / "tmp").string()));
@@ -163,12 +165,12 @@ TEST_F(spool_test, write_into_missing_spool_throws_naming_the_path) {
 
 TEST_F(spool_test, failed_rename_leaves_nothing_behind) {
   fs::remove(paths_.fresh);  // tmp/ exists, new/ does not
-  EXPECT_THROW(spool_write(paths_, "{}"), std::system_error);
+  EXPECT_THROW(spool_write(paths_, "{}", clk_, random_), std::system_error);
   EXPECT_TRUE(fs::is_empty(paths_.tmp));
 }
 
 TEST_F(spool_test, read_returns_whole_file) {
-  const std::string name = spool_write(paths_, "hello");
+  const std::string name = spool_write(paths_, "hello", clk_, random_);
   const spool_file f = spool_read(paths_, name, 5);  // exactly the limit is allowed
   EXPECT_EQ(f.status, read_status::ok);
   EXPECT_EQ(f.name, name);
@@ -178,7 +180,7 @@ TEST_F(spool_test, read_returns_whole_file) {
 }
 
 TEST_F(spool_test, read_refuses_oversized_file_without_reading_it) {
-  const std::string name = spool_write(paths_, std::string(100, 'a'));
+  const std::string name = spool_write(paths_, std::string(100, 'a'), clk_, random_);
   const spool_file f = spool_read(paths_, name, 99);
   EXPECT_EQ(f.status, read_status::too_large);
   EXPECT_EQ(f.size, 100u);
@@ -216,7 +218,7 @@ TEST_F(spool_test, read_of_non_regular_files_is_io_error) {
 }
 
 TEST_F(spool_test, reject_moves_the_file_and_writes_the_reason) {
-  const std::string name = spool_write(paths_, "not json");
+  const std::string name = spool_write(paths_, "not json", clk_, random_);
   const std::string used = spool_reject(paths_, name, "invalid JSON at byte 0");
   EXPECT_EQ(used, name);
   EXPECT_FALSE(fs::exists(paths_.fresh / name));
@@ -267,7 +269,7 @@ TEST_F(spool_test, list_skips_hidden_and_non_regular_entries_and_sorts) {
 
 TEST_F(spool_test, list_limit_keeps_the_oldest_names) {
   std::vector<std::string> written;
-  for (int i = 0; i < 50; ++i) written.push_back(spool_write(paths_, "{}"));
+  for (int i = 0; i < 50; ++i) written.push_back(spool_write(paths_, "{}", clk_, random_));
   const std::vector<std::string> first(written.begin(), written.begin() + 10);
   EXPECT_EQ(spool_list(paths_, 10), first);
 }
@@ -278,7 +280,7 @@ TEST_F(spool_test, list_of_missing_directory_throws) {
 }
 
 TEST_F(spool_test, remove_and_sync) {
-  const std::string name = spool_write(paths_, "{}");
+  const std::string name = spool_write(paths_, "{}", clk_, random_);
   spool_remove(paths_, name);
   EXPECT_FALSE(fs::exists(paths_.fresh / name));
   EXPECT_NO_THROW(spool_remove(paths_, name));  // missing is not an error
