@@ -9,14 +9,7 @@ class category final : public boost::system::error_category {
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
       case errc::ok: return "ok";
-      case errc::invalid_event: return "invalid event";
-      case errc::event_too_large: return "event too large";
       case errc::invalid_config: return "invalid configuration";
-      case errc::store_too_new: return "database schema is newer than this binary";
-      case errc::unmapped_tenant: return "tenant has no company mapping";
-      case errc::template_error: return "template error";
-      case errc::psa_transport: return "PSA transport error";
-      case errc::psa_http: return "PSA error response";
       case errc::psa_protocol: return "PSA protocol error";
       case errc::psa_not_found: return "not found in PSA";
     }

@@ -14,18 +14,15 @@
 
 namespace ts {
 
+/// The codes of the ConnectWise codec's results (inside the PSA module; what
+/// crosses its boundary is a psa_failure). Every other boundary has its own
+/// one error type: sources intake::event_error, rules rules::mapping_error,
+/// configuration config::config_error, PSA psa::psa_failure.
 enum class errc {
   ok = 0,
-  invalid_event = 1,       ///< event JSON failed schema v1 validation
-  event_too_large,         ///< event larger than the configured limit
-  invalid_config,          ///< configuration file has errors
-  store_too_new,           ///< the database was written by a newer ticketsyncd
-  unmapped_tenant,         ///< no company for the event's tenant and no default
-  template_error,          ///< a ticket template failed to render
-  psa_transport,           ///< connect/TLS/read/write failed or timed out
-  psa_http,                ///< ConnectWise answered with an error status
-  psa_protocol,            ///< ConnectWise answered something we cannot parse
-  psa_not_found,           ///< a looked-up name or record does not exist
+  invalid_config = 1,  ///< a configured value (e.g. psa.site) is not valid
+  psa_protocol,        ///< ConnectWise answered something we cannot parse
+  psa_not_found,       ///< a looked-up name or record does not exist
 };
 
 const boost::system::error_category& ts_category() noexcept;
