@@ -89,10 +89,14 @@ std::string position_of(std::string_view text, std::size_t offset) {
          std::to_string(offset) + ")";
 }
 
-// Checks the whole document up front so that invalid UTF-8 anywhere (inside
-// or outside strings) gets one clear message instead of a JSON syntax error.
+// Checks the whole document up front so that invalid UTF-8 or a raw NUL
+// byte anywhere (inside or outside strings) gets one clear message instead of
+// a JSON syntax error. NUL must be caught here: nlohmann's lexer takes it for
+// the end of the input, so a document followed by a NUL and anything at all
+// would be accepted.
 std::optional<event_error> check_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\0') return document_error("not valid JSON: NUL byte (0x00) at " + position_of(text, i));
     const std::size_t len = utf8_sequence_length(text, i);
     if (len == 0) {
       static constexpr char hex[] = "0123456789ABCDEF";

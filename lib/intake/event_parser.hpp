@@ -33,7 +33,8 @@ using event_result = boost::system::result<event, event_error>;
 [[noreturn]] void throw_exception_from_error(const event_error& e, const boost::source_location& loc);
 
 /// Parses and validates one event. Rules:
-///  - the document is a JSON object in valid UTF-8;
+///  - the document is a JSON object in valid UTF-8, with no raw NUL byte anywhere
+///    (a NUL is named with its position, even after the object);
 ///  - required: source, tenant, issue_id, state, severity, title, updated_at (strings);
 ///  - source, tenant, issue_id: 1..200 bytes, no control characters;
 ///  - state in {open, resolved}; severity in {critical, high, medium, low, info};

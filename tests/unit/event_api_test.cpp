@@ -137,6 +137,21 @@ TEST(EventApi, AnInvalidEventRefusesTheWholeBatchNamingIt) {
   EXPECT_EQ(f.rejected("invalid_json"), 1);
 }
 
+TEST(EventApi, ARawNulByteRefusesTheBodyNamingIt) {
+  fixture f;
+  const std::string garbage("\0garbage", 8);
+  for (const std::string& body : {event("n-1") + garbage, "[" + event("n-2") + "]" + garbage}) {
+    SCOPED_TRACE(body.size());
+    const auto r = f.post(body);
+    EXPECT_EQ(r.status, 400u);
+    const json answer = json::parse(r.body);
+    EXPECT_NE(answer["error"].get<std::string>().find("NUL byte (0x00) at line 1"), std::string::npos) << r.body;
+    EXPECT_FALSE(answer.contains("index"));
+  }
+  EXPECT_EQ(f.st->inbox_depth(), 0);
+  EXPECT_EQ(f.rejected("invalid_json"), 2);
+}
+
 TEST(EventApi, BackpressureAnswers503WithRetryAfterAndStoresNothing) {
   fixture f;
   std::string five = "[";

@@ -557,6 +557,41 @@ TEST(EventParser, InvalidUtf8IsRejectedWithItsPosition) {
   EXPECT_NE(error_of_text(base + "\xE2").message.find("invalid UTF-8"), std::string::npos);
 }
 
+// A raw NUL byte is rejected wherever it is, with its position: nlohmann's
+// lexer takes one for the end of the input, which would accept whatever
+// follows it (and a spool file is read whole, NULs included).
+TEST(EventParser, RawNulByteIsRejectedWithItsPosition) {
+  using namespace std::string_literals;
+  const std::string base = valid_event().dump();
+  const std::size_t title = base.find("Brute");
+  const std::size_t end = base.size();
+  const struct {
+    const char* name;
+    std::string text;
+    std::string position;
+  } cases[] = {
+      {"after the event, then garbage", base + "\0garbage"s, "line 1, column " + std::to_string(end + 1) +
+                                                                " (byte " + std::to_string(end) + ")"},
+      {"after the event, last byte", base + "\0"s, "line 1, column " + std::to_string(end + 1) + " (byte " +
+                                                      std::to_string(end) + ")"},
+      {"after the event and a newline", base + "\n\0{}"s, "line 2, column 1 (byte " + std::to_string(end + 1) + ")"},
+      {"first byte", "\0"s + base, "line 1, column 1 (byte 0)"},
+      {"after a BOM", "\xEF\xBB\xBF\0"s + base, "line 1, column 4 (byte 3)"},
+      {"between tokens", "{\0"s + base.substr(1), "line 1, column 2 (byte 1)"},
+      {"inside a string", base.substr(0, title) + "\0"s + base.substr(title),
+       "line 1, column " + std::to_string(title + 1) + " (byte " + std::to_string(title) + ")"},
+      {"alone", "\0"s, "line 1, column 1 (byte 0)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const event_error e = error_of_text(c.text);
+    EXPECT_EQ(e.field, "");
+    EXPECT_EQ(e.message, "not valid JSON: NUL byte (0x00) at " + c.position);
+  }
+  // An escaped NUL is a character like any other, not a raw byte.
+  EXPECT_TRUE(parse_event(with(valid_event(), "description", std::string("a\0b", 3)).dump()));
+}
+
 TEST(EventParser, DeepNestingIsRejectedNamingTheField) {
   auto nested = [](int depth) {
     json j = "leaf";
@@ -702,6 +737,8 @@ TEST(EventBatch, RefusalsNameTheElementAndField) {
       {"", std::nullopt, "", "not valid JSON"},
       {"[\"\xff\"]", std::nullopt, "", "invalid UTF-8"},
       {std::string(70, '[') + std::string(70, ']'), std::nullopt, "", "nested deeper than 64 levels"},
+      {good.dump() + std::string("\0garbage", 8), std::nullopt, "", "NUL byte (0x00)"},
+      {"[" + good.dump() + "]" + std::string("\0garbage", 8), std::nullopt, "", "NUL byte (0x00)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.body.substr(0, 80));
@@ -711,4 +748,51 @@ TEST(EventBatch, RefusalsNameTheElementAndField) {
     EXPECT_EQ(r.error().error.field, c.field);
     EXPECT_NE(r.error().to_string().find(c.fragment), std::string::npos) << r.error().to_string();
   }
+}
+
+// Both intake paths (a spool file: parse_event; POST /v1/events:
+// parse_event_batch, as one object or inside an array) refuse a raw NUL byte
+// with the same message, wherever it is.
+TEST(EventBatch, RawNulByteIsRefusedLikeInASpoolFile) {
+  using namespace std::string_literals;
+  const std::string event = valid_event().dump();
+  const std::size_t title = event.find("Brute");
+  const std::string inside = event.substr(0, title) + "\0"s + event.substr(title);
+  const struct {
+    const char* name;
+    std::string body;
+    std::string message;
+  } cases[] = {
+      {"object, then garbage", event + "\0garbage"s,
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(event.size() + 1) + " (byte " +
+           std::to_string(event.size()) + ")"},
+      {"array, then garbage", "[" + event + "]\0garbage"s,
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(event.size() + 3) + " (byte " +
+           std::to_string(event.size() + 2) + ")"},
+      {"array, then a second array", "[" + event + "]\0["s + event + "]",
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(event.size() + 3) + " (byte " +
+           std::to_string(event.size() + 2) + ")"},
+      {"inside a string of an object", inside,
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(title + 1) + " (byte " +
+           std::to_string(title) + ")"},
+      {"inside a string of an array element", "[" + inside + "]",
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(title + 2) + " (byte " +
+           std::to_string(title + 1) + ")"},
+      {"between elements", "[" + event + ",\0"s + event + "]",
+       "not valid JSON: NUL byte (0x00) at line 1, column " + std::to_string(event.size() + 3) + " (byte " +
+           std::to_string(event.size() + 2) + ")"},
+      {"before the array", "\0["s + event + "]", "not valid JSON: NUL byte (0x00) at line 1, column 1 (byte 0)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = ts::intake::parse_event_batch(c.body, 10);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().index, std::nullopt);
+    EXPECT_EQ(r.error().error.field, "");
+    EXPECT_EQ(r.error().to_string(), c.message);
+  }
+  // A spool file holding the object body says the same.
+  auto spooled = parse_event(event + "\0garbage"s);
+  ASSERT_FALSE(spooled.has_value());
+  EXPECT_EQ(spooled.error().to_string(), cases[0].message);
 }
