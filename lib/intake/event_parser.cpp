@@ -265,6 +265,16 @@ boost::system::result<std::optional<std::string>, event_error> optional_string(c
   return std::optional<std::string>{std::move(s)};
 }
 
+// The rejection of an event nested deeper than max_depth, naming the
+// top-level field it happened in ("" when not inside one). parse_event and
+// parse_event_batch both word it here, so a spool file and POST /v1/events
+// say the same about the same event.
+event_error too_deep_error(const std::string& field) {
+  const std::string msg = "nested deeper than " + std::to_string(max_depth) + " levels";
+  if (field.empty()) return document_error("not valid JSON: " + msg);
+  return field_error(printable_key(field), msg);
+}
+
 // Parser callback state: rejects over-deep nesting while parsing, so a deep
 // document is never materialised, and remembers which top-level field it was in.
 struct depth_guard {
@@ -316,11 +326,7 @@ event_result parse_event(std::string_view json_text) {
     }
     return document_error("not valid JSON");
   }
-  if (guard.too_deep) {
-    const std::string msg = "nested deeper than " + std::to_string(max_depth) + " levels";
-    if (guard.field.empty()) return document_error("not valid JSON: " + msg);
-    return field_error(printable_key(guard.field), msg);
-  }
+  if (guard.too_deep) return too_deep_error(guard.field);
   if (!doc.is_object()) return document_error(std::string("must be a JSON object (got ") + doc.type_name() + ")");
 
   event ev;
@@ -431,12 +437,27 @@ boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(s
     return std::vector<std::string>{std::string(body)};
   }
   if (auto bad = check_utf8(body)) return batch_error{std::nullopt, *bad};
-  // One level more than an event may have: the array itself.
+  // One level more than an event may have: the array itself. Like
+  // depth_guard, one level down: it remembers the element and its top-level
+  // field, so the refusal reads as parse_event's for that element.
   struct array_guard {
     bool too_deep = false;
-    bool operator()(int depth, json::parse_event_t ev, json&) {
-      if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
-          depth > max_depth + 1) {
+    std::size_t index = 0;        ///< element being parsed when too_deep was set
+    std::string field;            ///< its top-level field then
+    std::size_t elements = 0;     ///< elements started so far
+    std::string current;          ///< top-level field of the current element
+    bool operator()(int depth, json::parse_event_t ev, json& parsed) {
+      const bool opens = ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start;
+      if (depth == 1 && (opens || ev == json::parse_event_t::value)) {
+        ++elements;
+        current.clear();
+      }
+      if (ev == json::parse_event_t::key && depth == 2 && parsed.is_string()) current = parsed.get<std::string>();
+      if (opens && depth > max_depth + 1) {
+        if (!too_deep) {
+          index = elements - 1;
+          field = current;
+        }
         too_deep = true;
         return false;
       }
@@ -449,9 +470,7 @@ boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(s
     auto why = parse_event(body);
     return batch_error{std::nullopt, why ? document_error("not valid JSON") : why.error()};
   }
-  if (guard.too_deep)
-    return batch_error{std::nullopt,
-                       document_error("an event is nested deeper than " + std::to_string(max_depth) + " levels")};
+  if (guard.too_deep) return batch_error{guard.index, too_deep_error(guard.field)};
   if (doc.empty()) return batch_error{std::nullopt, document_error("the array holds no events")};
   if (doc.size() > max_events)
     return batch_error{std::nullopt, document_error("the array holds " + std::to_string(doc.size()) +

@@ -736,7 +736,7 @@ TEST(EventBatch, RefusalsNameTheElementAndField) {
       {bad.dump(), std::nullopt, "severity", "field 'severity'"},
       {"", std::nullopt, "", "not valid JSON"},
       {"[\"\xff\"]", std::nullopt, "", "invalid UTF-8"},
-      {std::string(70, '[') + std::string(70, ']'), std::nullopt, "", "nested deeper than 64 levels"},
+      {std::string(70, '[') + std::string(70, ']'), 0, "", "event [0]: not valid JSON: nested deeper than 64 levels"},
       {good.dump() + std::string("\0garbage", 8), std::nullopt, "", "NUL byte (0x00)"},
       {"[" + good.dump() + "]" + std::string("\0garbage", 8), std::nullopt, "", "NUL byte (0x00)"},
   };
@@ -795,4 +795,52 @@ TEST(EventBatch, RawNulByteIsRefusedLikeInASpoolFile) {
   auto spooled = parse_event(event + "\0garbage"s);
   ASSERT_FALSE(spooled.has_value());
   EXPECT_EQ(spooled.error().to_string(), cases[0].message);
+}
+
+// The same over-deep event gets the same words from a spool file and from
+// POST /v1/events, whether the body is the event itself or an array of events.
+TEST(EventBatch, OverDeepNestingIsWordedAsForASpoolFile) {
+  auto nested = [](int depth) {
+    json j = "leaf";
+    for (int i = 0; i < depth; ++i) j = json{{"k", j}};
+    return j;
+  };
+  const json good = valid_event();
+  const struct {
+    const char* name;
+    json event;
+    std::string expected;
+  } cases[] = {
+      {"attributes", with(good, "attributes", nested(65)), "field 'attributes': nested deeper than 64 levels"},
+      {"an unknown field", with(good, "x_blob", nested(100)), "field 'x_blob': nested deeper than 64 levels"},
+      {"tags", with(good, "tags", json::array({nested(70)})), "field 'tags': nested deeper than 64 levels"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string text = c.event.dump();
+    auto spooled = parse_event(text);
+    ASSERT_FALSE(spooled.has_value());
+    EXPECT_EQ(spooled.error().to_string(), c.expected);
+
+    auto one = ts::intake::parse_event_batch(text, 10);
+    ASSERT_FALSE(one.has_value());
+    EXPECT_EQ(one.error().index, std::nullopt);
+    EXPECT_EQ(one.error().error.to_string(), c.expected);
+
+    for (std::size_t at : {0u, 2u}) {
+      SCOPED_TRACE(at);
+      std::string body = "[";
+      for (std::size_t i = 0; i < 3; ++i) body += (i ? "," : "") + (i == at ? text : good.dump());
+      auto batch = ts::intake::parse_event_batch(body + "]", 10);
+      ASSERT_FALSE(batch.has_value());
+      EXPECT_EQ(batch.error().index, at);
+      EXPECT_EQ(batch.error().error.field, spooled.error().field);
+      EXPECT_EQ(batch.error().error.to_string(), c.expected);
+      EXPECT_EQ(batch.error().to_string(), "event [" + std::to_string(at) + "]: " + c.expected);
+    }
+  }
+  // Elements that are not objects count as elements too.
+  auto batch = ts::intake::parse_event_batch("[1, \"x\", " + with(good, "attributes", nested(65)).dump() + "]", 10);
+  ASSERT_FALSE(batch.has_value());
+  EXPECT_EQ(batch.error().to_string(), "event [2]: field 'attributes': nested deeper than 64 levels");
 }
