@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libkainjow-mustache-dev libcli11-dev libsystemd-dev
   # Rule regexes (match limits instead of std::regex's unbounded recursion).
   libpcre2-dev
+  # Grapheme cluster boundaries for cutting ticket summaries (ICU 72).
+  libicu-dev
   libgtest-dev libgmock-dev
   # libFuzzer targets.
   clang libclang-rt-14-dev

@@ -10,11 +10,16 @@
 
 #include <kainjow/mustache.hpp>
 #include <nlohmann/json.hpp>
+#include <unicode/ubrk.h>
+#include <unicode/utext.h>
 
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace ts::rules {
 namespace {
@@ -61,6 +66,34 @@ utf8_step next_code_point(std::string_view s, std::size_t i) noexcept {
   for (std::size_t k = 2; k < len; ++k)
     if (at(i + k) < 0x80 || at(i + k) > 0xBF) return {1, 1, false};
   return {len, len == 4 ? std::size_t{2} : std::size_t{1}, true};
+}
+
+// Calls `fits(end)` with the byte offset at which each extended grapheme
+// cluster (UAX #29: what a reader sees as one character, such as a flag, an
+// emoji with its skin tone, a letter with its accents or a ZWJ sequence) of
+// valid UTF-8 `s` ends, in order, until it returns false. Should ICU fail to
+// open its break iterator (only when its data is missing) or `s` be beyond
+// its 32-bit break positions, code points stand in for clusters: a cut is
+// then as good as a code-point cut, never invalid.
+template <class Fits>
+void for_each_cluster_end(const std::string& s, Fits fits) {
+  UErrorCode status = s.size() <= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())
+                          ? U_ZERO_ERROR
+                          : U_INDEX_OUTOFBOUNDS_ERROR;
+  icu::LocalUTextPointer text(utext_openUTF8(nullptr, s.data(), static_cast<std::int64_t>(s.size()), &status));
+  // The root locale: cluster boundaries do not depend on the daemon's LANG.
+  icu::LocalUBreakIteratorPointer it(ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status));
+  if (U_SUCCESS(status)) ubrk_setUText(it.getAlias(), text.getAlias(), &status);
+  if (U_FAILURE(status)) {
+    for (std::size_t i = 0; i < s.size();) {
+      i += next_code_point(s, i).bytes;
+      if (!fits(i)) return;
+    }
+    return;
+  }
+  ubrk_first(it.getAlias());
+  for (std::int32_t end = ubrk_next(it.getAlias()); end != UBRK_DONE; end = ubrk_next(it.getAlias()))
+    if (!fits(static_cast<std::size_t>(end))) return;
 }
 
 // JSON -> mustache data. Numbers become their JSON text, null is absent
@@ -146,30 +179,42 @@ std::size_t utf16_length(std::string_view s) noexcept {
 }
 
 // Invalid UTF-8 bytes are replaced by U+FFFD (one unit each) whether or not
-// the string is cut, so the result is always valid UTF-8. Spaces right before
-// the "…" are dropped ("word …" reads badly).
+// the string is cut, so the result is always valid UTF-8; clusters are found
+// in the replaced text. Spaces right before the "…" are dropped ("word …"
+// reads badly).
 std::string truncate_utf16(std::string_view s, std::size_t max_units) {
-  const bool cut = utf16_length(s) > max_units;
-  const std::size_t budget = !cut ? max_units : max_units == 0 ? 0 : max_units - 1;
-  std::string out;
-  out.reserve(s.size() + ellipsis.size());
-  std::size_t used = 0;
+  std::string clean;
+  clean.reserve(s.size());
+  std::size_t units = 0;
   for (std::size_t i = 0; i < s.size();) {
     const utf8_step step = next_code_point(s, i);
-    if (used + step.units > budget) break;
     if (step.valid) {
-      out.append(s.substr(i, step.bytes));
+      clean.append(s.substr(i, step.bytes));
     } else {
-      out.append(replacement_char);
+      clean.append(replacement_char);
     }
-    used += step.units;
+    units += step.units;
     i += step.bytes;
   }
-  if (cut && max_units > 0) {
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    out.append(ellipsis);
-  }
-  return out;
+  if (units <= max_units) return clean;
+  if (max_units == 0) return {};
+
+  const std::size_t budget = max_units - 1;  // the "…" takes the last unit
+  // Ends of the clusters kept, preceded by 0; at most budget + 1 entries.
+  std::vector<std::size_t> ends{0};
+  std::size_t used = 0;
+  for_each_cluster_end(clean, [&](std::size_t end) {
+    const std::size_t n = utf16_length(std::string_view(clean).substr(ends.back(), end - ends.back()));
+    if (used + n > budget) return false;
+    used += n;
+    ends.push_back(end);
+    return true;
+  });
+  // Whole clusters only: a space carrying a combining mark is not trailing space.
+  while (ends.size() > 1 && ends.back() - ends[ends.size() - 2] == 1 && clean[ends.back() - 1] == ' ') ends.pop_back();
+  clean.resize(ends.back());
+  clean.append(ellipsis);
+  return clean;
 }
 
 boost::system::result<std::string, mapping_error> render_template(std::string_view name, std::string_view tmpl,

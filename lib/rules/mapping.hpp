@@ -54,7 +54,11 @@ boost::system::result<std::string, mapping_error> render_template(std::string_vi
                                                                   const nlohmann::json& context);
 
 /// Cuts `s` to at most `max_units` UTF-16 code units (how ConnectWise counts),
-/// never splitting a code point; when cut, the last kept character is "…".
+/// only between extended grapheme clusters (UAX #29, through ICU), so a flag,
+/// an emoji with its modifier, a letter with its combining marks or a ZWJ
+/// sequence is kept whole or dropped whole; when cut, the last kept character
+/// is "…" (counted in `max_units`) and spaces before it are dropped. Invalid
+/// UTF-8 bytes become U+FFFD, one unit each, cut or not.
 std::string truncate_utf16(std::string_view s, std::size_t max_units);
 
 /// The number of UTF-16 code units of valid UTF-8 `s`.

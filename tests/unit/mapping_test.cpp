@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -294,10 +295,12 @@ TEST_F(MapEvent, CutNeverSplitsACharacter) {
       SCOPED_TRACE(std::to_string(lead) + " + " + w);
       const std::string s = summary_of("{{title}}");
       EXPECT_LE(utf16_length(s), 100u);
-      EXPECT_GE(utf16_length(s), 98u);  // at most one surrogate pair of slack
+      EXPECT_GT(utf16_length(s), 100u - utf16_length(w));  // less than one character of slack
       EXPECT_TRUE(is_valid_utf8(s));
       ASSERT_TRUE(ends_with(s, ellipsis)) << s;
-      EXPECT_EQ(ev_.title.rfind(s.substr(0, s.size() - ellipsis.size()), 0), 0u);
+      const std::string kept = s.substr(0, s.size() - ellipsis.size());
+      EXPECT_EQ(ev_.title.rfind(kept, 0), 0u);
+      EXPECT_EQ((kept.size() - std::min(kept.size(), lead)) % w.size(), 0u) << kept;  // whole characters only
     }
   }
 }
@@ -394,6 +397,106 @@ TEST(TruncateUtf16, Table) {
       {"ab\xFF" "cd", 4, "ab\uFFFD" + e},            // ... counted as one unit each
       {"abc\xE4\xB8", 10, "abc\uFFFD\uFFFD"},
       {"x" + e + "y", 2, "x" + e},                 // an existing "…" is just a character
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(json(c.text).dump(-1, ' ', false, json::error_handler_t::replace) + " / " +
+                 std::to_string(c.max_units));
+    const std::string out = truncate_utf16(c.text, c.max_units);
+    EXPECT_EQ(out, c.expected);
+    EXPECT_LE(utf16_length(out), c.max_units);
+    EXPECT_TRUE(is_valid_utf8(out));
+  }
+}
+
+// What a reader sees as one character (a UAX #29 extended grapheme cluster)
+// is kept whole or dropped whole, wherever the 100-unit limit falls in it.
+struct cluster_case {
+  const char* name;
+  std::string cluster;
+  std::size_t units;  // UTF-16 code units of `cluster`
+};
+
+const cluster_case clusters[] = {
+    {"flag (two regional indicators)", "\U0001F1E9\U0001F1EA", 4},
+    {"emoji + skin tone modifier", "\U0001F44D\U0001F3FD", 4},
+    {"e + combining acute accent", "e\u0301", 2},
+    {"ZWJ sequence (family)", "\U0001F468\u200D\U0001F469\u200D\U0001F467", 8},
+    {"invalid byte + combining accent", "\xFF\u0301", 2},  // U+FFFD then the accent: one cluster
+};
+
+TEST(TruncateUtf16, ClusterAcrossTheLimitIsDroppedWhole) {
+  constexpr std::size_t limit = 100;
+  constexpr std::size_t budget = limit - 1;  // "…" takes the last unit
+  for (const auto& c : clusters) {
+    // `lead` ASCII characters before the cluster, so that the cut falls after
+    // each of its units but the last.
+    for (std::size_t lead = budget - c.units + 1; lead < budget; ++lead) {
+      SCOPED_TRACE(std::string(c.name) + " after " + std::to_string(lead) + " units");
+      const std::string text = std::string(lead, 'a') + c.cluster + std::string(20, 'b');
+      const std::string out = truncate_utf16(text, limit);
+      EXPECT_EQ(out, std::string(lead, 'a') + ellipsis);
+      EXPECT_LE(utf16_length(out), limit);
+      EXPECT_TRUE(is_valid_utf8(out));
+    }
+  }
+}
+
+TEST(TruncateUtf16, ClusterBeforeTheLimitIsKeptWhole) {
+  constexpr std::size_t limit = 100;
+  for (const auto& c : clusters) {
+    SCOPED_TRACE(c.name);
+    const std::string kept = c.cluster.starts_with("\xFF") ? "\uFFFD" + c.cluster.substr(1) : c.cluster;
+    // The cluster ends exactly at unit 99, right before the "…".
+    const std::size_t lead = limit - 1 - c.units;
+    const std::string out = truncate_utf16(std::string(lead, 'a') + c.cluster + std::string(20, 'b'), limit);
+    EXPECT_EQ(out, std::string(lead, 'a') + kept + ellipsis);
+    EXPECT_EQ(utf16_length(out), limit);
+    // A string of such clusters filling the limit exactly is not cut at all.
+    std::string full, full_kept;
+    for (std::size_t n = 0; n < limit / c.units; ++n) {
+      full += c.cluster;
+      full_kept += kept;
+    }
+    full.append(limit % c.units, 'x');
+    full_kept.append(limit % c.units, 'x');
+    EXPECT_EQ(truncate_utf16(full, limit), full_kept);
+    // One unit more and it is cut after the last whole cluster (or 'x') that
+    // leaves room for the "…".
+    std::string expected;
+    std::size_t used = 0;
+    for (std::size_t n = 0; n < limit / c.units && used + c.units < limit; ++n, used += c.units) expected += kept;
+    for (std::size_t n = 0; n < limit % c.units && used + 1 < limit; ++n, ++used) expected += 'x';
+    const std::string cut = truncate_utf16(full + "y", limit);
+    EXPECT_EQ(cut, expected + ellipsis);
+    EXPECT_LE(utf16_length(cut), limit);
+  }
+}
+
+TEST(TruncateUtf16, GraphemeBoundaryCases) {
+  const std::string e = ellipsis;
+  const std::string flag_de = "\U0001F1E9\U0001F1EA", flag_fr = "\U0001F1EB\U0001F1F7";
+  const std::string acute = "e\u0301";
+  const truncate_case cases[] = {
+      // Plain ASCII is cut as before.
+      {std::string(150, 'a'), 100, std::string(99, 'a') + e},
+      {std::string(100, 'a'), 100, std::string(100, 'a')},
+      {std::string(101, 'a'), 100, std::string(99, 'a') + e},
+      // Within the limit nothing changes, clusters or not.
+      {flag_de + acute + "x", 100, flag_de + acute + "x"},
+      {flag_de + flag_fr, 8, flag_de + flag_fr},
+      // Adjacent flags pair up from the left: the first one survives whole.
+      {flag_de + flag_fr, 7, flag_de + e},
+      {flag_de + flag_fr, 4, e},
+      // The space before a dropped cluster is trimmed before the "…".
+      {std::string(97, 'a') + " " + acute + "bb", 100, std::string(97, 'a') + e},
+      {"x " + flag_de + "yz", 5, "x" + e},
+      // A space carrying a combining mark is a character, not trailing space.
+      {"x \u0301" + std::string(5, 'y'), 4, "x \u0301" + e},
+      {acute + acute, 1, e},
+      {acute + acute, 0, ""},
+      // A cluster longer than the whole budget (a letter under 120 combining
+      // marks) is dropped whole too, even when nothing is left but the "…".
+      {"a" + [] { std::string m; for (int i = 0; i < 120; ++i) m += "\u0301"; return m; }() + "bc", 100, e},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(json(c.text).dump(-1, ' ', false, json::error_handler_t::replace) + " / " +
