@@ -224,6 +224,18 @@ std::string accept_header(std::string_view api_version) {
   return "application/vnd.connectwise.com+json; version=" + std::string(api_version);
 }
 
+std::string host_header(std::string_view host, std::string_view port) {
+  // A ':' can only be an IPv6 literal's: names and IPv4 addresses have none.
+  const bool bracket = host.find(':') != std::string_view::npos && !host.starts_with('[');
+  std::string out;
+  out.reserve(host.size() + port.size() + 3);
+  if (bracket) out += '[';
+  out += host;
+  if (bracket) out += ']';
+  if (!port.empty() && port != "443") out.append(":").append(port);
+  return out;
+}
+
 std::string url_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;

@@ -71,6 +71,13 @@ std::string basic_auth(std::string_view company_id, std::string_view public_key,
 /// The pinned media type, e.g. `application/vnd.connectwise.com+json; version=2025.8`.
 std::string accept_header(std::string_view api_version);
 
+/// The Host header value for a request to `host`:`port` over https (RFC 9110
+/// §7.2: the URI's authority without userinfo): "host" for the default port
+/// (443, or an empty port), else "host:port"; an IPv6 literal is bracketed,
+/// "[::1]:8443". `host` is a name, an IPv4 literal or an IPv6 literal with or
+/// without brackets, as site_endpoint returns it.
+std::string host_header(std::string_view host, std::string_view port);
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 std::string url_encode(std::string_view s);
 

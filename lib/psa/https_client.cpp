@@ -1,5 +1,7 @@
 #include "psa/https_client.hpp"
 
+#include "psa/cw_codec.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -124,7 +126,7 @@ net::awaitable<https_client::send_result> https_client::send(http_request req) {
   }
 
   http::request<http::string_body> msg{req.method, req.target, 11};
-  msg.set(http::field::host, opts_.host);
+  msg.set(http::field::host, host_header(opts_.host, opts_.port));
   msg.set(http::field::user_agent, "ticketsyncd/0.1");
   for (auto& [k, v] : req.headers) msg.set(k, v);
   if (!req.body.empty()) {

@@ -378,6 +378,50 @@ TEST(AcceptHeader, PinsTheVersion) {
 }
 
 // ---------------------------------------------------------------------------
+// host_header (RFC 9110 §7.2: the port unless it is https's 443)
+
+TEST(HostHeader, Table) {
+  const struct {
+    std::string_view host, port, header;
+  } cases[] = {
+      {"api-na.myconnectwise.net", "443", "api-na.myconnectwise.net"},  // the default port is left out
+      {"api-na.myconnectwise.net", "", "api-na.myconnectwise.net"},     // empty: the default
+      {"cw.example.com", "8443", "cw.example.com:8443"},
+      {"localhost", "39211", "localhost:39211"},
+      {"localhost", "80", "localhost:80"},                              // 80 is not https's default
+      {"localhost", "4430", "localhost:4430"},
+      {"localhost", "1", "localhost:1"},
+      {"127.0.0.1", "9443", "127.0.0.1:9443"},
+      {"127.0.0.1", "443", "127.0.0.1"},
+      {"::1", "8443", "[::1]:8443"},                                    // IPv6 literals are bracketed
+      {"::1", "443", "[::1]"},
+      {"2001:db8::7", "", "[2001:db8::7]"},
+      {"[::1]", "8443", "[::1]:8443"},                                  // already bracketed: kept as is
+      {"[2001:db8::7]", "443", "[2001:db8::7]"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(psa::host_header(c.host, c.port), c.header) << c.host << " " << c.port;
+}
+
+// What site_endpoint makes of a site URL becomes that URL's authority again.
+TEST(HostHeader, RoundTripsSiteEndpoint) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"na", "api-na.myconnectwise.net"},
+      {"https://cw.example.com", "cw.example.com"},
+      {"https://cw.example.com:443/", "cw.example.com"},
+      {"https://cw.example.com:", "cw.example.com"},
+      {"https://cw.example.com:8443/v4_6_release/", "cw.example.com:8443"},
+      {"https://localhost:39211", "localhost:39211"},
+      {"https://[::1]:9443", "[::1]:9443"},
+      {"https://[2001:db8::7]", "[2001:db8::7]"},
+  };
+  for (auto [site, header] : cases) {
+    const auto ep = psa::site_endpoint(site);
+    ASSERT_TRUE(ep) << site;
+    EXPECT_EQ(psa::host_header(ep->host, ep->port), header) << site;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // url_encode / condition_literal
 
 TEST(UrlEncode, OnlyUnreservedCharactersPassThrough) {
