@@ -1137,7 +1137,7 @@ struct simulator::impl {
   record_id next_ticket_id = first_ticket_id;
   record_id next_note_id = first_note_id;
 
-  std::map<std::string, std::int64_t> requests_by_route, responses_by_status, faults_by_kind, accept_versions;
+  std::map<std::string, std::int64_t> requests_by_route, responses_by_status, faults_by_kind, accept_versions, hosts;
   std::deque<json> request_log;
 
   impl(const json& seed, fault_knobs k, std::uint64_t fault_seed, clock_fn c)
@@ -1154,6 +1154,7 @@ struct simulator::impl {
     requests_by_route.clear();
     responses_by_status.clear();
     accept_versions.clear();
+    hosts.clear();
     faults_by_kind.clear();
     for (const auto kind : fault_kinds) faults_by_kind[std::string(kind)] = 0;
     request_log.clear();
@@ -1164,6 +1165,7 @@ struct simulator::impl {
                 {"responses", responses_by_status},
                 {"faults", faults_by_kind},
                 {"accept_versions", accept_versions},
+                {"hosts", hosts},
                 {"tickets", tickets.size()}};
   }
 
@@ -1200,6 +1202,7 @@ struct simulator::impl {
       stats_route = normalize(c.segments, 0, nullptr);
     }
     ++requests_by_route[req.method + " " + stats_route];
+    ++hosts[header_or(req, "Host", "none")];
     const auto received_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock().time_since_epoch()).count();
     request_log.push_back(json{{"method", req.method},

@@ -1481,6 +1481,23 @@ TEST_F(sim_test, sim_stats_requests_and_reset) {
   EXPECT_EQ(create({{"summary", "b"}, {"company", {{"id", 250}}}})["id"], 1001);
 }
 
+TEST_F(sim_test, sim_stats_count_requests_per_host_header) {
+  header_map other = good_headers();
+  other["Host"] = "localhost:8443";
+  header_map none = good_headers();
+  none.erase("Host");
+  api_call("GET", "/system/info");                                  // Host: cw.test
+  call("GET", "/login/companyinfo/demo");                           // not an API call: counted too
+  call("GET", std::string(api) + "/system/info", {}, other);
+  call("GET", std::string(api) + "/system/info", {}, other);
+  call("GET", std::string(api) + "/no/such/route", {}, none);       // unknown routes too
+  call("GET", "/__sim/tickets", {}, other);                         // control endpoints are not counted
+  const json stats = body_of(call("GET", "/__sim/stats"));
+  EXPECT_EQ(stats["hosts"], (json{{"cw.test", 2}, {"localhost:8443", 2}, {"none", 1}})) << stats.dump();
+  ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+  EXPECT_TRUE(body_of(call("GET", "/__sim/stats"))["hosts"].empty());
+}
+
 TEST_F(sim_test, request_log_stamps_each_request_with_the_simulator_clock) {
   api_call("GET", "/system/info");
   now_ += std::chrono::milliseconds(1234);

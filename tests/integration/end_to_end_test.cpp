@@ -127,6 +127,11 @@ TEST(EndToEnd, EventsSubmittedWhileStoppedAreProcessedAfterStart) {
   std::this_thread::sleep_for(300ms);
   expect_exactly(sim.tickets(), expect);
   EXPECT_EQ(stop(*daemon), 0);
+  // Every request named the simulator's non-default port in Host (RFC 9110 §7.2).
+  const json stats = sim.stats();
+  std::int64_t requests = 0;
+  for (const auto& n : stats["requests"]) requests += n.get<std::int64_t>();
+  EXPECT_EQ(stats["hosts"], (json{{"localhost:" + std::to_string(sim.port()), requests}})) << stats.dump();
 }
 
 TEST(EndToEnd, SubmitRefusesAnInvalidEventAndSpoolsTheValidOnes) {
