@@ -2,7 +2,7 @@
 #include "commands.hpp"
 
 #include "config/config_loader.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "intake/spool.hpp"
 
 #include <fstream>

@@ -8,7 +8,7 @@
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "core/issue_key.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "ops/logging.hpp"
 #include "psa/cw_client.hpp"
 #include "rules/ruleset.hpp"

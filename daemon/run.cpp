@@ -8,7 +8,7 @@
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "intake/event_api.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
 #include "ops/admin_server.hpp"

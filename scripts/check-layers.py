@@ -20,7 +20,6 @@ MODULES = [
     (r"^config/", "config"),
     (r"^rules/", "rules"),
     (r"^sources/", "sources"),
-    (r"^intake/event_parser\.", "sources"),
     (r"^psa/(cw_codec|failure|request)\.", "psa_codec"),
     (r"^psa/", "psa"),
     (r"^sync/(engine|timer)\.", "sync"),

@@ -1,6 +1,6 @@
 #include "intake/event_api.hpp"
 
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>

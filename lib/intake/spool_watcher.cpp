@@ -1,6 +1,6 @@
 #include "intake/spool_watcher.hpp"
 
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -25,7 +25,7 @@ struct mapping_error {
 using mapping_result = boost::system::result<desired_ticket, mapping_error>;
 
 /// Throws std::invalid_argument(e.what); found by mapping_result::value()
-/// through argument-dependent lookup (see intake/event_parser.hpp).
+/// through argument-dependent lookup (see sources/event_parser.hpp).
 [[noreturn]] void throw_exception_from_error(const mapping_error& e, const boost::source_location& loc);
 
 /// The company an event's ticket belongs to, and why.

@@ -1,6 +1,6 @@
 #include "sync/engine.hpp"
 
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "sync/op_machine.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,7 +1,7 @@
 #include "sync/ingest.hpp"
 
 #include "core/text.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
 
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 #include "sync/op_machine.hpp"
 
 #include "core/text.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
 
 #include <nlohmann/json.hpp>

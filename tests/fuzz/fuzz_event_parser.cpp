@@ -1,4 +1,4 @@
-// libFuzzer target for intake/event_parser (and, for accepted events, the
+// libFuzzer target for sources/event_parser (and, for accepted events, the
 // rules mapping that consumes them). Arbitrary bytes must never crash the
 // parser; accepted events must satisfy schema v1 and survive a round trip
 // through event::to_json(); rejections must carry a printable, valid UTF-8
@@ -6,14 +6,14 @@
 //
 // Build by hand (from the repository root; until CMake's TS_FUZZ wires it):
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib
-//     tests/fuzz/fuzz_event_parser.cpp lib/core/*.cpp lib/intake/event_parser.cpp
+//     tests/fuzz/fuzz_event_parser.cpp lib/core/*.cpp lib/sources/event_parser.cpp
 //     lib/rules/mapping.cpp -lcrypto -lfmt -o fuzz_event_parser
 // Run on a copy of the seeds (libFuzzer adds files to the directory it is given):
 //   cp -r tests/fuzz/corpus/event /tmp/corpus && ./fuzz_event_parser -max_len=4096 /tmp/corpus
 #include "core/issue_key.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "support/utf8.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
-// Unit tests for intake/event_parser: schema v1 validation (DESIGN §3). Each
+// Unit tests for sources/event_parser: schema v1 validation (DESIGN §3). Each
 // rejection must name its field; each message must be printable, valid UTF-8.
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 #include "support/utf8.hpp"
 
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 #include "sync/ingest.hpp"
 
 #include "core/issue_key.hpp"
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

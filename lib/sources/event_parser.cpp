@@ -7,7 +7,7 @@
 // Beyond the header's rules: empty optional strings count as absent; a UTF-8
 // BOM is skipped; containers nested deeper than 64 levels and numbers beyond
 // a double's range are rejected; for duplicate keys the last one wins.
-#include "intake/event_parser.hpp"
+#include "sources/event_parser.hpp"
 
 #include "core/issue_key.hpp"
 
