@@ -8,6 +8,7 @@
 3. No file includes itself through a cycle of project headers.
 
 Usage: scripts/check-layers.py [REPO]   (exit status 1 on any violation)
+       scripts/check-layers.py --list-pure [REPO]   (the pure modules' .cpp files)
 """
 import os
 import re
@@ -72,7 +73,10 @@ def closure(module, seen=None):
 
 
 def main():
-    repo = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    args = sys.argv[1:]
+    list_pure = "--list-pure" in args
+    args = [a for a in args if a != "--list-pure"]
+    repo = args[0] if args else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     lib = os.path.join(repo, "lib")
     files = {}
     for root, _, names in os.walk(lib):
@@ -81,6 +85,12 @@ def main():
                 rel = os.path.relpath(os.path.join(root, n), lib)
                 files[rel] = [m.groups() for m in map(INCLUDE.match, open(os.path.join(root, n), encoding="utf-8"))
                               if m]
+    if list_pure:
+        # The pure modules' translation units, for scripts/check-style.sh.
+        for rel in sorted(files):
+            if rel.endswith(".cpp") and module_of(rel) in PURE:
+                print(f"lib/{rel}")
+        return 0
     errors = []
     for rel in sorted(files):
         if module_of(rel) is None:

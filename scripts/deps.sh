@@ -17,6 +17,8 @@ packages=(
   libgtest-dev libgmock-dev
   # libFuzzer targets.
   clang libclang-rt-14-dev
+  # Style checks (scripts/check-style.sh).
+  clang-format clang-tidy
   # The demo and the cwsim smoke test.
   curl jq
   # Packaging: systemd-analyze, systemd-sysusers and systemd-tmpfiles

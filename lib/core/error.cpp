@@ -3,7 +3,9 @@
 namespace ts {
 namespace {
 
-class category final : public boost::system::error_category {
+// error_category's destructor is protected and non-virtual by design; this
+// class is final and never deleted through a base pointer.
+class category final : public boost::system::error_category {  // NOLINT(cppcoreguidelines-virtual-class-destructor)
  public:
   const char* name() const noexcept override { return "ticketsync"; }
   std::string message(int ev) const override {

@@ -16,7 +16,7 @@ std::string sha256_hex(std::string_view data) {
     throw std::runtime_error("SHA-256 failed");  // environmental: OpenSSL broken
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
+  out.reserve(std::size_t{len} * 2);
   for (unsigned int i = 0; i < len; ++i) {
     out.push_back(hex[md[i] >> 4]);
     out.push_back(hex[md[i] & 0xF]);

@@ -544,7 +544,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
   if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
     // Saturate instead of overflowing; anything beyond a day is treated as a day
     // (a longer pause is indistinguishable from an outage and is logged as such).
-    constexpr std::int64_t max_seconds = 24 * 3600;
+    constexpr std::int64_t max_seconds = std::int64_t{24} * 3600;
     std::int64_t secs = 0;
     for (char c : v) secs = std::min<std::int64_t>(max_seconds, secs * 10 + (c - '0'));
     return std::chrono::milliseconds{secs * 1000};

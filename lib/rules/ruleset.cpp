@@ -64,7 +64,8 @@ bool match_event(const config::match_spec& m, const std::optional<regex>& title,
                  std::vector<std::string>& why) {
   why.clear();
   const auto fail = [&](std::string reason) {
-    why.assign(1, std::move(reason));
+    why.clear();
+    why.push_back(std::move(reason));
     return false;
   };
   if (m.catch_all()) {

@@ -13,7 +13,6 @@ namespace ts::sync {
 namespace {
 
 using json = nlohmann::json;
-using psa::name_list;
 using psa::psa_failure;
 
 std::string ticket_text(const std::optional<std::int64_t>& id) { return id ? std::to_string(*id) : "-"; }
@@ -305,7 +304,7 @@ next_step op_machine::finish(sys_ms now) {
   return std::move(out_);
 }
 
-next_step op_machine::dead(dead_letter_info info, sys_ms now) {
+next_step op_machine::dead(const dead_letter_info& info, sys_ms now) {
   (void)now;
   const std::string key = issue_.identity.display();
   // The ticket is where it is: plan from what is known to be true again.

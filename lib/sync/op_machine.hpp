@@ -95,7 +95,7 @@ class op_machine {
   next_step step_done(sys_ms now);
   next_step finish(sys_ms now);
   next_step fail(const psa::psa_failure& f, bool unsafe_request, sys_ms now);
-  next_step dead(dead_letter_info info, sys_ms now);
+  next_step dead(const dead_letter_info& info, sys_ms now);
 
   next_step begin_post_ticket(sys_ms now);
   next_step adopt(sys_ms now);
