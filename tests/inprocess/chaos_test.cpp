@@ -49,7 +49,28 @@ TEST(Chaos, ManyLifecyclesUnderRandomFaultsAndCrashes) {
   }
   for (int i = 0; i < n; i += 10) rig.submit(event(id(i), "open", "medium", "v4", 60));  // back within the window
   ASSERT_TRUE(rig.settle(std::chrono::hours{24}));
-  std::cout << "[chaos] issues=" << n << " calls=" << rig.psa.calls().size() << " crashes=" << rig.crashes() << "\n";
+  // What the recovery lookups bought: each POST whose change was applied
+  // while its answer was lost (a 500 after applying, no answer, a crash after)
+  // is a real uncertainty; the lookups by cause are what the engine spent.
+  int lookups = 0, applied_unanswered = 0;
+  for (const auto& c : rig.psa.calls()) {
+    if (c.what == "GET /service/tickets?externalXRef" || c.what == "GET /service/tickets/{id}/notes") ++lookups;
+    if (c.what.rfind("POST ", 0) == 0 && c.injected &&
+        (*c.injected == f::server_after || *c.injected == f::lost_answer || *c.injected == f::die_after))
+      ++applied_unanswered;
+  }
+  std::cout << "[chaos] issues=" << n << " calls=" << rig.psa.calls().size() << " crashes=" << rig.crashes()
+            << " lookup_calls=" << lookups << " applied_unanswered_posts=" << applied_unanswered
+            << " lookups_by_cause:";
+  std::uint64_t by_cause = 0;
+  for (const auto& [cause, count] : rig.recovery_lookups()) {
+    std::cout << " " << cause << "=" << count;
+    by_cause += count;
+  }
+  std::cout << "\n";
+  // Every uncertainty that was real had to be looked up; a lookup is counted
+  // under the cause that made the operation uncertain.
+  EXPECT_GE(by_cause, static_cast<std::uint64_t>(applied_unanswered));
   EXPECT_GT(rig.crashes(), 0);
   EXPECT_TRUE(rig.store().dead_letters(1).empty());
   for (int i = 0; i < n; ++i) {

@@ -3,9 +3,9 @@
 #include "config/config_loader.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -94,12 +94,12 @@ std::shared_ptr<const config::config> engine_rig::make_config(const std::string&
     std::ofstream out(cfg_path);
     if (!has("psa"))
       out << "psa:\n"
-           "  site: https://psa.invalid\n"
-           "  company_id: demo\n"
-           "  public_key: demo-public-key\n"
-           "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
-           "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
-           "  requests_per_minute: 600000\n";
+             "  site: https://psa.invalid\n"
+             "  company_id: demo\n"
+             "  public_key: demo-public-key\n"
+             "  private_key: {env: TS_TEST_PRIVATE_KEY}\n"
+             "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"
+             "  requests_per_minute: 600000\n";
     if (!has("companies"))
       out << "companies:\n"
              "  default: MSPInternal\n"
@@ -190,6 +190,7 @@ void engine_rig::teardown(bool crash) {
   }
   commits_->sync_with(nullptr);
   wal_.reset();  // its last callbacks go into the io_context, never to run
+  for (const auto& [cause, n] : engine_->stats().recovery_lookups) lookups_before_[cause] += n;
   engine_.reset();
   commits_.reset();
   time.reset();
@@ -203,6 +204,13 @@ void engine_rig::teardown(bool crash) {
     write_file_bytes(fs::path(db.string() + "-wal"), wal_image_);
   }
   fs::remove(db.string() + "-shm");
+}
+
+std::map<std::string, std::uint64_t> engine_rig::recovery_lookups() const {
+  auto out = lookups_before_;
+  if (engine_)
+    for (const auto& [cause, n] : engine_->stats().recovery_lookups) out[cause] += n;
+  return out;
 }
 
 void engine_rig::crash() {

@@ -19,8 +19,8 @@
 #include "sync/engine.hpp"
 #include "sync/timer.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <spdlog/logger.h>
+#include <boost/asio/io_context.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -103,6 +103,9 @@ class engine_rig {
   const config::config& cfg() const { return *cfg_; }
   int boots() const noexcept { return boots_; }
   int crashes() const noexcept { return crashes_; }
+  /// Recovery lookups by cause over every engine this rig has run (the
+  /// counters of ticketsync_recovery_lookups_total, summed across crashes).
+  std::map<std::string, std::uint64_t> recovery_lookups() const;
   std::string log() const { return log_text_.str(); }
 
  private:
@@ -126,6 +129,7 @@ class engine_rig {
   bool crash_requested_ = false;
   int boots_ = 0;
   int crashes_ = 0;
+  std::map<std::string, std::uint64_t> lookups_before_;
   // What the disk holds for sure: the database file as of the last boot
   // (a checkpoint folds the WAL into it then), and the WAL as of the last sync.
   std::string db_image_;
