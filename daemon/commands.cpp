@@ -2,8 +2,8 @@
 #include "commands.hpp"
 
 #include "config/config_loader.hpp"
-#include "sources/event_parser.hpp"
 #include "intake/spool.hpp"
+#include "sources/event_parser.hpp"
 
 #include <fstream>
 #include <iostream>

@@ -59,8 +59,7 @@ int cmd_deadletter_retry(const std::string& config_path, const std::vector<std::
 
 /// `deadletter drop -c FILE ID... --reason TEXT`: the dead letter goes, the
 /// operation stays dead; recorded in the issue's history with who, when and why.
-int cmd_deadletter_drop(const std::string& config_path, const std::vector<std::string>& ids,
-                        const std::string& reason);
+int cmd_deadletter_drop(const std::string& config_path, const std::vector<std::string>& ids, const std::string& reason);
 
 /// `issue show -c FILE KEY [--json]`: the issue's state, ticket, rule, desired
 /// against applied fields, operations, dead letters and last 10 history entries.

@@ -8,22 +8,22 @@
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "core/issue_key.hpp"
-#include "sources/event_parser.hpp"
 #include "ops/logging.hpp"
 #include "psa/cw_client.hpp"
 #include "rules/ruleset.hpp"
+#include "sources/event_parser.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 #include "sync/ingest.hpp"
 #include "sync/op_machine.hpp"
 #include "sync/planner.hpp"
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
@@ -75,8 +75,10 @@ std::string history_line(const store::history_entry& e) {
     for (auto it = d.begin(); it != d.end(); ++it) {
       if (it->is_null()) continue;  // e.g. an operator action without a reason
       line += " " + it.key() + "=";
-      if (it->is_string()) line += "\"" + it->get<std::string>() + "\"";
-      else line += it->dump(-1, ' ', false, json::error_handler_t::replace);
+      if (it->is_string())
+        line += "\"" + it->get<std::string>() + "\"";
+      else
+        line += it->dump(-1, ' ', false, json::error_handler_t::replace);
     }
   return line;
 }
@@ -92,23 +94,32 @@ class names {
     const auto key = std::pair{kind, board};
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
     psa::psa_result<std::vector<psa::named_ref>> r = std::vector<psa::named_ref>{};
-    if (kind == "boards") r = co_await client_.boards();
-    else if (kind == "priorities") r = co_await client_.priorities();
-    else if (kind == "statuses") r = co_await client_.board_statuses(board);
-    else if (kind == "types") r = co_await client_.board_types(board);
-    else if (kind == "subtypes") r = co_await client_.board_subtypes(board);
-    else if (kind == "items") r = co_await client_.board_items(board);
-    else if (kind == "teams") r = co_await client_.board_teams(board);
-    else if (kind == "sources") r = co_await client_.sources();
-    else if (kind == "custom_fields") r = co_await client_.custom_fields();
+    if (kind == "boards")
+      r = co_await client_.boards();
+    else if (kind == "priorities")
+      r = co_await client_.priorities();
+    else if (kind == "statuses")
+      r = co_await client_.board_statuses(board);
+    else if (kind == "types")
+      r = co_await client_.board_types(board);
+    else if (kind == "subtypes")
+      r = co_await client_.board_subtypes(board);
+    else if (kind == "items")
+      r = co_await client_.board_items(board);
+    else if (kind == "teams")
+      r = co_await client_.board_teams(board);
+    else if (kind == "sources")
+      r = co_await client_.sources();
+    else if (kind == "custom_fields")
+      r = co_await client_.custom_fields();
     if (r) cache_[key] = *r;
     co_return r;
   }
 
   /// The id of `name` among `kind`, or a message naming the closest names.
   net::awaitable<std::pair<std::optional<psa::named_ref>, std::string>> find(const std::string& kind,
-                                                                            std::int64_t board,
-                                                                            std::string_view name) {
+                                                                             std::int64_t board,
+                                                                             std::string_view name) {
     auto items = co_await list(kind, board);
     if (!items) co_return std::pair{std::nullopt, "cannot list " + kind + ": " + items.error().to_string()};
     if (auto found = psa::resolve_name(*items, name)) co_return std::pair{std::optional(*found), std::string{}};
@@ -228,7 +239,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
                   {"severity", to_text(ev->severity)},
                   {"updated_at", ev->updated_at_text}};
   json checks = json::array();
-  for (const auto& c : d.checks) checks.push_back({{"rule", c.rule}, {"line", c.line}, {"matched", c.matched}, {"why", c.why}});
+  for (const auto& c : d.checks)
+    checks.push_back({{"rule", c.rule}, {"line", c.line}, {"matched", c.matched}, {"why", c.why}});
   doc["rules"] = checks;
   doc["rule"] = d.rule;
   doc["company"] = {{"identifier", d.company.identifier}, {"why", d.company.why}, {"held", d.company.held}};
@@ -248,7 +260,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
   // The issue as ingest would store it.
   std::optional<issue_record> next;
   for (const auto& w : res.writes)
-    if (const auto* s = std::get_if<sync::wr::save_issue>(&w); s && s->as == sync::issue_ref::which::self) next = s->rec;
+    if (const auto* s = std::get_if<sync::wr::save_issue>(&w); s && s->as == sync::issue_ref::which::self)
+      next = s->rec;
   json plan_doc = {{"reason", res.reason}, {"apply", res.planned && res.planned->apply}, {"ops", res.ops}};
   if (!d.held() && !d.desired) {
     plan_doc = {{"reason", "cannot render the ticket: " + (d.error ? d.error->what : std::string("?"))},
@@ -287,8 +300,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
       ticket["status"] = {{"name", next->desired.status}};
       ticket["priority"] = {{"name", next->desired.priority}};
       if (unresolved.empty())
-        doc["ticket_note"] = offline ? "offline: names are not resolved to ids"
-                                     : "names not resolved (" + connect_error + ")";
+        doc["ticket_note"] =
+            offline ? "offline: names are not resolved to ids" : "names not resolved (" + connect_error + ")";
     }
     doc["ticket"] = ticket;
     if (!unresolved.empty()) doc["unresolved"] = unresolved;
@@ -313,8 +326,8 @@ int cmd_explain(const std::string& config_path, const std::string& event_file, b
               << "\n";
     if (rec)
       std::cout << "stored   ticket " << (rec->ticket_id ? std::to_string(*rec->ticket_id) : "none") << " ("
-                << ts::to_text(rec->ticket) << ", generation " << rec->generation << "), issue "
-                << to_text(rec->state) << " as of " << format_rfc3339(rec->last_event_at)
+                << ts::to_text(rec->ticket) << ", generation " << rec->generation << "), issue " << to_text(rec->state)
+                << " as of " << format_rfc3339(rec->last_event_at)
                 << (rec->tech_closed ? ", closed by a technician" : "") << "\n";
     else
       std::cout << "stored   " << (store_note.empty() ? "never seen" : store_note) << "\n";
@@ -391,8 +404,11 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
       closed_status_id = st.first->id;
   for (auto p : psa::all_permissions) {
     if (p == psa::permission::tickets_close && closed_status_id == 0) {
-      out.push_back({false, true, "permission " + std::string(psa::describe(p)),
-                     "not probed: the default ticket's closed_status does not resolve (see below)", {}});
+      out.push_back({false,
+                     true,
+                     "permission " + std::string(psa::describe(p)),
+                     "not probed: the default ticket's closed_status does not resolve (see below)",
+                     {}});
       continue;
     }
     const auto r = co_await client.probe(p, closed_status_id);
@@ -405,8 +421,8 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
 
   // Every name in the rules (and the default ticket), once per distinct use.
   std::set<std::string> seen;
-  auto check_name = [&](const std::string& where, const std::string& kind, std::int64_t board,
-                        const std::string& name, const char* key) -> net::awaitable<std::optional<psa::named_ref>> {
+  auto check_name = [&](const std::string& where, const std::string& kind, std::int64_t board, const std::string& name,
+                        const char* key) -> net::awaitable<std::optional<psa::named_ref>> {
     const std::string what = where + ": " + key + " '" + name + "'";
     auto [ref, why] = co_await n.find(kind, board, name);
     if (seen.insert(what).second)
@@ -425,7 +441,9 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
       if (defs && defs->empty()) {
         const std::string what = where + ": custom fields";
         if (seen.insert(what).second)
-          out.push_back({false, true, what,
+          out.push_back({false,
+                         true,
+                         what,
                          "not checked: no ticket exists yet to read custom field definitions from (tickets are "
                          "created without them until one exists)",
                          {}});
@@ -439,8 +457,8 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
     co_await check_name(where, "statuses", board->id, t->effective_reopen_status(), "reopen_status");
     auto closed = co_await check_name(where, "statuses", board->id, t->closed_status, "closed_status");
     if (closed) {
-      const std::string what = where + ": closed_status '" + t->closed_status + "' is a closed status of '" +
-                               t->board + "'";
+      const std::string what =
+          where + ": closed_status '" + t->closed_status + "' is a closed status of '" + t->board + "'";
       if (seen.insert(what).second)
         add(closed->closed_status, what, closed->closed_status ? "" : "closedStatus is false on that board",
             "pick a status whose Closed box is ticked in the board's status setup");
@@ -472,7 +490,8 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
 int cmd_doctor(const std::string& config_path) {
   auto cfg = load_quiet_or_report(config_path);
   if (!cfg) {
-    std::cout << "\u2717 configuration " << config_path << " is valid\n    fix: run check-config and fix what it reports\n";
+    std::cout << "\u2717 configuration " << config_path
+              << " is valid\n    fix: run check-config and fix what it reports\n";
     return 2;
   }
   std::cout << "\u2713 configuration " << config_path << " is valid\n";

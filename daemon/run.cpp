@@ -8,7 +8,6 @@
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "intake/event_api.hpp"
-#include "sources/event_parser.hpp"
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
 #include "ops/admin_server.hpp"
@@ -16,12 +15,14 @@
 #include "ops/metrics.hpp"
 #include "ops/sd_notify.hpp"
 #include "psa/cw_client.hpp"
+#include "sources/event_parser.hpp"
+#include "store/group_commit.hpp"
 #include "store/store.hpp"
 #include "store/wal_sync.hpp"
-#include "store/group_commit.hpp"
 #include "sync/engine.hpp"
 #include "sync/timer.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,7 +32,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <iostream>
@@ -86,8 +86,7 @@ bool reload(const std::string& path, reloadable r) {
     std::string why;
     auto token = config::resolve_secret(effective->admin.token, &why);
     if (!token) {
-      r.log.error("config.reload_failed path={} admin.token: {}; the running configuration stays in effect", path,
-                  why);
+      r.log.error("config.reload_failed path={} admin.token: {}; the running configuration stays in effect", path, why);
       ops::notify_ready();
       return false;
     }
@@ -215,9 +214,9 @@ int cmd_run(const std::string& config_path) {
   if (!cfg_opt) return 2;
   auto shared_cfg = std::make_shared<const config::config>(std::move(*cfg_opt));
   const config::config& cfg = *shared_cfg;
-  auto log = ops::make_logger("ticketsyncd", ops::parse_level(cfg.logging.level).value_or(spdlog::level::info), false,
-                              cfg.logging.fmt == config::logging_config::format::json ? ops::log_format::json
-                                                                                      : ops::log_format::text);
+  auto log = ops::make_logger(
+      "ticketsyncd", ops::parse_level(cfg.logging.level).value_or(spdlog::level::info), false,
+      cfg.logging.fmt == config::logging_config::format::json ? ops::log_format::json : ops::log_format::text);
 
   std::string why;
   auto private_key = config::resolve_secret(cfg.psa.private_key, &why);
@@ -250,7 +249,8 @@ int cmd_run(const std::string& config_path) {
     metrics.set("ticketsync_process_start_time_seconds", unix_seconds(clk.now()));
     metrics.set("ticketsync_config_last_reload_success", 1);
 
-    psa::cw_client client(ioc.get_executor(), cfg.psa, std::move(*private_key), *log, clk);
+    psa::cw_client client(ioc.get_executor(), cfg.psa, *private_key, *log, clk);
+    private_key.reset();  // the client keeps only the Authorization value it made
     client.on_call([&metrics](const psa::call_record& c) {
       metrics.add("ticketsync_psa_requests_total", {{"endpoint", c.endpoint}, {"status", std::to_string(c.status)}});
       metrics.observe("ticketsync_psa_request_duration_seconds", {{"endpoint", c.endpoint}}, c.took.count());
@@ -365,18 +365,19 @@ int cmd_run(const std::string& config_path) {
     // recovered by the engine as it runs. The PSA need not be reachable.
     ops::notify_ready();
     log->info("daemon.ready spool={} database={} psa={} admin_socket={} admin_tcp={} watchdog_ms={}",
-              cfg.intake.spool_dir, cfg.storage.database, cfg.psa.site, cfg.admin.socket.empty() ? "-" : cfg.admin.socket,
+              cfg.intake.spool_dir, cfg.storage.database, cfg.psa.site,
+              cfg.admin.socket.empty() ? "-" : cfg.admin.socket,
               admin && !cfg.admin.listen.empty() ? admin->tcp_address() : "-",
               watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count() : 0);
     ioc.run();
     commits.sync_with(nullptr);
     rt.wal = nullptr;
     // Intake by both paths: the spool and POST /v1/events.
-    log->info("daemon.stopped intake_accepted={} intake_rejected={} spool_accepted={} api_accepted={} "
-              "tickets_created={} tickets_adopted={}",
-              watcher.stats().accepted + events.accepted(), watcher.stats().rejected + events.rejected(),
-              watcher.stats().accepted, events.accepted(), engine.stats().tickets_created,
-              engine.stats().tickets_adopted);
+    log->info(
+        "daemon.stopped intake_accepted={} intake_rejected={} spool_accepted={} api_accepted={} "
+        "tickets_created={} tickets_adopted={}",
+        watcher.stats().accepted + events.accepted(), watcher.stats().rejected + events.rejected(),
+        watcher.stats().accepted, events.accepted(), engine.stats().tickets_created, engine.stats().tickets_adopted);
     return exit_code;
   } catch (const std::exception& e) {
     log->critical("daemon.failed {}", e.what());

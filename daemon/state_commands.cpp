@@ -152,7 +152,7 @@ std::optional<store::store> open_read_write(const std::string& config_path, cons
 std::string invoking_user() {
   const uid_t uid = ::geteuid();
   const passwd* pw = ::getpwuid(uid);
-  const std::string name = pw && pw->pw_name ? pw->pw_name : "uid " + std::to_string(uid);
+  std::string name = pw && pw->pw_name ? pw->pw_name : "uid " + std::to_string(uid);
   const char* sudo = std::getenv("SUDO_USER");
   if (sudo && *sudo && name != sudo) return std::string(sudo) + " via sudo (" + name + ")";
   return name;
@@ -279,8 +279,7 @@ int cmd_status(const std::string& config_path, bool as_json) {
     std::vector<std::vector<std::string>> rows{{"OP", "ISSUE", "KIND", "ATTEMPTS", "NEXT ATTEMPT", "ERROR"}};
     for (const auto& e : errors)
       rows.push_back({std::to_string(e.op.id), e.issue.display(), std::string(ts::to_text(e.op.kind)),
-                      std::to_string(e.op.attempts),
-                      format_rfc3339(e.op.next_attempt_at), e.op.last_error});
+                      std::to_string(e.op.attempts), format_rfc3339(e.op.next_attempt_at), e.op.last_error});
     print_table(std::cout, rows, "  ");
   }
   return 0;
@@ -309,9 +308,8 @@ int cmd_deadletter_list(const std::string& config_path, int limit, bool as_json)
       {"ID", "OP", "ISSUE", "KIND", "HTTP", "CW CODE", "FIELD", "RETRIES", "FAILED", "ERROR"}};
   for (const auto& d : letters)
     rows.push_back({std::to_string(d.id), std::to_string(d.operation), issue_key_of(*st, d.issue),
-                    std::string(ts::to_text(d.kind)),
-                    http_text(d.info.http_status), or_dash(d.info.cw_code), or_dash(d.info.cw_field),
-                    std::to_string(d.attempts), format_rfc3339(d.created_at), d.info.error});
+                    std::string(ts::to_text(d.kind)), http_text(d.info.http_status), or_dash(d.info.cw_code),
+                    or_dash(d.info.cw_field), std::to_string(d.attempts), format_rfc3339(d.created_at), d.info.error});
   if (!letters.empty()) print_table(std::cout, rows);
   if (total > static_cast<std::int64_t>(letters.size()))
     std::cout << "(" << total - static_cast<std::int64_t>(letters.size()) << " older not shown; --limit)\n";
@@ -415,8 +413,8 @@ int settle_dead_letters(const std::string& config_path, const std::vector<std::s
         std::cout << "dead letter " << *id << ": "
                   << (retry ? "retried " + what + ", due now with the current mapping"
                             : "dropped; " + what + " stays dead")
-                  << "; by " << who << " at " << format_rfc3339(now)
-                  << (reason.empty() ? "" : "; reason: " + reason) << "\n";
+                  << "; by " << who << " at " << format_rfc3339(now) << (reason.empty() ? "" : "; reason: " + reason)
+                  << "\n";
         break;
       }
     }
@@ -543,8 +541,7 @@ int cmd_issue_show(const std::string& config_path, const std::string& key, bool 
     std::vector<std::vector<std::string>> rows{{"ID", "OP", "KIND", "HTTP", "FAILED", "ERROR"}};
     for (const auto& d : letters)
       rows.push_back({std::to_string(d.id), std::to_string(d.operation), std::string(ts::to_text(d.kind)),
-                      http_text(d.info.http_status),
-                      format_rfc3339(d.created_at), d.info.error});
+                      http_text(d.info.http_status), format_rfc3339(d.created_at), d.info.error});
     print_table(std::cout, rows, "  ");
   }
 

@@ -55,15 +55,13 @@ fi
 
 echo "== ticketsync: clang-tidy (${#units[@]} translation units)"
 # GCC-only warning flags in the compile database are not clang-tidy's concern.
-out=$(mktemp)
+out=build-tidy/clang-tidy.log
 printf '%s\n' "${units[@]}" |
   xargs -r -P "$jobs" -n 1 clang-tidy -p build-tidy --quiet --extra-arg=-Wno-unknown-warning-option \
     >"$out" 2>/dev/null || true
 if grep -qE ': (error|warning):' "$out"; then
   grep -E -A3 ': (error|warning):' "$out" >&2
-  rm -f "$out"
-  echo "check-style: clang-tidy found problems (above)" >&2
+  echo "check-style: clang-tidy found problems (above; all of its output is in $out)" >&2
   exit 1
 fi
-rm -f "$out"
 echo "== ticketsync: style checks passed"

@@ -78,7 +78,8 @@ std::optional<std::string> resolve_secret(const secret_ref& ref, std::string* wh
       if (dir == nullptr || *dir == '\0') {
         set_why(why, "credential '" + ref.ref +
                          "': CREDENTIALS_DIRECTORY is not set (start the daemon through systemd with "
-                         "LoadCredential=" + ref.ref + ":PATH, or use 'file: PATH')");
+                         "LoadCredential=" +
+                         ref.ref + ":PATH, or use 'file: PATH')");
         return std::nullopt;
       }
       return resolve_secret(secret_ref{secret_ref::kind::file, std::string(dir) + "/" + ref.ref}, why);
@@ -95,8 +96,7 @@ std::optional<std::string> resolve_secret(const secret_ref& ref, std::string* wh
       }
       return std::string(value);
     }
-    case secret_ref::kind::none:
-      break;
+    case secret_ref::kind::none: break;
   }
   set_why(why, "no secret configured (expected a file or env reference)");
   return std::nullopt;

@@ -113,8 +113,8 @@ struct lifecycle_config {
 };
 
 struct ticket_config {
-  std::string board;                 ///< board name (resolved to an id through the PSA)
-  std::string status;                ///< status name for new tickets, on that board
+  std::string board;   ///< board name (resolved to an id through the PSA)
+  std::string status;  ///< status name for new tickets, on that board
   /// Status a resolved issue's ticket moves to; must be a closed status
   /// (closedStatus) of the board. Default: Closed
   std::string closed_status = "Closed";
@@ -125,11 +125,15 @@ struct ticket_config {
   /// ConnectWise severity and impact (Low | Medium | High) for each event
   /// severity. Defaults: critical High/High, high High/Medium, medium
   /// Medium/Medium, low Low/Low, info Low/Low.
-  std::map<ts::severity, std::string> cw_severity = {{ts::severity::critical, "High"}, {ts::severity::high, "High"},
-                                                     {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+  std::map<ts::severity, std::string> cw_severity = {{ts::severity::critical, "High"},
+                                                     {ts::severity::high, "High"},
+                                                     {ts::severity::medium, "Medium"},
+                                                     {ts::severity::low, "Low"},
                                                      {ts::severity::info, "Low"}};
-  std::map<ts::severity, std::string> cw_impact = {{ts::severity::critical, "High"}, {ts::severity::high, "Medium"},
-                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+  std::map<ts::severity, std::string> cw_impact = {{ts::severity::critical, "High"},
+                                                   {ts::severity::high, "Medium"},
+                                                   {ts::severity::medium, "Medium"},
+                                                   {ts::severity::low, "Low"},
                                                    {ts::severity::info, "Low"}};
   /// Optional names on the board (type/subtype/item/team) and of the ticket
   /// source; empty = not sent (ConnectWise applies its defaults).
@@ -162,7 +166,7 @@ struct ticket_config {
 /// One condition on an event attribute, addressed by a JSON pointer.
 struct attribute_match {
   enum class op { equals, in, regex };
-  std::string pointer;              ///< RFC 6901, e.g. /host/os
+  std::string pointer;  ///< RFC 6901, e.g. /host/os
   op what = op::equals;
   std::vector<std::string> values;  ///< equals: one; in: several (compared with the value as text)
   std::string regex;                ///< op::regex (PCRE2, unanchored)
@@ -172,14 +176,14 @@ struct attribute_match {
 
 /// What a rule matches. Every given condition must hold; no condition = catch-all.
 struct match_spec {
-  std::vector<std::string> sources;      ///< any of (exact)
-  std::vector<std::string> tenants;      ///< any of (glob: * and ?)
-  std::vector<ts::severity> severities;  ///< any of
+  std::vector<std::string> sources;          ///< any of (exact)
+  std::vector<std::string> tenants;          ///< any of (glob: * and ?)
+  std::vector<ts::severity> severities;      ///< any of
   std::optional<ts::severity> min_severity;  ///< at least this severe
-  std::vector<std::string> categories;   ///< any of (glob: * and ?)
-  std::vector<std::string> tags_any;     ///< at least one of these tags
-  std::vector<std::string> tags_all;     ///< every one of these tags
-  std::string title_regex;               ///< PCRE2, unanchored; empty = any title
+  std::vector<std::string> categories;       ///< any of (glob: * and ?)
+  std::vector<std::string> tags_any;         ///< at least one of these tags
+  std::vector<std::string> tags_all;         ///< every one of these tags
+  std::string title_regex;                   ///< PCRE2, unanchored; empty = any title
   std::vector<attribute_match> attributes;
 
   bool catch_all() const noexcept {

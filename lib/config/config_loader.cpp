@@ -203,12 +203,18 @@ parse_error parse_duration(std::string_view text, std::chrono::milliseconds& out
   if (!n) return wanted;
   if (unit.empty()) return "a duration needs a unit (ms, s, m, h or d), got " + quote(text);
   std::uint64_t factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1'000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return wanted;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1'000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return wanted;
   const auto ms = scaled(*n, factor);
   if (!ms || *ms > static_cast<std::uint64_t>(std::numeric_limits<std::chrono::milliseconds::rep>::max()))
     return "duration " + quote(text) + " is too large";
@@ -224,11 +230,16 @@ parse_error parse_size(std::string_view text, std::uint64_t& out) {
   const auto n = parse_u64(digits);
   if (!n) return wanted;
   std::uint64_t factor = 0;
-  if (unit.empty() || unit == "B") factor = 1;
-  else if (unit == "KiB") factor = std::uint64_t{1} << 10;
-  else if (unit == "MiB") factor = std::uint64_t{1} << 20;
-  else if (unit == "GiB") factor = std::uint64_t{1} << 30;
-  else return wanted;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "KiB")
+    factor = std::uint64_t{1} << 10;
+  else if (unit == "MiB")
+    factor = std::uint64_t{1} << 20;
+  else if (unit == "GiB")
+    factor = std::uint64_t{1} << 30;
+  else
+    return wanted;
   const auto bytes = scaled(*n, factor);
   if (!bytes) return "size " + quote(text) + " is too large";
   out = *bytes;
@@ -252,8 +263,7 @@ parse_error check_site(std::string_view site) {
   for (std::string_view region : {"na", "eu", "au", "aus", "za", "staging"})
     if (site == region) return std::nullopt;
   const std::string_view https = "https://";
-  if (site.starts_with("http://"))
-    return std::string("plain http:// is not allowed: TLS is required (use https://)");
+  if (site.starts_with("http://")) return std::string("plain http:// is not allowed: TLS is required (use https://)");
   if (!site.starts_with(https))
     return "must be one of na, eu, au, aus, za, staging, or an https:// URL, got " + quote(site);
   std::string_view rest = site.substr(https.size());
@@ -279,11 +289,11 @@ parse_error check_site(std::string_view site) {
       port = rest.substr(colon + 1);
       if (port.empty()) return "missing port after ':' in " + quote(site);
     }
-    const bool host_ok = !host.empty() && !host.starts_with('.') && !host.starts_with('-') &&
-                         std::all_of(host.begin(), host.end(), [](char c) {
-                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                                  c == '-' || c == '.';
-                         });
+    const bool host_ok =
+        !host.empty() && !host.starts_with('.') && !host.starts_with('-') &&
+        std::all_of(host.begin(), host.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+        });
     if (!host_ok) return "invalid host name in " + quote(site);
   }
   if (!port.empty()) {
@@ -413,10 +423,9 @@ parse_error check_file_mode(std::string_view v) {
 }
 
 parse_error check_env_name(std::string_view v) {
-  const bool ok = !v.empty() && !(v.front() >= '0' && v.front() <= '9') &&
-                  std::all_of(v.begin(), v.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-                  });
+  const bool ok = !v.empty() && !(v.front() >= '0' && v.front() <= '9') && std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
   if (ok) return std::nullopt;
   return "expected an environment variable name (letters, digits, '_'), got " + quote(v);
 }
@@ -462,8 +471,8 @@ class map_walker {
       e.key_node = kv.first;
       e.value = kv.second;
       if (!kv.first.IsScalar()) {
-        ctx_.diag.report(kv.first.Mark(), "keys must be plain strings, got " + std::string(describe(kv.first)) +
-                                              where());
+        ctx_.diag.report(kv.first.Mark(),
+                         "keys must be plain strings, got " + std::string(describe(kv.first)) + where());
         e.used = true;
         continue;  // not kept: nothing can ask for it
       }
@@ -471,8 +480,8 @@ class map_walker {
       e.name = name_.empty() ? e.key : name_ + "." + e.key;
       if (const entry* first = find(e.key)) {
         const YAML::Mark m = first->key_node.Mark();
-        ctx_.diag.report(e.key_node.Mark(), "duplicate key '" + e.name + "' (first defined at line " +
-                                                std::to_string(m.line + 1) + ")");
+        ctx_.diag.report(e.key_node.Mark(),
+                         "duplicate key '" + e.name + "' (first defined at line " + std::to_string(m.line + 1) + ")");
         e.duplicate = true;
         e.used = true;
       }
@@ -554,8 +563,7 @@ class map_walker {
   void number(std::string_view key, double& out, double lo_exclusive, double hi) {
     get_scalar(key, need::optional, "a number", [&](std::string_view text) -> parse_error {
       double v = 0;
-      const auto [end, ec] =
-          std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::fixed);
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::fixed);
       if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v))
         return "expected a number, got " + quote(text);
       if (!(v > lo_exclusive) || v > hi) {
@@ -899,8 +907,8 @@ void read_match(map_walker& m, match_spec& out) {
   if (entry* e = m.raw("attributes", need::optional)) {
     diagnostics& diag = m.context().diag;
     if (!e->value.IsSequence()) {
-      diag.report(e->value_mark(), e->name + ": expected a list of {pointer, equals|in|regex}, got " +
-                                       describe(e->value));
+      diag.report(e->value_mark(),
+                  e->name + ": expected a list of {pointer, equals|in|regex}, got " + describe(e->value));
       return;
     }
     for (std::size_t i = 0; i < e->value.size(); ++i) {
@@ -948,7 +956,7 @@ void read_rules(map_walker& w, config& cfg) {
     diag.report(e->value_mark(), "rules: expected a list of rules, got " + std::string(describe(e->value)));
     return;
   }
-  std::map<std::string, int> names;  // name -> line
+  std::map<std::string, int> names;      // name -> line
   std::optional<std::size_t> catch_all;  // index of the first rule without conditions
   for (std::size_t i = 0; i < e->value.size(); ++i) {
     const YAML::Node& item = e->value[i];
@@ -967,8 +975,9 @@ void read_rules(map_walker& w, config& cfg) {
     // "default" is how decisions and the history name the top-level ticket.
     if (r.name == "default") {
       diag.report(rw.raw("name", need::optional)->value_mark(),
-                  where + ".name: 'default' is reserved for the top-level ticket (used when no rule matches); "
-                          "choose another name");
+                  where +
+                      ".name: 'default' is reserved for the top-level ticket (used when no rule matches); "
+                      "choose another name");
     }
     if (!r.name.empty()) {
       if (auto [it, fresh] = names.emplace(r.name, r.line); !fresh)
@@ -982,8 +991,8 @@ void read_rules(map_walker& w, config& cfg) {
     rw.section("ticket", need::optional, [&](map_walker& t) { read_ticket(t, r.ticket, false); });
     rw.finish();
     if (catch_all)
-      diag.report(item.Mark(), where + ": rule '" + r.name + "' can never match: rule '" +
-                                   cfg.rules[*catch_all].name + "' (line " + std::to_string(cfg.rules[*catch_all].line) +
+      diag.report(item.Mark(), where + ": rule '" + r.name + "' can never match: rule '" + cfg.rules[*catch_all].name +
+                                   "' (line " + std::to_string(cfg.rules[*catch_all].line) +
                                    ") above it matches every event; move it below, or give that rule a 'match'");
     cfg.rules.push_back(std::move(r));
     if (!catch_all && match_ok && cfg.rules.back().match.catch_all()) catch_all = cfg.rules.size() - 1;
@@ -1009,16 +1018,16 @@ void read_admin(map_walker& w, admin_config& a) {
   w.string("socket_mode", mode, need::optional, check_file_mode);
   if (!mode.empty()) a.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
   w.string("socket_group", a.socket_group);
-  w.string("listen", a.listen, need::optional, [](std::string_view v) -> parse_error {
-    return v.empty() ? std::nullopt : check_listen(v);
-  });
+  w.string("listen", a.listen, need::optional,
+           [](std::string_view v) -> parse_error { return v.empty() ? std::nullopt : check_listen(v); });
   read_secret(w, "token", need::optional, a.token, "admin token");
   w.size("max_body_size", a.max_body_bytes, std::uint64_t{1} << 10, std::uint64_t{64} << 20);
   w.integer("max_inbox_depth", a.max_inbox_depth, 1, 100'000'000);
   w.integer("max_connections", a.max_connections, 1, 10'000);
   if (!a.listen.empty() && a.token.from == secret_ref::kind::none && !w.has("token"))
-    w.context().diag.report(w.mark(), "admin.token: required when admin.listen is set (POST /v1/events over TCP "
-                                      "needs a bearer token); reference it with 'file: PATH' or 'credential: NAME'");
+    w.context().diag.report(w.mark(),
+                            "admin.token: required when admin.listen is set (POST /v1/events over TCP "
+                            "needs a bearer token); reference it with 'file: PATH' or 'credential: NAME'");
 }
 
 void read_document(map_walker& w, config& cfg) {
@@ -1101,8 +1110,7 @@ load_result load(std::string_view text, const std::string& name, const fs::path&
   }
   // A second document ("---") is most likely two files pasted together;
   // reading only the first would silently ignore half of it.
-  if (second)
-    diag.report(*second, "the file holds more than one YAML document ('---'); only one is allowed");
+  if (second) diag.report(*second, "the file holds more than one YAML document ('---'); only one is allowed");
 
   config cfg;
   cfg.source_path = name;

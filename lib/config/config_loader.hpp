@@ -12,8 +12,8 @@
 namespace ts::config {
 
 struct load_result {
-  std::optional<config> cfg;             ///< set only when `errors` is empty
-  std::vector<config_error> errors;      ///< every problem found, in file order
+  std::optional<config> cfg;         ///< set only when `errors` is empty
+  std::vector<config_error> errors;  ///< every problem found, in file order
 };
 
 /// Reads and validates the file at `path`.

@@ -26,7 +26,9 @@ template <class E>
 struct enum_text;
 
 template <class E>
-concept text_enum = std::is_enum_v<E> && requires { enum_text<E>::names; };
+concept text_enum = std::is_enum_v<E> && requires {
+  enum_text<E>::names;
+};
 
 /// The name of `v`; "?" for a value the table lacks (a programming error the
 /// enum's table test catches).

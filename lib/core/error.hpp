@@ -27,9 +27,7 @@ enum class errc {
 
 const boost::system::error_category& ts_category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), ts_category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), ts_category()}; }
 
 template <class T>
 using result = boost::system::result<T>;

@@ -38,19 +38,19 @@ struct enum_text<severity> {
 };
 
 struct event {
-  std::string source;                      ///< producing product, e.g. "wazuh"
-  std::string tenant;                      ///< customer id in that product
-  std::string issue_id;                    ///< stable id of the issue in the source
+  std::string source;    ///< producing product, e.g. "wazuh"
+  std::string tenant;    ///< customer id in that product
+  std::string issue_id;  ///< stable id of the issue in the source
   issue_state state = issue_state::open;
   ts::severity severity = ts::severity::info;
-  std::string title;                       ///< one line
+  std::string title;  ///< one line
   std::optional<std::string> description;
   std::optional<std::string> category;
   std::optional<std::string> asset;
   std::optional<std::string> url;
   std::vector<std::string> tags;
-  sys_ms updated_at{};                     ///< orders events of one issue
-  std::string updated_at_text;             ///< as received, for templates
+  sys_ms updated_at{};                                   ///< orders events of one issue
+  std::string updated_at_text;                           ///< as received, for templates
   nlohmann::json attributes = nlohmann::json::object();  ///< free-form object
   nlohmann::json extra = nlohmann::json::object();       ///< unknown top-level fields, kept for templates
 

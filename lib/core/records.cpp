@@ -30,22 +30,22 @@ int int_of(const json& j, const char* key, int fallback) {
 
 std::string encode_desired(const desired_ticket& d) {
   return json_text({{"rule", d.rule},
-               {"company", d.company_identifier},
-               {"board", d.board},
-               {"status", d.status},
-               {"closed_status", d.closed_status},
-               {"reopen_status", d.reopen_status},
-               {"description", d.description},
-               {"type", d.type},
-               {"subtype", d.subtype},
-               {"item", d.item},
-               {"team", d.team},
-               {"source", d.source},
-               {"custom_fields", d.custom_fields},
-               {"summary", d.summary},
-               {"priority", d.priority},
-               {"severity", d.cw_severity},
-               {"impact", d.cw_impact}});
+                    {"company", d.company_identifier},
+                    {"board", d.board},
+                    {"status", d.status},
+                    {"closed_status", d.closed_status},
+                    {"reopen_status", d.reopen_status},
+                    {"description", d.description},
+                    {"type", d.type},
+                    {"subtype", d.subtype},
+                    {"item", d.item},
+                    {"team", d.team},
+                    {"source", d.source},
+                    {"custom_fields", d.custom_fields},
+                    {"summary", d.summary},
+                    {"priority", d.priority},
+                    {"severity", d.cw_severity},
+                    {"impact", d.cw_impact}});
 }
 
 desired_ticket decode_desired(std::string_view text) {
@@ -75,10 +75,10 @@ desired_ticket decode_desired(std::string_view text) {
 
 std::string encode_applied(const applied_ticket& a) {
   return json_text({{"summary", a.fields.summary},
-               {"priority", a.fields.priority},
-               {"severity", a.fields.severity},
-               {"impact", a.fields.impact},
-               {"generation", a.generation}});
+                    {"priority", a.fields.priority},
+                    {"severity", a.fields.severity},
+                    {"impact", a.fields.impact},
+                    {"generation", a.generation}});
 }
 
 applied_ticket decode_applied(std::string_view text) {

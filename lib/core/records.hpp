@@ -67,12 +67,12 @@ struct operation_record {
   op_kind kind = op_kind::create;
   op_payload payload;
   op_status status = op_status::pending;
-  int attempts = 0;  ///< failed attempts so far (drives the backoff)
-  bool sent = false;  ///< a request may have reached the PSA unanswered
+  int attempts = 0;                            ///< failed attempts so far (drives the backoff)
+  bool sent = false;                           ///< a request may have reached the PSA unanswered
   sent_cause cause = sent_cause::interrupted;  ///< why, when sent
   sys_ms next_attempt_at{};
   std::string last_error;
-  int step = 0;       ///< index of the next step to run
+  int step = 0;           ///< index of the next step to run
   bool rerender = false;  ///< retried by an operator: render the issue's ticket anew before running
 };
 
@@ -83,17 +83,17 @@ struct issue_record {
   issue_state state = issue_state::open;
   ts::severity severity = ts::severity::info;
   sys_ms last_event_at{};
-  std::string event_json;                ///< the newest applied event, as received
+  std::string event_json;  ///< the newest applied event, as received
   std::optional<std::int64_t> ticket_id;
   ticket_state ticket = ticket_state::none;  ///< known to be true
-  int generation = 1;                    ///< ticket generation (new ticket after the reopen window)
+  int generation = 1;                        ///< ticket generation (new ticket after the reopen window)
   ticket_phase phase = ticket_phase::none;   ///< once queued operations succeed
-  std::optional<sys_ms> resolved_at;     ///< updated_at of the resolving event
-  desired_ticket desired;                ///< the ticket as the newest event wants it
-  applied_ticket applied;                ///< what the ticket is known to hold
-  std::string rule;                      ///< rule that decided the ticket (newest event)
-  bool tech_closed = false;              ///< ticket found closed by a person while the issue was open
-  std::optional<std::int64_t> digest;    ///< storm digest issue this issue was folded into
+  std::optional<sys_ms> resolved_at;         ///< updated_at of the resolving event
+  desired_ticket desired;                    ///< the ticket as the newest event wants it
+  applied_ticket applied;                    ///< what the ticket is known to hold
+  std::string rule;                          ///< rule that decided the ticket (newest event)
+  bool tech_closed = false;                  ///< ticket found closed by a person while the issue was open
+  std::optional<std::int64_t> digest;        ///< storm digest issue this issue was folded into
 
   /// externalXRef of the issue's current ticket generation.
   std::string xref() const { return xref_for(correlation_key, generation); }
@@ -105,7 +105,7 @@ struct dead_letter_info {
   std::string cw_code;
   std::string cw_message;
   std::string cw_field;
-  std::string error;    ///< the whole story, human-readable
+  std::string error;  ///< the whole story, human-readable
 };
 
 // The stored forms (JSON text in the store's columns). Decoding is lenient:
@@ -125,8 +125,9 @@ op_payload decode_payload(std::string_view text);
 
 /// The phase a ticket in state `t` stands in, with nothing queued.
 constexpr ticket_phase phase_of(ticket_state t) noexcept {
-  return t == ticket_state::open ? ticket_phase::open : t == ticket_state::closed ? ticket_phase::closed
-                                                                                  : ticket_phase::none;
+  return t == ticket_state::open     ? ticket_phase::open
+         : t == ticket_state::closed ? ticket_phase::closed
+                                     : ticket_phase::none;
 }
 
 template <>

@@ -41,15 +41,15 @@ struct desired_ticket {
   std::string board;
   std::string status;
   std::string closed_status;
-  std::string reopen_status;       ///< effective (the new-ticket status when not configured)
+  std::string reopen_status;  ///< effective (the new-ticket status when not configured)
   std::string priority;
-  std::string cw_severity;         ///< Low | Medium | High
-  std::string cw_impact;           ///< Low | Medium | High
-  std::string type, subtype, item, team, source;  ///< empty = not sent
+  std::string cw_severity;                           ///< Low | Medium | High
+  std::string cw_impact;                             ///< Low | Medium | High
+  std::string type, subtype, item, team, source;     ///< empty = not sent
   std::map<std::string, std::string> custom_fields;  ///< caption -> rendered value
-  std::string summary;             ///< rendered, cut to <= 100 UTF-16 units
-  std::string description;         ///< rendered initialDescription
-  std::string external_xref;       ///< the issue's correlation key (generation 1's externalXRef)
+  std::string summary;                               ///< rendered, cut to <= 100 UTF-16 units
+  std::string description;                           ///< rendered initialDescription
+  std::string external_xref;                         ///< the issue's correlation key (generation 1's externalXRef)
   friend bool operator==(const desired_ticket&, const desired_ticket&) = default;
 
   ticket_fields fields() const { return {summary, priority, cw_severity, cw_impact}; }

@@ -2,17 +2,16 @@
 
 #include "sources/event_parser.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+#include <nlohmann/json.hpp>
 
 namespace ts::intake {
 
 namespace net = boost::asio;
 using json = nlohmann::json;
 
-event_api::event_api(const config::admin_config& cfg, std::string token, store::store& st,
-                     store::group_commit& commits, ops::metrics& m, spdlog::logger& log, const ts::clock& clk,
-                     std::function<void()> on_committed)
+event_api::event_api(const config::admin_config& cfg, std::string token, store::store& st, store::group_commit& commits,
+                     ops::metrics& m, spdlog::logger& log, const ts::clock& clk, std::function<void()> on_committed)
     : cfg_(cfg),
       token_(std::move(token)),
       store_(st),

@@ -18,12 +18,12 @@
 #include "core/clock.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/metrics.hpp"
-#include "store/store.hpp"
 #include "store/group_commit.hpp"
+#include "store/store.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <spdlog/logger.h>
 
 #include <functional>
 #include <string>

@@ -11,14 +11,14 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "intake/spool.hpp"
+#include "store/group_commit.hpp"
 #include "store/store.hpp"
 #include "sync/timer.hpp"
-#include "store/group_commit.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <spdlog/logger.h>
 
 #include <functional>
 #include <optional>

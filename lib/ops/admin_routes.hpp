@@ -14,13 +14,13 @@
 namespace ts::ops {
 
 struct admin_request {
-  std::string method;         ///< "GET", "POST", ...
-  std::string target;         ///< path and query, e.g. "/metrics"
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< path and query, e.g. "/metrics"
   std::string body;
   std::string authorization;  ///< the Authorization header, if any (never logged)
   std::string content_type;
-  bool over_tcp = false;      ///< false: the unix socket (access by file permissions)
-  std::string peer;           ///< "tcp:127.0.0.1:50312" or "unix"
+  bool over_tcp = false;  ///< false: the unix socket (access by file permissions)
+  std::string peer;       ///< "tcp:127.0.0.1:50312" or "unix"
 };
 
 struct admin_reply {

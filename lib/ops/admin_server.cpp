@@ -39,7 +39,7 @@ using local = net::local::stream_protocol;
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t header_limit = std::size_t{16} * 1024;
 
 std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -125,8 +125,8 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
         ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       break;
     } else if (ec == http::error::body_limit) {
-      early = json_error(413, "request body larger than admin.max_body_size (" + std::to_string(cfg.max_body_bytes) +
-                                  " bytes)");
+      early = json_error(
+          413, "request body larger than admin.max_body_size (" + std::to_string(cfg.max_body_bytes) + " bytes)");
     } else if (ec == http::error::header_limit) {
       early = json_error(431, "request headers too large");
     } else if (ec) {

@@ -11,9 +11,9 @@
 #include "ops/admin_routes.hpp"
 #include "sync/timer.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <spdlog/logger.h>
 
 #include <chrono>
 #include <functional>

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 
 namespace ts::ops {
@@ -68,8 +68,9 @@ class json_sink final : public spdlog::sinks::base_sink<std::mutex> {
     char time[96];
     std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-    const std::string line = json_line(time, level_name(msg.level), std::string_view(msg.logger_name.data(), msg.logger_name.size()),
-                                       std::string_view(msg.payload.data(), msg.payload.size()));
+    const std::string line =
+        json_line(time, level_name(msg.level), std::string_view(msg.logger_name.data(), msg.logger_name.size()),
+                  std::string_view(msg.payload.data(), msg.payload.size()));
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }
@@ -96,8 +97,8 @@ message_fields parse_message(std::string_view m) {
   std::size_t e = 0;
   while (e < m.size() && event_char(m[e])) ++e;
   const std::string_view first = m.substr(0, e);
-  if (e > 0 && (e == m.size() || m[e] == ' ') && first.find('.') != std::string_view::npos &&
-      first.front() != '.' && first.back() != '.' && first.find('=') == std::string_view::npos) {
+  if (e > 0 && (e == m.size() || m[e] == ' ') && first.find('.') != std::string_view::npos && first.front() != '.' &&
+      first.back() != '.' && first.find('=') == std::string_view::npos) {
     out.event = std::string(first);
     i = e;
   }

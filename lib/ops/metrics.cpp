@@ -31,10 +31,14 @@ std::string_view type_name(metrics::type t) {
 
 void escape_into(std::string& out, std::string_view v, bool quote) {
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"' && quote) out += "\\\"";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"' && quote)
+      out += "\\\"";
+    else
+      out += c;
   }
 }
 
@@ -75,9 +79,7 @@ std::string render_value(double v) {
   return ec == std::errc{} ? std::string(buf, end) : std::string("NaN");
 }
 
-std::vector<double> metrics::latency_buckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-}
+std::vector<double> metrics::latency_buckets() { return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}; }
 
 void metrics::declare(std::string name, type t, std::string help, std::vector<double> buckets) {
   if (!valid_name(name)) throw std::logic_error("metrics: bad metric name '" + name + "'");
@@ -149,8 +151,8 @@ std::string metrics::render() const {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < f.bounds.size(); ++i) {
         cumulative += s.buckets[i];
-        out += name + "_bucket" + labels_with(lbl, "le", render_value(f.bounds[i])) + " " +
-               std::to_string(cumulative) + "\n";
+        out += name + "_bucket" + labels_with(lbl, "le", render_value(f.bounds[i])) + " " + std::to_string(cumulative) +
+               "\n";
       }
       out += name + "_bucket" + labels_with(lbl, "le", "+Inf") + " " + std::to_string(s.count) + "\n";
       out += name + "_sum" + lbl + " " + render_value(s.sum) + "\n";

@@ -14,7 +14,8 @@ void notify_reloading() {
   // MONOTONIC_USEC lets systemd (Type=notify-reload, v253+) match the reload.
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1'000'000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1'000ULL;
+  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1'000'000ULL +
+                    static_cast<unsigned long long>(ts.tv_nsec) / 1'000ULL;
   ::sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
 }
 void notify_stopping() { ::sd_notify(0, "STOPPING=1"); }

@@ -31,7 +31,7 @@ endpoint endpoint_or_throw(const config::psa_config& cfg) {
 
 }  // namespace
 
-cw_client::cw_client(net::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
+cw_client::cw_client(net::any_io_executor ex, const config::psa_config& cfg, const std::string& private_key,
                      spdlog::logger& log, const ts::clock& clk)
     : cfg_(cfg),
       log_(log),
@@ -52,10 +52,8 @@ net::awaitable<psa_result<http_response>> cw_client::call(http::verb method, std
   req.method = method;
   req.target = std::move(target);
   req.body = std::move(body);
-  req.headers = {{"Authorization", auth_},
-                 {"clientId", cfg_.client_id},
-                 {"Accept", accept_},
-                 {"Cache-Control", "no-cache"}};
+  req.headers = {
+      {"Authorization", auth_}, {"clientId", cfg_.client_id}, {"Accept", accept_}, {"Cache-Control", "no-cache"}};
   ++requests_;
   auto sent = co_await http_.send(std::move(req));
   if (observer_) {
@@ -119,16 +117,19 @@ net::awaitable<psa_result<void>> cw_client::connect() {
     req.headers = {{"Accept", "application/json"}};
     ++requests_;
     auto sent = co_await http_.send(std::move(req));
-    if (!sent) co_return psa_failure{psa_failure::kind::transport, 0, {}, "codebase discovery: " + sent.error().to_string()};
+    if (!sent)
+      co_return psa_failure{psa_failure::kind::transport, 0, {}, "codebase discovery: " + sent.error().to_string()};
     if (sent->status != 200) {
-      psa_failure f{psa_failure::kind::server, static_cast<int>(sent->status), parse_cw_error(sent->status, sent->body),
-                    "codebase discovery"};
+      psa_failure f{psa_failure::kind::server, static_cast<int>(sent->status),
+                    parse_cw_error(static_cast<int>(sent->status), sent->body), "codebase discovery"};
       if (sent->status < 500) f.what = psa_failure::kind::rejected;
       co_return f;
     }
     auto cb = parse_codebase(sent->body);
     if (!cb)
-      co_return psa_failure{psa_failure::kind::auth, 0, {},
+      co_return psa_failure{psa_failure::kind::auth,
+                            0,
+                            {},
                             "ConnectWise does not know company id '" + cfg_.company_id +
                                 "' (companyinfo answered null): check psa.company_id and psa.site"};
     codebase = *cb;
@@ -145,8 +146,12 @@ net::awaitable<psa_result<ticket_info>> cw_client::create_ticket(const ticket_cr
   auto res = co_await call(http::verb::post, prefix_ + "/service/tickets", encode_ticket_create(t), false);
   if (!res) co_return res.error();
   auto ticket = parse_ticket(res->body);
-  if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                     "ticket create answered without a ticket id", true};
+  if (!ticket)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "ticket create answered without a ticket id",
+                          true};
   co_return *ticket;
 }
 
@@ -154,8 +159,11 @@ net::awaitable<psa_result<std::optional<ticket_info>>> cw_client::find_ticket_by
   auto res = co_await call(http::verb::get, ticket_by_xref_target(prefix_, xref), {}, true);
   if (!res) co_return res.error();
   auto list = parse_ticket_list(res->body);
-  if (!list) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                   "ticket search answered something other than a ticket list"};
+  if (!list)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "ticket search answered something other than a ticket list"};
   std::optional<ticket_info> best;
   for (auto& t : *list) {
     if (t.external_xref != xref) continue;  // never trust a search alone
@@ -174,12 +182,13 @@ net::awaitable<psa_result<ticket_info>> cw_client::get_ticket(std::int64_t id) {
 
 net::awaitable<psa_result<ticket_info>> cw_client::patch_ticket(std::int64_t id, const std::vector<patch_op>& ops) {
   // Replace operations set absolute values: repeating one is harmless.
-  auto res = co_await call(http::verb::patch, prefix_ + "/service/tickets/" + std::to_string(id), encode_patch(ops),
-                           true);
+  auto res =
+      co_await call(http::verb::patch, prefix_ + "/service/tickets/" + std::to_string(id), encode_patch(ops), true);
   if (!res) co_return res.error();
   auto ticket = parse_ticket(res->body);
-  if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                     "ticket patch answered without a ticket"};
+  if (!ticket)
+    co_return psa_failure{
+        psa_failure::kind::protocol, static_cast<int>(res->status), {}, "ticket patch answered without a ticket"};
   co_return *ticket;
 }
 
@@ -189,20 +198,23 @@ net::awaitable<psa_result<note_info>> cw_client::post_note(std::int64_t ticket_i
                            encode_note(text, area), false);
   if (!res) co_return res.error();
   auto note = parse_note(res->body);
-  if (!note) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                   "note create answered without a note id", true};
+  if (!note)
+    co_return psa_failure{
+        psa_failure::kind::protocol, static_cast<int>(res->status), {}, "note create answered without a note id", true};
   co_return *note;
 }
 
 net::awaitable<psa_result<std::vector<note_info>>> cw_client::recent_notes(std::int64_t ticket_id) {
-  auto res = co_await call(http::verb::get,
-                           prefix_ + "/service/tickets/" + std::to_string(ticket_id) +
-                               "/notes?orderBy=id%20desc&pageSize=100",
-                           {}, true);
+  auto res = co_await call(
+      http::verb::get,
+      prefix_ + "/service/tickets/" + std::to_string(ticket_id) + "/notes?orderBy=id%20desc&pageSize=100", {}, true);
   if (!res) co_return res.error();
   auto notes = parse_note_list(res->body);
-  if (!notes) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                    "note list answered something other than a list"};
+  if (!notes)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "note list answered something other than a list"};
   co_return std::move(*notes);
 }
 
@@ -210,12 +222,15 @@ net::awaitable<psa_result<std::vector<named_ref>>> cw_client::list(std::string p
   std::vector<named_ref> all;
   for (int page = 1;; ++page) {
     const char sep = path.find('?') == std::string::npos ? '?' : '&';
-    auto res = co_await call(http::verb::get,
-                             prefix_ + path + sep + "pageSize=1000&page=" + std::to_string(page), {}, true);
+    auto res =
+        co_await call(http::verb::get, prefix_ + path + sep + "pageSize=1000&page=" + std::to_string(page), {}, true);
     if (!res) co_return res.error();
     auto items = parse_named_list(res->body);
-    if (!items) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                      "lookup " + path + " answered something other than a list"};
+    if (!items)
+      co_return psa_failure{psa_failure::kind::protocol,
+                            static_cast<int>(res->status),
+                            {},
+                            "lookup " + path + " answered something other than a list"};
     const bool more = items->size() == 1000 && res->link.find("rel=\"next\"") != std::string::npos;
     all.insert(all.end(), items->begin(), items->end());
     if (!more) break;
@@ -252,14 +267,19 @@ net::awaitable<psa_result<std::vector<named_ref>>> cw_client::sources() { return
 net::awaitable<psa_result<std::optional<named_ref>>> cw_client::find_company(std::string identifier) {
   auto target = company_by_identifier_target(prefix_, identifier);
   if (!target)
-    co_return psa_failure{psa_failure::kind::rejected, 0, {},
-                          "company identifier '" + identifier +
-                              "' contains both ' and \": ConnectWise conditions cannot quote it"};
+    co_return psa_failure{
+        psa_failure::kind::rejected,
+        0,
+        {},
+        "company identifier '" + identifier + "' contains both ' and \": ConnectWise conditions cannot quote it"};
   auto res = co_await call(http::verb::get, std::move(*target), {}, true);
   if (!res) co_return res.error();
   auto list = parse_company_list(res->body);
-  if (!list) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                   "company search answered something other than a company list"};
+  if (!list)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "company search answered something other than a company list"};
   const auto lower = [](std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -278,8 +298,11 @@ net::awaitable<psa_result<std::vector<named_ref>>> cw_client::custom_fields() {
   auto res = co_await call(http::verb::get, prefix_ + "/service/tickets?pageSize=1&fields=id,customFields", {}, true);
   if (!res) co_return res.error();
   auto defs = parse_custom_field_defs(res->body);
-  if (!defs) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {},
-                                   "ticket list answered without readable customFields"};
+  if (!defs)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "ticket list answered without readable customFields"};
   co_return std::move(*defs);
 }
 
@@ -317,8 +340,7 @@ net::awaitable<permission_check> cw_client::probe(permission p, std::int64_t clo
         co_return no_verdict("cannot probe: no closed status id to move the probe ticket to");
       // The PATCH must hit a ticket that does not exist, so nothing can change.
       auto exists = co_await call(http::verb::get, ticket, {}, true);
-      if (exists)
-        co_return no_verdict("cannot probe: ticket " + std::to_string(probe_ticket_id) + " exists");
+      if (exists) co_return no_verdict("cannot probe: ticket " + std::to_string(probe_ticket_id) + " exists");
       if (exists.error().http_status != 404)
         co_return no_verdict("cannot probe: checking that ticket " + std::to_string(probe_ticket_id) +
                              " does not exist failed: " + exists.error().to_string());

@@ -14,9 +14,9 @@
 #include "psa/failure.hpp"
 #include "psa/https_client.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
-#include <spdlog/logger.h>
 
 #include <chrono>
 #include <functional>
@@ -29,15 +29,15 @@ namespace ts::psa {
 /// One request as the metrics see it.
 struct call_record {
   std::string_view method;
-  std::string endpoint;   ///< endpoint_label() of the target
-  int status = 0;         ///< HTTP status; 0 when no answer came
-  std::chrono::duration<double> took{};    ///< send to answer (or failure)
+  std::string endpoint;                  ///< endpoint_label() of the target
+  int status = 0;                        ///< HTTP status; 0 when no answer came
+  std::chrono::duration<double> took{};  ///< send to answer (or failure)
 };
 
 class cw_client final : public client {
  public:
   /// `private_key` is kept in memory only to build the Authorization header.
-  cw_client(boost::asio::any_io_executor ex, const config::psa_config& cfg, std::string private_key,
+  cw_client(boost::asio::any_io_executor ex, const config::psa_config& cfg, const std::string& private_key,
             spdlog::logger& log, const ts::clock& clk);
 
   /// Resolves the codebase (configured, or GET /login/companyinfo/{companyId})
@@ -53,7 +53,8 @@ class cw_client final : public client {
   boost::asio::awaitable<psa_result<ticket_info>> get_ticket(std::int64_t id);
   /// PATCH with replace operations; the answer is the updated ticket.
   boost::asio::awaitable<psa_result<ticket_info>> patch_ticket(std::int64_t id, const std::vector<patch_op>& ops);
-  boost::asio::awaitable<psa_result<note_info>> post_note(std::int64_t ticket_id, std::string_view text, note_area area);
+  boost::asio::awaitable<psa_result<note_info>> post_note(std::int64_t ticket_id, std::string_view text,
+                                                          note_area area);
   /// The ticket's newest notes (up to 100), newest first.
   boost::asio::awaitable<psa_result<std::vector<note_info>>> recent_notes(std::int64_t ticket_id);
 
@@ -119,7 +120,7 @@ class cw_client final : public client {
   const ts::clock& clock_;
   endpoint endpoint_;
   https_client http_;
-  std::string auth_;    // the Authorization value; never logged
+  std::string auth_;  // the Authorization value; never logged
   std::string accept_;
   std::string prefix_;  // "/v2025_1/apis/3.0" once connected
   std::uint64_t requests_ = 0;

@@ -71,7 +71,8 @@ result<ticket_info> ticket_from_json(const json& j) {
   t.id = *id;
   t.summary = string_or_empty(j, "summary");
   t.external_xref = string_or_empty(j, "externalXRef");
-  if (auto c = j.find("company"); c != j.end() && c->is_object()) t.company_identifier = string_or_empty(*c, "identifier");
+  if (auto c = j.find("company"); c != j.end() && c->is_object())
+    t.company_identifier = string_or_empty(*c, "identifier");
   t.board_id = ref_id(j, "board");
   t.status_id = ref_id(j, "status");
   t.priority_id = ref_id(j, "priority");
@@ -328,9 +329,11 @@ std::string endpoint_label(std::string_view target) {
   std::size_t pos = 0;
   while (pos < target.size()) {
     const auto next = target.find('/', pos + 1);
-    const std::string_view seg = target.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+    const std::string_view seg =
+        target.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
     const std::string_view name = seg.substr(1);
-    const bool numeric = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool numeric =
+        !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
     out += numeric ? std::string_view("/{id}") : seg;
     if (out.size() > 80) break;  // not an endpoint we call; keep the label short
     pos = next == std::string_view::npos ? target.size() : next;

@@ -46,9 +46,9 @@ cw_error parse_cw_error(int http_status, std::string_view body);
 
 /// Where the API lives.
 struct endpoint {
-  std::string host;        ///< e.g. "api-na.myconnectwise.net"
+  std::string host;  ///< e.g. "api-na.myconnectwise.net"
   std::string port = "443";
-  bool cloud = true;       ///< cloud region (api- host) vs on-premise URL
+  bool cloud = true;  ///< cloud region (api- host) vs on-premise URL
 };
 
 /// Maps a configured site to its endpoint: na, eu, au, aus, za and staging to
@@ -93,9 +93,9 @@ std::optional<std::string> condition_literal(std::string_view value);
 
 /// One value of a ticket custom field, as sent on create (`CustomFieldValue`).
 struct custom_field_value {
-  std::int64_t id = 0;   ///< the field definition's id (see parse_custom_field_defs)
-  std::string caption;   ///< informational (read-only in CW); omitted when empty
-  std::string value;     ///< sent as a JSON string
+  std::int64_t id = 0;  ///< the field definition's id (see parse_custom_field_defs)
+  std::string caption;  ///< informational (read-only in CW); omitted when empty
+  std::string value;    ///< sent as a JSON string
 };
 
 /// What ticketsync sends to create a ticket (ids already resolved).
@@ -107,13 +107,13 @@ struct ticket_create {
   std::int64_t priority_id = 0;
   std::string initial_description;
   std::string external_xref;
-  std::string severity;  ///< Low | Medium | High; omitted when empty
-  std::string impact;    ///< Low | Medium | High; omitted when empty
-  std::optional<std::int64_t> type_id;     ///< `type` (board type); omitted when unset
-  std::optional<std::int64_t> subtype_id;  ///< `subType`; omitted when unset
-  std::optional<std::int64_t> item_id;     ///< `item`; omitted when unset
-  std::optional<std::int64_t> team_id;     ///< `team` (board team); omitted when unset
-  std::optional<std::int64_t> source_id;   ///< `source`; omitted when unset
+  std::string severity;                           ///< Low | Medium | High; omitted when empty
+  std::string impact;                             ///< Low | Medium | High; omitted when empty
+  std::optional<std::int64_t> type_id;            ///< `type` (board type); omitted when unset
+  std::optional<std::int64_t> subtype_id;         ///< `subType`; omitted when unset
+  std::optional<std::int64_t> item_id;            ///< `item`; omitted when unset
+  std::optional<std::int64_t> team_id;            ///< `team` (board team); omitted when unset
+  std::optional<std::int64_t> source_id;          ///< `source`; omitted when unset
   std::vector<custom_field_value> custom_fields;  ///< `customFields`; omitted when empty
 };
 
@@ -150,9 +150,9 @@ std::string ticket_by_xref_target(std::string_view prefix, std::string_view xref
 struct named_ref {
   std::int64_t id = 0;
   std::string name;
-  bool closed_status = false;  ///< board statuses: closedStatus
-  bool inactive = false;       ///< inactive / inactiveFlag
-  bool default_flag = false;   ///< defaultFlag
+  bool closed_status = false;          ///< board statuses: closedStatus
+  bool inactive = false;               ///< inactive / inactiveFlag
+  bool default_flag = false;           ///< defaultFlag
   std::vector<std::int64_t> type_ids;  ///< board subtypes: typeAssociationIds (the types it may go with)
 };
 

@@ -28,9 +28,9 @@ struct psa_failure {
   };
   kind what = kind::transport;
   int http_status = 0;
-  cw_error cw;                      ///< for HTTP answers
-  std::string detail;               ///< human-readable, never contains secrets
-  bool maybe_applied = false;       ///< the server may have acted on the request
+  cw_error cw;                 ///< for HTTP answers
+  std::string detail;          ///< human-readable, never contains secrets
+  bool maybe_applied = false;  ///< the server may have acted on the request
   std::chrono::milliseconds retry_after{0};
 
   std::string to_string() const;
@@ -45,8 +45,7 @@ using psa_result = boost::system::result<T, psa_failure>;
 /// or unreadable), 401/403 auth, 5xx server (maybe applied unless the request
 /// is idempotent: a proxy may time out after the server acted), any other
 /// status rejected. `cw` holds the parsed error body.
-psa_failure classify_http(int status, std::string_view body, std::string_view retry_after, sys_ms now,
-                          bool idempotent);
+psa_failure classify_http(int status, std::string_view body, std::string_view retry_after, sys_ms now, bool idempotent);
 
 /// A failure that is not an HTTP answer: a request that got no (usable)
 /// answer, or a name that does not resolve.

@@ -2,6 +2,7 @@
 
 #include "psa/cw_codec.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/version.hpp>
-#include <openssl/ssl.h>
 
 #include <stdexcept>
 
@@ -100,8 +100,9 @@ https_client::open() {
   boost::system::error_code addr_ec;
   net::ip::make_address(opts_.host, addr_ec);
   if (addr_ec && !SSL_set_tlsext_host_name(conn->stream.native_handle(), opts_.host.c_str()))
-    co_return transport_failure{boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()),
-                                "handshake", false};
+    co_return transport_failure{
+        boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()), "handshake",
+        false};
   conn->stream.set_verify_callback(ssl::host_name_verification(opts_.host));
 
   tcp_layer.expires_after(opts_.handshake_timeout);

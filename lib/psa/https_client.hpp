@@ -29,7 +29,7 @@ struct http_request {
   boost::beast::http::verb method = boost::beast::http::verb::get;
   std::string target;  ///< origin-form, e.g. "/v2025_1/apis/3.0/service/tickets"
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;    ///< sent with Content-Type: application/json when non-empty
+  std::string body;  ///< sent with Content-Type: application/json when non-empty
 };
 
 struct http_response {

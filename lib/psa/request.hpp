@@ -70,8 +70,8 @@ struct list_names {
 };
 }  // namespace req
 
-using request = std::variant<req::create_ticket, req::find_ticket, req::get_ticket, req::patch_ticket,
-                             req::post_note, req::list_notes, req::list_names>;
+using request = std::variant<req::create_ticket, req::find_ticket, req::get_ticket, req::patch_ticket, req::post_note,
+                             req::list_notes, req::list_names>;
 
 /// Whether repeating the request blindly could do harm (a second ticket, a
 /// second note). Such a request is marked sent in the store before it leaves,
@@ -88,8 +88,8 @@ std::string describe(const request& r);
 ///   post_note                               -> note_info
 ///   list_notes                              -> std::vector<note_info>, newest first
 ///   list_names                              -> std::vector<named_ref>
-using reply = std::variant<ticket_info, std::optional<ticket_info>, note_info, std::vector<note_info>,
-                           std::vector<named_ref>>;
+using reply =
+    std::variant<ticket_info, std::optional<ticket_info>, note_info, std::vector<note_info>, std::vector<named_ref>>;
 using answer = boost::system::result<reply, psa_failure>;
 
 /// The reply of a successful `a` as T, or nullptr when `a` failed or holds

@@ -8,10 +8,10 @@
 
 #include "core/issue_key.hpp"
 
-#include <kainjow/mustache.hpp>
-#include <nlohmann/json.hpp>
 #include <unicode/ubrk.h>
 #include <unicode/utext.h>
+#include <kainjow/mustache.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <limits>
@@ -30,8 +30,8 @@ using json = nlohmann::json;
 // ConnectWise's service ticket summary limit, in UTF-16 code units.
 constexpr std::size_t max_summary_units = 100;
 
-constexpr std::string_view ellipsis = "\u2026";            // 1 UTF-16 unit
-constexpr std::string_view replacement_char = "\uFFFD";    // stands in for an invalid byte
+constexpr std::string_view ellipsis = "\u2026";          // 1 UTF-16 unit
+constexpr std::string_view replacement_char = "\uFFFD";  // stands in for an invalid byte
 
 // One step of UTF-8 decoding: `bytes` consumed and UTF-16 `units` produced.
 // An ill-formed sequence (Unicode table 3-7: overlongs, surrogates, > U+10FFFF,
@@ -241,11 +241,11 @@ company_choice choose_company(const ts::event& ev, const config::companies_confi
     return {it->second, "companies.tenants." + ev.tenant, false};
   if (c.unmapped == config::unmapped_policy::default_company && !c.default_company.empty())
     return {c.default_company, "companies.default (tenant '" + ev.tenant + "' is not mapped)", false};
-  return {{},
-          "tenant '" + ev.tenant + "' (source '" + ev.source + "') is not mapped and " +
-              (c.unmapped == config::unmapped_policy::hold ? "companies.unmapped is hold"
-                                                           : "companies.default is not set"),
-          true};
+  return {
+      {},
+      "tenant '" + ev.tenant + "' (source '" + ev.source + "') is not mapped and " +
+          (c.unmapped == config::unmapped_policy::hold ? "companies.unmapped is hold" : "companies.default is not set"),
+      true};
 }
 
 mapping_result render_ticket(const ts::event& ev, const config::ticket_config& cfg, std::string company,

@@ -57,8 +57,8 @@ bool regex::search(std::string_view subject) const {
   if (!code_) return false;
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(code_->re, nullptr);
   if (md == nullptr) return false;
-  const int rc = pcre2_match(code_->re, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, md,
-                             code_->ctx);
+  const int rc =
+      pcre2_match(code_->re, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, md, code_->ctx);
   pcre2_match_data_free(md);
   return rc >= 0;
 }

@@ -104,7 +104,9 @@ bool match_event(const config::match_spec& m, const std::optional<regex>& title,
       return fail("category " + q(*ev.category) + " matches none of " + list_of(m.categories));
     why.push_back("category " + q(*ev.category) + " matches " + q(*it));
   }
-  const auto has_tag = [&](const std::string& t) { return std::find(ev.tags.begin(), ev.tags.end(), t) != ev.tags.end(); };
+  const auto has_tag = [&](const std::string& t) {
+    return std::find(ev.tags.begin(), ev.tags.end(), t) != ev.tags.end();
+  };
   if (!m.tags_any.empty()) {
     const auto it = std::find_if(m.tags_any.begin(), m.tags_any.end(), has_tag);
     if (it == m.tags_any.end()) return fail("tags " + list_of(ev.tags) + " include none of " + list_of(m.tags_any));
@@ -148,7 +150,7 @@ ruleset::ruleset(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg
     if (!r.match.title_regex.empty()) c.title = regex::compile(r.match.title_regex, nullptr);
     for (const auto& a : r.match.attributes)
       c.attributes.push_back(a.what == config::attribute_match::op::regex ? regex::compile(a.regex, nullptr)
-                                                                           : std::nullopt);
+                                                                          : std::nullopt);
     compiled_.push_back(std::move(c));
   }
 }
@@ -169,8 +171,11 @@ decision ruleset::decide(const ts::event& ev) const {
     }
   }
   if (d.rule_index < 0)
-    d.checks.push_back({"default", 0, true, {cfg_->rules.empty() ? "no rules: the top-level ticket applies"
-                                                                 : "no rule matched: the top-level ticket applies"}});
+    d.checks.push_back({"default",
+                        0,
+                        true,
+                        {cfg_->rules.empty() ? "no rules: the top-level ticket applies"
+                                             : "no rule matched: the top-level ticket applies"}});
   d.company = choose_company(ev, cfg_->companies);
   if (d.company.held) return d;
   auto rendered = render_ticket(ev, *d.ticket, d.company.identifier, d.rule);

@@ -19,16 +19,16 @@ namespace ts::rules {
 /// How one rule fared against an event.
 struct rule_check {
   std::string rule;
-  int line = 0;                  ///< where the rule is in the file (0: the default)
+  int line = 0;  ///< where the rule is in the file (0: the default)
   bool matched = false;
   std::vector<std::string> why;  ///< matched: each condition that held; else the first that failed
 };
 
 struct decision {
-  std::string rule = "default";   ///< the rule that decided
-  int rule_index = -1;            ///< into config.rules; -1 = the top-level ticket (no rule matched)
+  std::string rule = "default";                   ///< the rule that decided
+  int rule_index = -1;                            ///< into config.rules; -1 = the top-level ticket (no rule matched)
   const config::ticket_config* ticket = nullptr;  ///< that rule's ticket section (points into the config)
-  std::vector<rule_check> checks;  ///< every rule tried, in order, up to and including the match
+  std::vector<rule_check> checks;                 ///< every rule tried, in order, up to and including the match
   company_choice company;
   std::optional<desired_ticket> desired;  ///< unset when held or when rendering failed
   std::optional<mapping_error> error;     ///< rendering failed (a template error)

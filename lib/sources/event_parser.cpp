@@ -38,9 +38,9 @@ constexpr std::size_t max_title_bytes = 1000;
 // Offending values quoted in messages are cut to this many bytes.
 constexpr std::size_t max_quoted_bytes = 64;
 
-constexpr std::array<std::string_view, 13> known_fields = {
-    "source", "tenant", "issue_id", "state", "severity", "title", "description",
-    "category", "asset", "url", "tags", "updated_at", "attributes"};
+constexpr std::array<std::string_view, 13> known_fields = {"source", "tenant",      "issue_id",  "state", "severity",
+                                                           "title",  "description", "category",  "asset", "url",
+                                                           "tags",   "updated_at",  "attributes"};
 
 event_error field_error(std::string field, std::string message) {
   return event_error{std::move(field), std::move(message)};
@@ -137,10 +137,19 @@ event_error syntax_error(std::string_view text, const json::parse_error& e) {
   std::string reason(what.substr(0, what.find("; last read:")));
   // nlohmann's token names (lexer::token_type_name): the only things that can
   // follow "; expected ".
-  static constexpr std::string_view tokens[] = {
-      "'[', '{', or a literal", "end of input", "string literal", "number literal", "true literal", "false literal",
-      "null literal",           "'['",          "'{'",            "']'",            "'}'",          "':'",
-      "','"};
+  static constexpr std::string_view tokens[] = {"'[', '{', or a literal",
+                                                "end of input",
+                                                "string literal",
+                                                "number literal",
+                                                "true literal",
+                                                "false literal",
+                                                "null literal",
+                                                "'['",
+                                                "'{'",
+                                                "']'",
+                                                "'}'",
+                                                "':'",
+                                                "','"};
   for (std::string_view token : tokens) {
     const std::string suffix = "; expected " + std::string(token);
     if (what.ends_with(suffix)) {
@@ -188,8 +197,7 @@ std::string quote_value(const std::string& s) {
 // An unknown top-level key as it may appear in a message: unchanged when it
 // is short and free of control characters, else JSON-escaped and cut.
 std::string printable_key(const std::string& key) {
-  const bool plain = key.size() <= max_quoted_bytes &&
-                     std::none_of(key.begin(), key.end(), [](char c) {
+  const bool plain = key.size() <= max_quoted_bytes && std::none_of(key.begin(), key.end(), [](char c) {
                        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == '\'' || c == '\\';
                      });
   if (plain) return key;
@@ -246,8 +254,8 @@ boost::system::result<std::string, event_error> identity_part(const json& doc, c
   if (!s) return s;
   if (s->empty()) return field_error(name, "must not be empty");
   if (s->size() > max_id_bytes)
-    return field_error(name, "must be at most " + std::to_string(max_id_bytes) + " bytes (got " +
-                                 std::to_string(s->size()) + ")");
+    return field_error(
+        name, "must be at most " + std::to_string(max_id_bytes) + " bytes (got " + std::to_string(s->size()) + ")");
   if (auto c = find_control(*s, [](std::uint32_t) { return false; }))
     return field_error(name, "must not contain control characters (" + unicode_name(c->first) + " at byte " +
                                  std::to_string(c->second) + ")");
@@ -279,8 +287,8 @@ event_error too_deep_error(const std::string& field) {
 // document is never materialised, and remembers which top-level field it was in.
 struct depth_guard {
   bool too_deep = false;
-  std::string field;     ///< top-level field being parsed when too_deep was set
-  std::string current;   ///< top-level field being parsed now
+  std::string field;    ///< top-level field being parsed when too_deep was set
+  std::string current;  ///< top-level field being parsed now
 
   bool operator()(int depth, json::parse_event_t ev, json& parsed) {
     if (ev == json::parse_event_t::key && depth == 1 && parsed.is_string()) current = parsed.get<std::string>();
@@ -334,7 +342,8 @@ event_result parse_event(std::string_view json_text) {
   auto source = identity_part(doc, "source");
   if (!source) return source.error();
   if (*source == digest_source)
-    return field_error("source", "'" + std::string(digest_source) + "' is reserved for ticketsync's storm digest tickets");
+    return field_error("source",
+                       "'" + std::string(digest_source) + "' is reserved for ticketsync's storm digest tickets");
   ev.source = std::move(*source);
   auto tenant = identity_part(doc, "tenant");
   if (!tenant) return tenant.error();
@@ -378,8 +387,10 @@ event_result parse_event(std::string_view json_text) {
   if (!updated_at) return updated_at.error();
   auto t = parse_rfc3339(*updated_at);
   if (!t)
-    return field_error("updated_at", "must be an RFC 3339 timestamp with a time zone, e.g. "
-                                     "2026-01-02T03:04:05Z (got " + quote_value(*updated_at) + ")");
+    return field_error("updated_at",
+                       "must be an RFC 3339 timestamp with a time zone, e.g. "
+                       "2026-01-02T03:04:05Z (got " +
+                           quote_value(*updated_at) + ")");
   ev.updated_at = *t;
   ev.updated_at_text = std::move(*updated_at);
 
@@ -396,8 +407,8 @@ event_result parse_event(std::string_view json_text) {
     for (std::size_t i = 0; i < tags->size(); ++i) {
       const json& tag = (*tags)[i];
       if (!tag.is_string())
-        return field_error("tags[" + std::to_string(i) + "]", std::string("must be a string (got ") +
-                                                                 tag.type_name() + ")");
+        return field_error("tags[" + std::to_string(i) + "]",
+                           std::string("must be a string (got ") + tag.type_name() + ")");
       ev.tags.push_back(tag.get<std::string>());
     }
   }
@@ -429,7 +440,7 @@ void throw_exception_from_error(const batch_error& e, const boost::source_locati
 }
 
 boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(std::string_view body,
-                                                                                std::size_t max_events) {
+                                                                               std::size_t max_events) {
   const auto start = body.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos || body[start] != '[') {
     auto ev = parse_event(body);
@@ -442,10 +453,10 @@ boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(s
   // field, so the refusal reads as parse_event's for that element.
   struct array_guard {
     bool too_deep = false;
-    std::size_t index = 0;        ///< element being parsed when too_deep was set
-    std::string field;            ///< its top-level field then
-    std::size_t elements = 0;     ///< elements started so far
-    std::string current;          ///< top-level field of the current element
+    std::size_t index = 0;     ///< element being parsed when too_deep was set
+    std::string field;         ///< its top-level field then
+    std::size_t elements = 0;  ///< elements started so far
+    std::string current;       ///< top-level field of the current element
     bool operator()(int depth, json::parse_event_t ev, json& parsed) {
       const bool opens = ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start;
       if (depth == 1 && (opens || ev == json::parse_event_t::value)) {
@@ -474,8 +485,7 @@ boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(s
   if (doc.empty()) return batch_error{std::nullopt, document_error("the array holds no events")};
   if (doc.size() > max_events)
     return batch_error{std::nullopt, document_error("the array holds " + std::to_string(doc.size()) +
-                                                        " events; at most " + std::to_string(max_events) +
-                                                        " per request")};
+                                                    " events; at most " + std::to_string(max_events) + " per request")};
   std::vector<std::string> out;
   out.reserve(doc.size());
   for (std::size_t i = 0; i < doc.size(); ++i) {

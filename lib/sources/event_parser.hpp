@@ -62,7 +62,7 @@ struct batch_error {
 /// the batch. On success, the text of each event to store (an object body as
 /// given; array elements re-serialized).
 boost::system::result<std::vector<std::string>, batch_error> parse_event_batch(std::string_view body,
-                                                                                std::size_t max_events);
+                                                                               std::size_t max_events);
 
 }  // namespace ts::intake
 

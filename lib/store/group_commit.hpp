@@ -54,7 +54,7 @@ class group_commit {
     std::exception_ptr error;  ///< what fn threw
   };
   struct batch {
-    explicit batch(boost::asio::any_io_executor ex) : done(std::move(ex)) {}
+    explicit batch(const boost::asio::any_io_executor& ex) : done(ex) {}
     std::vector<write> writes;
     boost::asio::steady_timer done;  // waited on by the writers; cancelled when committed
     std::exception_ptr error;

@@ -162,8 +162,8 @@ struct store::statements {
         inbox_peek(db, "SELECT id, received_at, origin, body FROM inbox ORDER BY id LIMIT ?1"),
         inbox_delete(db, "DELETE FROM inbox WHERE id = ?1"),
         inbox_count(db, "SELECT COUNT(*) FROM inbox"),
-        issue_by_identity(db, sql({"SELECT ", issue_columns,
-                                   " FROM issues WHERE source = ?1 AND tenant = ?2 AND issue_id = ?3"})),
+        issue_by_identity(
+            db, sql({"SELECT ", issue_columns, " FROM issues WHERE source = ?1 AND tenant = ?2 AND issue_id = ?3"})),
         issue_by_id(db, sql({"SELECT ", issue_columns, " FROM issues WHERE id = ?1"})),
         issue_by_key(db, sql({"SELECT ", issue_columns, " FROM issues WHERE correlation_key = ?1"})),
         issue_insert(db,
@@ -172,10 +172,11 @@ struct store::statements {
                      " desired, applied, rule, tech_closed, digest)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
                      " ?19)"),
-        issue_update(db,
-                     "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6,"
-                     " generation = ?7, phase = ?8, resolved_at = ?9, desired = ?10, rule = ?11, tech_closed = ?12, digest = ?13"
-                     " WHERE id = ?1"),
+        issue_update(
+            db,
+            "UPDATE issues SET state = ?2, severity = ?3, last_event_at = ?4, event = ?5, updated_at = ?6,"
+            " generation = ?7, phase = ?8, resolved_at = ?9, desired = ?10, rule = ?11, tech_closed = ?12, digest = ?13"
+            " WHERE id = ?1"),
         issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
         issue_set_applied(db, "UPDATE issues SET applied = ?2, updated_at = ?3 WHERE id = ?1"),
         // NULL leaves a column as it is; ?3 = 1 takes the phase from what the ticket is known to be.
@@ -189,8 +190,9 @@ struct store::statements {
                   " VALUES (?1, ?2, ?3, ?4, ?4, ?4)"),
         op_by_id(db, sql({"SELECT ", operation_columns, " FROM operations WHERE id = ?1"})),
         op_has_pending(db, "SELECT EXISTS (SELECT 1 FROM operations WHERE issue = ?1 AND status = 'pending')"),
-        op_newest_pending(db, sql({"SELECT ", operation_columns,
-                                   " FROM operations WHERE issue = ?1 AND status = 'pending' ORDER BY id DESC LIMIT 1"})),
+        op_newest_pending(db,
+                          sql({"SELECT ", operation_columns,
+                               " FROM operations WHERE issue = ?1 AND status = 'pending' ORDER BY id DESC LIMIT 1"})),
         op_mark_sent(db,
                      "UPDATE operations SET sent = 1, sent_cause = 'interrupted', payload = ?3, updated_at = ?2"
                      " WHERE id = ?1 AND status = 'pending'"),
@@ -220,10 +222,10 @@ struct store::statements {
                 "UPDATE operations SET status = 'dead', last_error = ?2, updated_at = ?3"
                 " WHERE id = ?1 AND status = 'pending'"),
         all_counts(db,
-               "SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM issues),"
-               " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
-               " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
-               " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)"),
+                   "SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM issues),"
+                   " (SELECT COUNT(*) FROM operations WHERE status = 'pending'),"
+                   " (SELECT COUNT(*) FROM operations WHERE status = 'dead'),"
+                   " (SELECT COUNT(*) FROM issues WHERE ticket_id IS NOT NULL), (SELECT COUNT(*) FROM held_events)"),
         history_insert(db, "INSERT INTO history (issue, at, kind, operation, detail) VALUES (?1, ?2, ?3, ?4, ?5)"),
         runtime_upsert(db,
                        "INSERT INTO runtime (key, value, updated_at) VALUES (?1, ?2, ?3)"
@@ -246,8 +248,7 @@ store::store(const std::string& path) {
   // SQLite opens lazily: a file that is not a database, or a directory we
   // cannot write, fails at the first PRAGMA, so all of these count as "open".
   try {
-    db_ = std::make_unique<SQLite::Database>(path,
-                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
     // Before journal_mode: switching to WAL needs a lock another process may hold.
     db_->setBusyTimeout(5000);
     const std::string mode = db_->execAndGet("PRAGMA journal_mode = WAL").getString();
@@ -610,8 +611,8 @@ counts store::get_counts() {
 
 // The statements below, but add_history, are not on hot paths: prepared per call.
 
-void store::hold_event(const inbox_row& row, std::string_view source, std::string_view tenant,
-                       std::string_view reason, sys_ms now) {
+void store::hold_event(const inbox_row& row, std::string_view source, std::string_view tenant, std::string_view reason,
+                       sys_ms now) {
   SQLite::Statement s(*db_,
                       "INSERT INTO held_events (received_at, origin, body, source, tenant, reason, held_at)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -685,9 +686,10 @@ std::int64_t store::creates_since(std::string_view tenant, sys_ms since) {
 }
 
 void store::put_directory(std::string_view kind, std::int64_t scope, std::string_view body, sys_ms fetched_at) {
-  SQLite::Statement s(*db_,
-                      "INSERT INTO directory (kind, scope, body, fetched_at) VALUES (?1, ?2, ?3, ?4)"
-                      " ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at");
+  SQLite::Statement s(
+      *db_,
+      "INSERT INTO directory (kind, scope, body, fetched_at) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at");
   s.bind(1, std::string(kind));
   s.bind(2, scope);
   s.bind(3, std::string(body));
@@ -771,8 +773,7 @@ dead_letter_change store::retry_dead_letter(std::int64_t id, std::string_view wh
   return settle_dead_letter(id, "retry", who, reason, now);
 }
 
-dead_letter_change store::drop_dead_letter(std::int64_t id, std::string_view who, std::string_view reason,
-                                           sys_ms now) {
+dead_letter_change store::drop_dead_letter(std::int64_t id, std::string_view who, std::string_view reason, sys_ms now) {
   return settle_dead_letter(id, "drop", who, reason, now);
 }
 
@@ -806,8 +807,7 @@ dead_letter_change store::settle_dead_letter(std::int64_t id, std::string_view a
 }
 
 void store::clear_rerender(std::int64_t op, sys_ms now) {
-  SQLite::Statement s(*db_,
-                      "UPDATE operations SET rerender = 0, updated_at = ?2 WHERE id = ?1 AND status = 'pending'");
+  SQLite::Statement s(*db_, "UPDATE operations SET rerender = 0, updated_at = ?2 WHERE id = ?1 AND status = 'pending'");
   s.bind(1, op);
   s.bind(2, to_unix_ms(now));
   if (s.exec() == 0) no_pending_operation(op);

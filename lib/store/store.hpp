@@ -80,9 +80,9 @@ struct history_entry {
 
 /// A cached list of ConnectWise names (the name cache's rows).
 struct directory_entry {
-  std::string kind;  ///< boards, statuses, priorities, types, ... (psa::name_list's names)
+  std::string kind;        ///< boards, statuses, priorities, types, ... (psa::name_list's names)
   std::int64_t scope = 0;  ///< the board id for per-board lists, else 0
-  std::string body;  ///< JSON
+  std::string body;        ///< JSON
   sys_ms fetched_at{};
 };
 
@@ -102,8 +102,8 @@ struct issue_update {
 
 /// How a failed attempt is scheduled again.
 struct retry_plan {
-  sys_ms next{};       ///< when to try again
-  std::string error;   ///< the failure, for `status` and the log
+  sys_ms next{};      ///< when to try again
+  std::string error;  ///< the failure, for `status` and the log
   /// The request was answered with an error: certainly not applied, so the
   /// next attempt need not look it up first (sent = 0).
   bool clear_sent = false;

@@ -174,8 +174,7 @@ void wal_sync::run_checkpoints() {
       // The rest needs the write lock: take it while the next commit's thread
       // waits. With no commit within 50 ms nothing contends for it anyway.
       cycle_ = cycle::wants_pause;
-      cycle_changed_.wait_for(lock, std::chrono::milliseconds(50),
-                              [this] { return stop_ || cycle_ == cycle::paused; });
+      cycle_changed_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_ || cycle_ == cycle::paused; });
       const bool paused = cycle_ == cycle::paused;
       if (!paused) cycle_ = cycle::finishing;  // no commit pauses from now on
       lock.unlock();

@@ -103,13 +103,13 @@ class wal_sync {
  private:
   /// Where the checkpoint cycle is; guarded by mutex_.
   enum class cycle {
-    idle,            ///< waiting for the WAL to reach checkpoint_frames
-    due,             ///< a commit reached it; the thread starts
-    copying,         ///< PASSIVE checkpoint, beside the commits
-    wants_pause,     ///< the next commit pauses its thread
-    paused,          ///< the committing thread waits; the FULL checkpoint runs
-    finishing,       ///< the FULL checkpoint runs (no commit came to pause)
-    cooling,         ///< a checkpoint failed: none for a second
+    idle,         ///< waiting for the WAL to reach checkpoint_frames
+    due,          ///< a commit reached it; the thread starts
+    copying,      ///< PASSIVE checkpoint, beside the commits
+    wants_pause,  ///< the next commit pauses its thread
+    paused,       ///< the committing thread waits; the FULL checkpoint runs
+    finishing,    ///< the FULL checkpoint runs (no commit came to pause)
+    cooling,      ///< a checkpoint failed: none for a second
   };
   static int on_wal_commit(void* self, ::sqlite3* db, const char* name, int frames);
   void run_syncs();

@@ -148,7 +148,7 @@ struct engine_stats {
   std::uint64_t digested = 0;           ///< new issues folded into a storm digest ticket
   std::uint64_t technician_closed = 0;  ///< tickets found closed by a person
   std::uint64_t reloads = 0;
-  std::uint64_t rate_waits = 0;          ///< requests held back by the budget or a 429 pause
+  std::uint64_t rate_waits = 0;  ///< requests held back by the budget or a 429 pause
   double rate_wait_seconds = 0;
   /// Operations by {kind, outcome}: done, skipped, retry, dead.
   std::map<std::pair<std::string, std::string>, std::uint64_t> operations;

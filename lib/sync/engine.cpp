@@ -97,8 +97,7 @@ void apply_writes(store::store& st, const std::vector<write>& writes, sys_ms now
                    [&](const wr::advance_step& a) { st.advance_step(a.op, a.step, now); },
                    [&](const wr::complete& c) { st.complete_operation(c.op, now); },
                    [&](const wr::retry& r) {
-                     st.retry_operation(r.op, store::retry_plan{r.next, r.error, r.clear_sent, r.counts, r.cause},
-                                        now);
+                     st.retry_operation(r.op, store::retry_plan{r.next, r.error, r.clear_sent, r.counts, r.cause}, now);
                    },
                    [&](const wr::dead_letter& d) { st.fail_operation(d.op, d.info, now); },
                    [&](const wr::clear_rerender& c) { st.clear_rerender(c.op, now); },
@@ -191,7 +190,8 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   // Drain: in-flight operations finish (their requests have deadlines) or are
   // left in the store as they are, to be recovered at the next start.
   const auto deadline = clk.steady_now() + drain;
-  while (!flight_->issues.empty() && clk.steady_now() < deadline) co_await wake_.wait_for(std::chrono::milliseconds{50});
+  while (!flight_->issues.empty() && clk.steady_now() < deadline)
+    co_await wake_.wait_for(std::chrono::milliseconds{50});
   if (!flight_->issues.empty())
     deps_.log.warn("sync.drain_timeout {} operation(s) still in flight; they will be recovered at the next start",
                    flight_->issues.size());

@@ -22,9 +22,9 @@
 #include "sync/planner.hpp"
 #include "sync/timer.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <spdlog/logger.h>
 
 #include <memory>
 #include <set>
@@ -37,8 +37,8 @@ struct engine_deps {
   store::group_commit& commits;  ///< the daemon's one group commit (the intake shares it)
   psa::client& client;
   spdlog::logger& log;
-  timer_source& timers;          ///< the clock, and sleeping on it
-  random_source& random;         ///< backoff jitter
+  timer_source& timers;   ///< the clock, and sleeping on it
+  random_source& random;  ///< backoff jitter
 };
 
 class engine {
@@ -89,7 +89,7 @@ class engine {
 
   boost::asio::any_io_executor ex_;
   engine_deps deps_;
-  std::shared_ptr<const config::config> cfg_;   // in effect; swapped by reload()
+  std::shared_ptr<const config::config> cfg_;    // in effect; swapped by reload()
   std::shared_ptr<const rules::ruleset> rules_;  // the mapping of cfg_
   wakeup wake_;
   bool stopping_ = false;

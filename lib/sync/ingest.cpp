@@ -1,8 +1,8 @@
 #include "sync/ingest.hpp"
 
 #include "core/text.hpp"
-#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
+#include "sources/event_parser.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -73,8 +73,8 @@ struct builder {
     d.desired.custom_fields.clear();
     d.desired.external_xref = d.correlation_key;
     res.writes.push_back(wr::save_issue{std::move(d), issue_ref::which::digest, std::nullopt});
-    res.writes.push_back(wr::add_operation{issue_ref::new_digest(), op_kind::create, op_payload{}, std::nullopt,
-                                           std::nullopt});
+    res.writes.push_back(
+        wr::add_operation{issue_ref::new_digest(), op_kind::create, op_payload{}, std::nullopt, std::nullopt});
     res.writes.push_back(decision_row(issue_ref::new_digest(), {{"plan", "storm digest ticket for tenant " + ev.tenant},
                                                                 {"ops", json::array({"create"})}}));
     note(notice::level::warn, "storm.started tenant=" + ev.tenant + " digest_issue=" + did.display() +
@@ -107,11 +107,11 @@ struct builder {
     res.writes.push_back(wr::add_operation{digest, op_kind::note, std::move(payload), issue_ref::self(), std::nullopt});
     res.ops.emplace_back("digest_note");
     if (!first)
-      res.writes.push_back(decision_row(issue_ref::self(),
-                                        {{"event_updated_at", ev.updated_at_text},
-                                         {"event_state", to_text(ev.state)},
-                                         {"plan", "storm digest member: state change noted on the digest ticket"},
-                                         {"ops", json::array({"digest_note"})}}));
+      res.writes.push_back(
+          decision_row(issue_ref::self(), {{"event_updated_at", ev.updated_at_text},
+                                           {"event_state", to_text(ev.state)},
+                                           {"plan", "storm digest member: state change noted on the digest ticket"},
+                                           {"ops", json::array({"digest_note"})}}));
   }
 };
 
@@ -161,7 +161,7 @@ ingest_result ingest(const ingest_input& in, const ingest_snapshot& snap, const 
   const ticket_fields fields = d.desired ? d.desired->fields() : ticket_fields{};
   std::optional<issue_snapshot> current;
   if (rec)
-    current = issue_snapshot{rec->state,       rec->last_event_at,     rec->phase,
+    current = issue_snapshot{rec->state,       rec->last_event_at,    rec->phase,
                              rec->resolved_at, rec->desired.fields(), rec->tech_closed};
   const plan p = plan_event(current, ev, fields, tcfg.lifecycle);
   res.planned = p;
@@ -204,9 +204,8 @@ ingest_result ingest(const ingest_input& in, const ingest_snapshot& snap, const 
       res.ops.emplace_back(to_text(kind));
       ++stats.dead;
       ++stats.operations[{std::string(to_text(kind)), "dead"}];
-      b.note(notice::level::error, "op.dead_lettered issue=" + key + " ticket=" + ticket_text(r.ticket_id) +
-                                       " kind=" + std::string(to_text(kind)) + " rule=" + d.rule + " reason=\"" +
-                                       error + "\"");
+      b.note(notice::level::error, "op.dead_lettered issue=" + key + " ticket=" + ticket_text(r.ticket_id) + " kind=" +
+                                       std::string(to_text(kind)) + " rule=" + d.rule + " reason=\"" + error + "\"");
     }
     return res;
   }
@@ -277,8 +276,10 @@ rerender_result rerender(const operation_record& op, const issue_record& issue, 
   res.writes.push_back(wr::clear_rerender{op.id});
   // Plan later events as if the operation will succeed, as when it was
   // planned (its dead letter set the phase back to what is known).
-  if (op.kind == op_kind::create || op.kind == op_kind::reopen) res.issue.phase = ticket_phase::open;
-  else if (op.kind == op_kind::close) res.issue.phase = ticket_phase::closed;
+  if (op.kind == op_kind::create || op.kind == op_kind::reopen)
+    res.issue.phase = ticket_phase::open;
+  else if (op.kind == op_kind::close)
+    res.issue.phase = ticket_phase::closed;
   // A storm digest ticket is not rendered by the rules.
   if (issue.identity.source != digest_source) {
     auto ev = intake::parse_event(issue.event_json);
@@ -302,8 +303,8 @@ rerender_result rerender(const operation_record& op, const issue_record& issue, 
     why["ops"] = json::array({to_text(op.kind)});
     res.writes.push_back(decision_row(issue_ref::existing(issue.id), why));
   }
-  res.writes.push_back(wr::update_issue{issue.id, res.issue.phase, false, std::nullopt, std::nullopt,
-                                        res.issue.desired, res.issue.rule});
+  res.writes.push_back(wr::update_issue{issue.id, res.issue.phase, false, std::nullopt, std::nullopt, res.issue.desired,
+                                        res.issue.rule});
   return res;
 }
 

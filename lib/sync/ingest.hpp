@@ -26,17 +26,17 @@ namespace ts::sync {
 
 /// What ingest must see beyond the event's issue (storm protection).
 struct ingest_reads {
-  bool storm = false;  ///< the tenant's creates in the last hour and its digest issue of this hour
+  bool storm = false;     ///< the tenant's creates in the last hour and its digest issue of this hour
   issue_identity digest;  ///< that digest issue's identity (when storm)
 };
 
 /// What the store holds that an event is decided on.
 struct ingest_snapshot {
-  std::optional<issue_record> issue;           ///< the event's issue, if seen before
-  std::optional<operation_record> newest_op;   ///< its newest pending operation (for coalescing)
-  bool newest_op_in_flight = false;            ///< ... which is executing now (cannot take more)
-  std::int64_t tenant_creates_last_hour = 0;   ///< when reads.storm
-  std::optional<issue_record> digest_issue;    ///< when reads.storm: the tenant's digest issue of this hour
+  std::optional<issue_record> issue;          ///< the event's issue, if seen before
+  std::optional<operation_record> newest_op;  ///< its newest pending operation (for coalescing)
+  bool newest_op_in_flight = false;           ///< ... which is executing now (cannot take more)
+  std::int64_t tenant_creates_last_hour = 0;  ///< when reads.storm
+  std::optional<issue_record> digest_issue;   ///< when reads.storm: the tenant's digest issue of this hour
 };
 
 /// What to read for `ev` given its issue as stored (nullopt: never seen).
@@ -46,7 +46,7 @@ ingest_reads reads_for(const event& ev, const std::optional<issue_record>& issue
 /// An inbox row, its event parsed once.
 struct ingest_input {
   const event& ev;
-  std::string_view body;    ///< the event's JSON as received (stored with the issue)
+  std::string_view body;  ///< the event's JSON as received (stored with the issue)
   std::int64_t inbox_id = 0;
   std::string_view origin;  ///< e.g. "spool:NAME"
   sys_ms received_at{};

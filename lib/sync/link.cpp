@@ -48,7 +48,8 @@ link_update psa_link::connected(steady_time now, sys_ms wall) {
   (void)now;
   link_update u;
   if (blocked_)
-    u.notices.push_back({notice::level::info, "psa.unblocked ConnectWise accepts the credentials again; sending resumes"});
+    u.notices.push_back(
+        {notice::level::info, "psa.unblocked ConnectWise accepts the credentials again; sending resumes"});
   blocked_ = false;
   failures_ = 0;
   set_state(link_state::connected, wall, u);

@@ -82,8 +82,7 @@ std::optional<psa::req::list_names> next_warmup(const name_cache& names, std::st
   return std::nullopt;
 }
 
-std::string not_found_message(std::string_view what, std::string_view name,
-                              const std::vector<psa::named_ref>& items) {
+std::string not_found_message(std::string_view what, std::string_view name, const std::vector<psa::named_ref>& items) {
   std::string msg = std::string(what) + " '" + std::string(name) + "' does not exist in ConnectWise";
   auto near = psa::closest_names(items, name);
   if (!near.empty()) {

@@ -73,7 +73,6 @@ class name_cache {
 std::optional<psa::req::list_names> next_warmup(const name_cache& names, std::string_view board, sys_ms now);
 
 /// "board 'X' does not exist in ConnectWise; closest: 'A', 'B'".
-std::string not_found_message(std::string_view what, std::string_view name,
-                              const std::vector<psa::named_ref>& items);
+std::string not_found_message(std::string_view what, std::string_view name, const std::vector<psa::named_ref>& items);
 
 }  // namespace ts::sync

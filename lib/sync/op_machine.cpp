@@ -1,8 +1,8 @@
 #include "sync/op_machine.hpp"
 
+#include "core/text.hpp"
 #include "sync/ingest.hpp"
 #include "sync/link.hpp"
-#include "core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -124,9 +124,9 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       issue_.ticket = ticket_state::closed;
       issue_.phase = ticket_phase::closed;
       issue_.tech_closed = true;
-      note(notice::level::warn, "ticket.closed_by_technician issue=" + key + " ticket=" +
-                                    ticket_text(issue_.ticket_id) + " policy=" +
-                                    std::string(to_text(tcfg_->lifecycle.on_technician_close)));
+      note(notice::level::warn, "ticket.closed_by_technician issue=" + key +
+                                    " ticket=" + ticket_text(issue_.ticket_id) +
+                                    " policy=" + std::string(to_text(tcfg_->lifecycle.on_technician_close)));
       return after_check(true, now);
     }
     case state::finding_ticket: {
@@ -144,8 +144,8 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       if (!items) return fail(unexpected_answer("a lookup"), false, now);
       const std::int64_t scope = psa::per_board(listing_.list) ? listing_.board : 0;
       env_.names.put(listing_.list, scope, *items, now);
-      out_.writes.push_back(wr::put_directory{std::string(to_text(listing_.list)), scope, name_cache::encode(*items),
-                                              now});
+      out_.writes.push_back(
+          wr::put_directory{std::string(to_text(listing_.list)), scope, name_cache::encode(*items), now});
       state_ = after_list_;
       if (state_ == state::adopting) return adopt(now);
       return state_ == state::creating ? prepare_create(now) : begin_patch(now);
@@ -170,9 +170,8 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       for (const auto& n : *notes) {
         if (n.text != note_text_) continue;
         ++env_.stats.notes_adopted;
-        note(notice::level::info, "note.adopted issue=" + key + " ticket=" + ticket_text(issue_.ticket_id) +
-                                      " note=" + std::to_string(n.id) +
-                                      " (posted by an earlier attempt whose answer was lost)");
+        note(notice::level::info, "note.adopted issue=" + key + " ticket=" + ticket_text(issue_.ticket_id) + " note=" +
+                                      std::to_string(n.id) + " (posted by an earlier attempt whose answer was lost)");
         return step_done(now);
       }
       return post_note(now);
@@ -189,8 +188,7 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       }
       ++env_.stats.notes_posted;
       note(notice::level::info, "ticket.noted issue=" + key + " ticket=" + ticket_text(issue_.ticket_id) +
-                                    " note=" + std::to_string(posted->id) +
-                                    " kind=" + std::string(to_text(which_)));
+                                    " note=" + std::to_string(posted->id) + " kind=" + std::string(to_text(which_)));
       return step_done(now);
     }
     case state::patching: {

@@ -51,22 +51,22 @@ struct machine_env {
   const rules::ruleset& rules;  ///< the mapping the operation started under
   name_cache& names;            ///< shared by the loop's operations; the machine fills it from its lookups
   engine_stats& stats;
-  random_source& random;        ///< backoff jitter
+  random_source& random;  ///< backoff jitter
   backoff_policy backoff;
 };
 
 class op_machine {
  public:
   enum class state {
-    idle,           ///< before start()
-    checking,       ///< GET the ticket: did a technician close it?
-    finding_ticket, ///< an earlier create's outcome is uncertain: search by externalXRef
-    adopting,       ///< found it: reading what it holds (its priority's name)
-    listing,        ///< fetching a name list the next request needs
-    creating,       ///< POST the ticket
-    finding_note,   ///< an earlier note's outcome is uncertain: read the ticket's notes
-    noting,         ///< POST the note
-    patching,       ///< PATCH fields or status
+    idle,            ///< before start()
+    checking,        ///< GET the ticket: did a technician close it?
+    finding_ticket,  ///< an earlier create's outcome is uncertain: search by externalXRef
+    adopting,        ///< found it: reading what it holds (its priority's name)
+    listing,         ///< fetching a name list the next request needs
+    creating,        ///< POST the ticket
+    finding_note,    ///< an earlier note's outcome is uncertain: read the ticket's notes
+    noting,          ///< POST the note
+    patching,        ///< PATCH fields or status
     finished,
   };
 
@@ -121,14 +121,14 @@ class op_machine {
   bool note_only_ = false;          ///< an update reduced to its note
   std::vector<step_kind> steps_;
   std::size_t step_ = 0;
-  bool adopted_ = false;            ///< the create found the ticket an earlier attempt made
+  bool adopted_ = false;                   ///< the create found the ticket an earlier attempt made
   std::optional<psa::ticket_info> found_;  ///< that ticket, while it is being adopted
   std::string note_text_;
-  note_kind which_ = note_kind::update;           ///< the note being posted
-  std::pair<std::int64_t, std::int64_t> created_ids_{};  ///< board and priority of the create (for the log)
+  note_kind which_ = note_kind::update;                          ///< the note being posted
+  std::pair<std::int64_t, std::int64_t> created_ids_{};          ///< board and priority of the create (for the log)
   std::set<std::pair<psa::name_list, std::int64_t>> refreshed_;  ///< lists fetched by this run
   std::vector<std::string> unresolved_;
-  next_step out_;                   ///< what the current call returns (writes gather here)
+  next_step out_;  ///< what the current call returns (writes gather here)
 };
 
 }  // namespace ts::sync

@@ -4,8 +4,8 @@
 #include "sync/op_machine.hpp"
 
 #include "core/text.hpp"
-#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
+#include "sources/event_parser.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -118,8 +118,10 @@ next_step op_machine::prepare_create(sys_ms now) {
   // ticket source), each resolved only when the rule sets it.
   const std::string rule_where = " (rule '" + d.rule + "', ticket.";
   const std::tuple<const char*, name_list, const std::string*, std::optional<std::int64_t>*> optional_names[] = {
-      {"type", name_list::types, &d.type, &body.type_id},       {"subtype", name_list::subtypes, &d.subtype, &body.subtype_id},
-      {"item", name_list::items, &d.item, &body.item_id},       {"team", name_list::teams, &d.team, &body.team_id},
+      {"type", name_list::types, &d.type, &body.type_id},
+      {"subtype", name_list::subtypes, &d.subtype, &body.subtype_id},
+      {"item", name_list::items, &d.item, &body.item_id},
+      {"team", name_list::teams, &d.team, &body.team_id},
       {"source", name_list::sources, &d.source, &body.source_id}};
   for (const auto& [what, list, name, out] : optional_names) {
     if (name->empty()) continue;

@@ -46,12 +46,12 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, c
     return stale;
   }
   p.phase_after = cur.phase;
-  p.resolved_at = open ? cur.resolved_at : (cur.state == issue_state::resolved && cur.resolved_at ? cur.resolved_at
-                                                                                                    : ev.updated_at);
+  p.resolved_at = open ? cur.resolved_at
+                       : (cur.state == issue_state::resolved && cur.resolved_at ? cur.resolved_at : ev.updated_at);
   // The issue came back within the window when its resolution is recent enough
   // (inclusive boundary: exactly reopen_window later still reopens).
-  const bool within_window = cur.resolved_at && policy.reopen_window.count() > 0 &&
-                             ev.updated_at - *cur.resolved_at <= policy.reopen_window;
+  const bool within_window =
+      cur.resolved_at && policy.reopen_window.count() > 0 && ev.updated_at - *cur.resolved_at <= policy.reopen_window;
 
   switch (cur.phase) {
     case ticket_phase::none:

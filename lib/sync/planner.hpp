@@ -42,12 +42,12 @@ std::pair<std::string, std::string> cw_severity_impact(ts::severity s) noexcept;
 
 /// What the store knows about an issue, as far as planning is concerned.
 struct issue_snapshot {
-  issue_state state = issue_state::open;  ///< of the newest applied event
-  sys_ms last_event_at{};                 ///< updated_at of the newest applied event
+  issue_state state = issue_state::open;    ///< of the newest applied event
+  sys_ms last_event_at{};                   ///< updated_at of the newest applied event
   ticket_phase phase = ticket_phase::none;  ///< after the queued operations
-  std::optional<sys_ms> resolved_at;      ///< updated_at of the event that resolved the issue
-  ticket_fields fields;                   ///< desired fields as of the newest applied event
-  bool technician_closed = false;         ///< the ticket was found closed while the issue was open
+  std::optional<sys_ms> resolved_at;        ///< updated_at of the event that resolved the issue
+  ticket_fields fields;                     ///< desired fields as of the newest applied event
+  bool technician_closed = false;           ///< the ticket was found closed while the issue was open
 };
 
 struct planned_op {
@@ -57,13 +57,13 @@ struct planned_op {
 };
 
 struct plan {
-  bool apply = false;              ///< the event is newer than anything applied: store it
-  std::vector<planned_op> ops;     ///< to queue, in order
+  bool apply = false;                             ///< the event is newer than anything applied: store it
+  std::vector<planned_op> ops;                    ///< to queue, in order
   ticket_phase phase_after = ticket_phase::none;  ///< the ticket's phase once they succeed
   std::optional<sys_ms> resolved_at;              ///< the issue's resolved_at after this event
-  bool new_generation = false;     ///< the create opens a new ticket for a returning issue
-  bool clear_technician_closed = false;  ///< the issue's technician_closed mark no longer applies
-  std::string_view reason;         ///< why, for logs and `explain`
+  bool new_generation = false;                    ///< the create opens a new ticket for a returning issue
+  bool clear_technician_closed = false;           ///< the issue's technician_closed mark no longer applies
+  std::string_view reason;                        ///< why, for logs and `explain`
 };
 
 /// Decides what `ev` (whose rendered fields are `fields`) means for an issue in
@@ -113,10 +113,10 @@ void fill_ticket_body(psa::ticket_create& body, const desired_ticket& desired, s
 ///   close:  [post_note,] patch_status       reopen: post_note, patch_status
 ///   note:   post_note                        update under on_update ignore: none
 enum class step_kind {
-  post_ticket,      ///< POST /service/tickets
-  patch_fields,     ///< PATCH changed fields (skipped when nothing changed)
-  patch_status,     ///< PATCH status (close / reopen), with changed fields for reopen
-  post_note,        ///< POST /service/tickets/{id}/notes
+  post_ticket,   ///< POST /service/tickets
+  patch_fields,  ///< PATCH changed fields (skipped when nothing changed)
+  patch_status,  ///< PATCH status (close / reopen), with changed fields for reopen
+  post_note,     ///< POST /service/tickets/{id}/notes
 };
 std::vector<step_kind> steps_of(op_kind kind, config::on_update_policy on_update, bool resolve_note);
 

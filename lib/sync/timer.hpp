@@ -49,7 +49,7 @@ boost::asio::awaitable<void> sleep_until(timer_source& timers, steady_time deadl
 /// notification is pending, else when notified or at the deadline.
 class wakeup {
  public:
-  wakeup(boost::asio::any_io_executor ex, timer_source& timers) : timers_(timers), timer_(std::move(ex)) {}
+  wakeup(const boost::asio::any_io_executor& ex, timer_source& timers) : timers_(timers), timer_(ex) {}
   void notify() {
     pending_ = true;
     timer_.cancel();

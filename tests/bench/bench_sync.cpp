@@ -69,46 +69,45 @@ using ts::test::setup_options;
 
 struct options {
   std::set<std::string> scenarios{"machine", "throughput", "latency50", "raw", "e2e", "rss", "profile", "slowdisk"};
-  int issues = 2000;                 // throughput: issues per run
+  int issues = 2000;  // throughput: issues per run
   std::vector<int> concurrency{8, 16, 32};
-  int reps = 3;                      // repetitions where cheap
-  int latency_issues = 500;          // latency50: issues per run
-  int raw_seconds = 5;               // raw: measured seconds per run
-  int e2e_events = 1000;             // e2e: opens spooled
-  double e2e_rate = 100;             // e2e: events per second
-  int rss_issues = 100'000;          // rss: creates
-  int rss_backlog = 10'000;          // rss: most events spooled but not yet a ticket
-  int rss_time_limit_s = 600;        // rss: stop feeding after this long
-  int backlog_events = 20'000;       // backlog (only when named): events spooled before the daemon starts
-  double slow_fsync_ms = 4.0;        // slowdisk: delay added to every fsync/fdatasync of the daemon
-  int wave_timeout_s = 300;          // any wait for the daemon
-  fs::path workdir;                  // default: $TMPDIR or /tmp
-  bool keep = false;                 // keep the work directories
+  int reps = 3;                 // repetitions where cheap
+  int latency_issues = 500;     // latency50: issues per run
+  int raw_seconds = 5;          // raw: measured seconds per run
+  int e2e_events = 1000;        // e2e: opens spooled
+  double e2e_rate = 100;        // e2e: events per second
+  int rss_issues = 100'000;     // rss: creates
+  int rss_backlog = 10'000;     // rss: most events spooled but not yet a ticket
+  int rss_time_limit_s = 600;   // rss: stop feeding after this long
+  int backlog_events = 20'000;  // backlog (only when named): events spooled before the daemon starts
+  double slow_fsync_ms = 4.0;   // slowdisk: delay added to every fsync/fdatasync of the daemon
+  int wave_timeout_s = 300;     // any wait for the daemon
+  fs::path workdir;             // default: $TMPDIR or /tmp
+  bool keep = false;            // keep the work directories
   std::string daemon_log_level = "info";
 };
 
 void usage() {
-  std::cout <<
-      "bench_sync [options]\n"
-      "  --scenarios LIST    comma-separated: raw,throughput,latency50,e2e,profile,slowdisk,rss (default:\n"
-      "                      all of these; backlog only when named). profile: one more run of throughput\n"
-      "                      (each concurrency), latency50 and e2e under perf trace, counting the daemon's\n"
-      "                      fsync/fdatasync calls and the time in them. slowdisk: throughput, latency50,\n"
-      "                      e2e and profile again with every daemon fsync made --slow-fsync-ms slower\n"
-      "  --slow-fsync-ms MS  slowdisk: the added delay (default 4, what this VM's disk showed when busy)\n"
-      "  --issues N          throughput: issues per run (default 2000)\n"
-      "  --concurrency LIST  throughput/raw: max_connections values (default 8,16,32)\n"
-      "  --reps R            repetitions of throughput, latency50, raw and e2e (default 3)\n"
-      "  --latency-issues N  latency50: issues per run (default 500)\n"
-      "  --raw-seconds S     raw: seconds measured per run (default 5)\n"
-      "  --e2e-events N      e2e: events spooled (default 1000) --e2e-rate R (default 100/s)\n"
-      "  --rss-issues N      rss: creates (default 100000) --rss-time-limit S (default 600)\n"
-      "  --backlog-events N  backlog (only when named in --scenarios): opens spooled before the daemon\n"
-      "                      starts (default 20000); time to the first and the last ticket\n"
-      "  --quick             small sizes for a smoke run (200 issues, 1 rep, 5000 rss issues)\n"
-      "  --workdir DIR       where the runs' directories go (default $TMPDIR or /tmp)\n"
-      "  --keep              keep the runs' directories\n"
-      "  --daemon-log-level L  ticketsyncd logging.level (default info, as in production)\n";
+  std::cout << "bench_sync [options]\n"
+               "  --scenarios LIST    comma-separated: raw,throughput,latency50,e2e,profile,slowdisk,rss (default:\n"
+               "                      all of these; backlog only when named). profile: one more run of throughput\n"
+               "                      (each concurrency), latency50 and e2e under perf trace, counting the daemon's\n"
+               "                      fsync/fdatasync calls and the time in them. slowdisk: throughput, latency50,\n"
+               "                      e2e and profile again with every daemon fsync made --slow-fsync-ms slower\n"
+               "  --slow-fsync-ms MS  slowdisk: the added delay (default 4, what this VM's disk showed when busy)\n"
+               "  --issues N          throughput: issues per run (default 2000)\n"
+               "  --concurrency LIST  throughput/raw: max_connections values (default 8,16,32)\n"
+               "  --reps R            repetitions of throughput, latency50, raw and e2e (default 3)\n"
+               "  --latency-issues N  latency50: issues per run (default 500)\n"
+               "  --raw-seconds S     raw: seconds measured per run (default 5)\n"
+               "  --e2e-events N      e2e: events spooled (default 1000) --e2e-rate R (default 100/s)\n"
+               "  --rss-issues N      rss: creates (default 100000) --rss-time-limit S (default 600)\n"
+               "  --backlog-events N  backlog (only when named in --scenarios): opens spooled before the daemon\n"
+               "                      starts (default 20000); time to the first and the last ticket\n"
+               "  --quick             small sizes for a smoke run (200 issues, 1 rep, 5000 rss issues)\n"
+               "  --workdir DIR       where the runs' directories go (default $TMPDIR or /tmp)\n"
+               "  --keep              keep the runs' directories\n"
+               "  --daemon-log-level L  ticketsyncd logging.level (default info, as in production)\n";
 }
 
 std::vector<int> int_list(const std::string& s) {
@@ -433,10 +432,10 @@ class rig {
     const std::string perf = find_program("perf");
     if (perf.empty()) fail("profile: perf is not installed");
     trace_out_ = (dir_ / "perf-trace.txt").string();
-    trace_ = std::make_unique<child_process>(
-        std::vector<std::string>{perf, "trace", "-s", "-e", "fsync,fdatasync", "-p", std::to_string(daemon_->pid()),
-                                 "-o", trace_out_},
-        std::map<std::string, std::string>{}, (dir_ / "perf.log").string());
+    trace_ =
+        std::make_unique<child_process>(std::vector<std::string>{perf, "trace", "-s", "-e", "fsync,fdatasync", "-p",
+                                                                 std::to_string(daemon_->pid()), "-o", trace_out_},
+                                        std::map<std::string, std::string>{}, (dir_ / "perf.log").string());
     std::this_thread::sleep_for(3s);  // attached (perf trace prints nothing until it ends)
     if (!trace_->running()) fail("profile: perf trace exited: " + slurp((dir_ / "perf.log").string()));
   }
@@ -625,8 +624,8 @@ struct lifecycle_result {
   std::string anomalies;  // anything that is not the plain fast path
   std::string label;
   std::string load_before;
-  std::int64_t fsyncs = -1;  // profiled runs: fsync + fdatasync calls of the daemon
-  double fsync_ms = 0;       // and the time spent in them
+  std::int64_t fsyncs = -1;                  // profiled runs: fsync + fdatasync calls of the daemon
+  double fsync_ms = 0;                       // and the time spent in them
   double probe_before = 0, probe_after = 0;  // fsync_probe() around the run
 
   double ops_per_s() const { return static_cast<double>(calls) / wall_s; }
@@ -710,8 +709,8 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
       return true;
     };
     if (!poll_until(done, std::chrono::seconds{o.wave_timeout_s}))
-      g.fail(label + ": wave " + std::to_string(wave) + " did not finish within " +
-             std::to_string(o.wave_timeout_s) + " s; stats: " + g.ctl().stats().dump());
+      g.fail(label + ": wave " + std::to_string(wave) + " did not finish within " + std::to_string(o.wave_timeout_s) +
+             " s; stats: " + g.ctl().stats().dump());
     if (by_state)
       r.anomalies += "wave " + std::to_string(wave) +
                      " ended with fewer calls than the maximum (detected after 10 s without requests); ";
@@ -749,9 +748,8 @@ lifecycle_result run_lifecycle(const options& o, int concurrency, int issues, st
   r.probe_after = fsync_probe(o);
   if (r.wrong_tickets) {
     // Reported with the figures, not fatal: the directory is kept for a look.
-    r.anomalies += std::to_string(r.wrong_tickets) +
-                   " ticket(s) not closed with the last fields and 4 notes (e.g. " + example.substr(0, 300) +
-                   "...); run directory kept: " + g.dir().string() + "; ";
+    r.anomalies += std::to_string(r.wrong_tickets) + " ticket(s) not closed with the last fields and 4 notes (e.g. " +
+                   example.substr(0, 300) + "...); run directory kept: " + g.dir().string() + "; ";
     g.keep();
   }
   return r;
@@ -829,9 +827,9 @@ raw_result run_raw(const options& o, int concurrency) {
   rig g(o, "raw-c" + std::to_string(concurrency), {});
   const json seed = json::parse(slurp(ts::test::repo_path("tests/cwsim/seed.json")));
   const std::vector<std::pair<std::string, std::string>> headers{
-      {"Authorization", ts::psa::basic_auth(seed.at("company_id").get<std::string>(),
-                                            seed.at("public_key").get<std::string>(),
-                                            seed.at("private_key").get<std::string>())},
+      {"Authorization",
+       ts::psa::basic_auth(seed.at("company_id").get<std::string>(), seed.at("public_key").get<std::string>(),
+                           seed.at("private_key").get<std::string>())},
       {"clientId", seed.at("client_id").get<std::string>()},
       {"Accept", ts::psa::accept_header("2025.8")}};
   const std::string target = "/" + seed.at("codebase").get<std::string>() + "apis/3.0/service/tickets";
@@ -1084,9 +1082,8 @@ void section_throughput(const options& o, const std::map<int, double>& raw_media
   for (const auto& s : sums) {
     const auto raw = raw_median.find(s.c);
     std::cout << "| " << s.c << " | " << fmt(s.ops, 0) << " | "
-              << (raw == raw_median.end() ? std::string("n/a") : pct(s.ops / raw->second)) << " | "
-              << fmt(s.events, 0) << " | " << fmt(s.calls_per_issue, 3) << " | 7 | " << fmt(s.cpu_per_1000, 3)
-              << " |\n";
+              << (raw == raw_median.end() ? std::string("n/a") : pct(s.ops / raw->second)) << " | " << fmt(s.events, 0)
+              << " | " << fmt(s.calls_per_issue, 3) << " | 7 | " << fmt(s.cpu_per_1000, 3) << " |\n";
   }
   std::cout << "\nCalls by route (last run of each concurrency):\n\n";
   for (const auto& s : sums) std::cout << "* c=" << s.c << ": " << routes_text(s.routes) << "\n";
@@ -1125,10 +1122,9 @@ void section_e2e(const options& o, int delay_us) {
     p50.push_back(r.p50);
     p99.push_back(r.p99);
     mx.push_back(r.max);
-    std::cout << "| " << rep + 1 << " | " << fmt(r.spool_span_s, 2) << " | " << fmt(r.min, 0) << " | "
-              << fmt(r.p50, 0) << " | " << fmt(r.p90, 0) << " | " << fmt(r.p99, 0) << " | " << fmt(r.max, 0)
-              << " | " << r.load_before << " | " << fmt(r.probe_before, 2) << " / " << fmt(r.probe_after, 2)
-              << " |\n"
+    std::cout << "| " << rep + 1 << " | " << fmt(r.spool_span_s, 2) << " | " << fmt(r.min, 0) << " | " << fmt(r.p50, 0)
+              << " | " << fmt(r.p90, 0) << " | " << fmt(r.p99, 0) << " | " << fmt(r.max, 0) << " | " << r.load_before
+              << " | " << fmt(r.probe_before, 2) << " / " << fmt(r.probe_after, 2) << " |\n"
               << std::flush;
   }
   std::cout << "\nMedian over runs" << delay_note(delay_us) << ": p50 " << fmt(median(p50), 0) << " ms, **p99 "
@@ -1144,7 +1140,8 @@ void section_profile(const options& o, int delay_us) {
   }
   std::cout << "## Profile" << delay_note(delay_us)
             << ": fsync + fdatasync of the daemon (perf trace -s, one extra run each; tracing slows the run a "
-               "little" << (delay_us > 0 ? "; ms include the injected delay" : "")
+               "little"
+            << (delay_us > 0 ? "; ms include the injected delay" : "")
             << ")\n\n"
                "| run | wall s | PSA calls | fsync+fdatasync calls | ms inside them | % of wall | PSA calls per "
                "fsync | ms per fsync | fsync probe ms before/after |\n|---|---|---|---|---|---|---|---|---|\n"
@@ -1155,19 +1152,19 @@ void section_profile(const options& o, int delay_us) {
     std::cout << "| " << name << " | " << fmt(wall, 2) << " | " << calls << " | " << fsyncs << " | " << fmt(ms, 0)
               << " | " << pct(ms / 1000.0 / wall) << " | "
               << fmt(static_cast<double>(calls) / static_cast<double>(std::max<std::int64_t>(1, fsyncs)), 2) << " | "
-              << fmt(ms / static_cast<double>(std::max<std::int64_t>(1, fsyncs)), 2) << " | " << fmt(before, 2)
-              << " / " << fmt(after, 2) << " |\n"
+              << fmt(ms / static_cast<double>(std::max<std::int64_t>(1, fsyncs)), 2) << " | " << fmt(before, 2) << " / "
+              << fmt(after, 2) << " |\n"
               << std::flush;
   };
   for (int c : o.concurrency) {
     const lifecycle_result t = run_lifecycle(o, c, o.issues, {}, "prof-tp", true, delay_us);
-    row("throughput, c=" + std::to_string(c) + ", " + std::to_string(o.issues) + " issues", t.wall_s, t.calls,
-        t.fsyncs, t.fsync_ms, t.probe_before, t.probe_after);
+    row("throughput, c=" + std::to_string(c) + ", " + std::to_string(o.issues) + " issues", t.wall_s, t.calls, t.fsyncs,
+        t.fsync_ms, t.probe_before, t.probe_after);
   }
   const lifecycle_result l =
       run_lifecycle(o, 8, o.latency_issues, {"--latency-ms", "50"}, "prof-lat50", true, delay_us);
-  row("latency 50 ms, c=8, " + std::to_string(o.latency_issues) + " issues", l.wall_s, l.calls, l.fsyncs,
-      l.fsync_ms, l.probe_before, l.probe_after);
+  row("latency 50 ms, c=8, " + std::to_string(o.latency_issues) + " issues", l.wall_s, l.calls, l.fsyncs, l.fsync_ms,
+      l.probe_before, l.probe_after);
   const e2e_result e = run_e2e(o, 8, true, delay_us);
   row("e2e, " + std::to_string(o.e2e_events) + " events at " + fmt(o.e2e_rate, 0) + "/s (wall = spooling)",
       e.spool_span_s, e.events, e.fsyncs, e.fsync_ms, e.probe_before, e.probe_after);
@@ -1203,8 +1200,8 @@ int run(const options& o) {
         cpu = r.sim_cpu_s;
       }
       raw_median[c] = median(v);
-      std::cout << "| " << c << " | " << runs << " | " << fmt(raw_median[c], 0) << " | " << fmt(cpu, 2) << " | "
-                << load << " |\n"
+      std::cout << "| " << c << " | " << runs << " | " << fmt(raw_median[c], 0) << " | " << fmt(cpu, 2) << " | " << load
+                << " |\n"
                 << std::flush;
     }
     std::cout << "\n";
@@ -1257,11 +1254,11 @@ int run(const options& o) {
     }
     std::cout << "\nResult: " << r.tickets << " of " << r.target << " tickets in " << fmt(r.seconds, 0) << " s ("
               << fmt(static_cast<double>(r.tickets) / r.seconds, 0) << " creates/s)"
-              << (r.complete ? "" : " — INCOMPLETE within the time limit") << "; **VmHWM "
-              << fmt(r.hwm_kib / 1024.0, 1) << " MiB**, VmRSS " << fmt(r.rss_kib / 1024.0, 1)
-              << " MiB (target ≤ 64 MiB); daemon CPU " << fmt(r.daemon_cpu_s, 1) << " s; database "
-              << fmt(static_cast<double>(r.db_bytes) / (1 << 20), 1) << " MiB; fsync probe before/after "
-              << fmt(r.probe_before, 2) << " / " << fmt(r.probe_after, 2) << " ms\n\n"
+              << (r.complete ? "" : " — INCOMPLETE within the time limit") << "; **VmHWM " << fmt(r.hwm_kib / 1024.0, 1)
+              << " MiB**, VmRSS " << fmt(r.rss_kib / 1024.0, 1) << " MiB (target ≤ 64 MiB); daemon CPU "
+              << fmt(r.daemon_cpu_s, 1) << " s; database " << fmt(static_cast<double>(r.db_bytes) / (1 << 20), 1)
+              << " MiB; fsync probe before/after " << fmt(r.probe_before, 2) << " / " << fmt(r.probe_after, 2)
+              << " ms\n\n"
               << std::flush;
   }
   return 0;

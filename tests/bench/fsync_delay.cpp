@@ -25,8 +25,7 @@ void pause_after_sync() {
   if (us <= 0) return;
   timespec left{us / 1'000'000, (us % 1'000'000) * 1000};
   const int saved = errno;
-  while (::nanosleep(&left, &left) != 0 && errno == EINTR) {
-  }
+  while (::nanosleep(&left, &left) != 0 && errno == EINTR) {}
   errno = saved;
 }
 

@@ -26,7 +26,7 @@ constexpr record_id first_ticket_id = 1001;
 constexpr record_id first_note_id = 1;
 // Enough for a benchmark's whole run (e.g. 2,000 issues x 7 calls) to be read back.
 constexpr std::size_t request_log_capacity = 20000;
-constexpr std::size_t request_log_body_limit = 64 * 1024;  // larger bodies are logged as a placeholder
+constexpr std::size_t request_log_body_limit = std::size_t{64} * 1024;  // larger bodies are logged as a placeholder
 constexpr std::int64_t default_request_log_limit = 100;
 constexpr std::int64_t default_page_size = 25;
 constexpr std::int64_t max_page_size = 1000;
@@ -100,9 +100,9 @@ struct custom_field_rec {  // a ticket custom field definition (CustomFieldValue
 };
 
 // CustomFieldValue.type values (2026.4 enum).
-constexpr std::string_view custom_field_types[] = {"TextArea", "Button",    "Currency", "Date",
-                                                   "Hyperlink", "IPAddress", "Checkbox", "Number",
-                                                   "Percent",  "PhoneNumber", "Text",   "Password"};
+constexpr std::string_view custom_field_types[] = {"TextArea",  "Button",      "Currency", "Date",
+                                                   "Hyperlink", "IPAddress",   "Checkbox", "Number",
+                                                   "Percent",   "PhoneNumber", "Text",     "Password"};
 
 struct directory {
   std::string company_id, public_key, private_key, client_id;
@@ -115,7 +115,7 @@ struct directory {
   std::vector<priority_rec> priorities;
   std::vector<source_rec> sources;
   std::vector<custom_field_rec> custom_fields;  // every ticket shows each of them
-  std::set<std::string> deny;  // permission areas answered with 403
+  std::set<std::string> deny;                   // permission areas answered with 403
 
   const board_rec* board(record_id id) const {
     for (const auto& b : boards)
@@ -355,8 +355,9 @@ directory parse_seed(const json& seed) {
                          seed_int(cf, "numberOfDecimals", where, 0)};
     if (std::none_of(std::begin(custom_field_types), std::end(custom_field_types),
                      [&](std::string_view t) { return t == rec.type; }))
-      seed_fail(where, "\"type\" must be one of TextArea, Button, Currency, Date, Hyperlink, IPAddress, Checkbox, "
-                       "Number, Percent, PhoneNumber, Text, Password");
+      seed_fail(where,
+                "\"type\" must be one of TextArea, Button, Currency, Date, Hyperlink, IPAddress, Checkbox, "
+                "Number, Percent, PhoneNumber, Text, Password");
     for (const auto& other : d.custom_fields)
       if (ci_equal(other.caption, rec.caption)) seed_fail(where, "duplicate caption \"" + rec.caption + "\"");
     d.custom_fields.push_back(std::move(rec));
@@ -422,12 +423,9 @@ json render_child(const directory& d, const board_rec& b, const child_rec& c, st
 
 // BoardTeam: boardId instead of a board reference, no inactive flag.
 json render_team(const directory& d, const board_rec& b, const child_rec& c) {
-  return json{{"id", c.id},
-              {"name", c.name},
-              {"defaultFlag", c.is_default},
-              {"notifyOnTicketDelete", false},
-              {"boardId", b.id},
-              {"_info", seeded_info(d)}};
+  return json{
+      {"id", c.id},      {"name", c.name},         {"defaultFlag", c.is_default}, {"notifyOnTicketDelete", false},
+      {"boardId", b.id}, {"_info", seeded_info(d)}};
 }
 
 json render_priority(const directory& d, const priority_rec& p) {
@@ -464,7 +462,7 @@ struct ticket_rec {
   std::optional<record_id> type_id, subtype_id, item_id, team_id, source_id;
   std::optional<std::string> external_xref, severity, impact;
   std::map<record_id, json> custom_values;  // custom field id → value as sent (unset fields show null)
-  json passthrough = json::object();  // accepted optional fields echoed verbatim
+  json passthrough = json::object();        // accepted optional fields echoed verbatim
   sys_clock::time_point entered, updated;
   std::optional<sys_clock::time_point> closed_at;
   std::vector<note_rec> notes;
@@ -1203,8 +1201,7 @@ struct simulator::impl {
     }
     ++requests_by_route[req.method + " " + stats_route];
     ++hosts[header_or(req, "Host", "none")];
-    const auto received_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock().time_since_epoch()).count();
+    const auto received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock().time_since_epoch()).count();
     request_log.push_back(json{{"method", req.method},
                                {"target", req.target},
                                {"body", logged_body(req.body)},
@@ -1774,8 +1771,8 @@ struct simulator::impl {
         continue;
       }
       if (values.count(wanted) != 0) {
-        errs.push_back({"InvalidField", where + ": custom field " + std::to_string(wanted) + " is listed twice.",
-                        "customFields"});
+        errs.push_back(
+            {"InvalidField", where + ": custom field " + std::to_string(wanted) + " is listed twice.", "customFields"});
         ok = false;
         continue;
       }
@@ -2002,7 +1999,7 @@ struct simulator::impl {
       std::string_view p = path->get_ref<const std::string&>();
       if (!p.empty() && p.front() == '/') p.remove_prefix(1);
       if (!ci_equal(p, "status") || !(ci_equal(kind->get_ref<const std::string&>(), "add") ||
-                                       ci_equal(kind->get_ref<const std::string&>(), "replace")))
+                                      ci_equal(kind->get_ref<const std::string&>(), "replace")))
         continue;
       const json* id = member_ci(*value, "id");
       const json* name = member_ci(*value, "name");
@@ -2164,6 +2161,8 @@ struct simulator::impl {
     }
     field_errors errs;
     note_rec n;
+    // ConnectWise answers a missing and a blank text alike.
+    // NOLINTNEXTLINE(bugprone-branch-clone)
     if (const json* text = member_ci(body, "text"); text == nullptr) {
       errs.push_back({"Required", "The text field is required.", "text"});
     } else if (!text->is_string()) {
@@ -2266,7 +2265,8 @@ struct simulator::impl {
               for (fault k : {fault::reset, fault::hang, fault::error500, fault::throttle, fault::commit_drop})
                 if (fault_name(k) == kind) f = k;
               if (f == fault::none)
-                throw std::invalid_argument("unknown fault kind '" + kind + "' (known: reset, hang, 500, 429, commit_drop)");
+                throw std::invalid_argument("unknown fault kind '" + kind +
+                                            "' (known: reset, hang, 500, 429, commit_drop)");
               (*new_script)[api_requests + entry["at"].get<std::uint64_t>()] = f;
             }
             update.erase("script");

@@ -811,7 +811,7 @@ TEST_F(sim_test, create_note_validation_table) {
     const char* message_part;
   };
   const json flag = {{"internalAnalysisFlag", true}};
-  const auto with = [&](json extra) {
+  const auto with = [&](const json& extra) {
     json b = flag;
     b.update(extra);
     return b.dump();
@@ -1182,9 +1182,8 @@ TEST_F(sim_test, lookups_table) {
   EXPECT_TRUE(team["_info"].is_object());
   EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/teams/count")), (json{{"count", 2}}));
   EXPECT_EQ(body_of(api_call("GET", "/service/boards/2/teams"))[0]["name"], "Service Desk");
-  EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/teams/404")), (json{{"code", "NotFound"},
-                                                                            {"message", "BoardTeam not found"},
-                                                                            {"errors", nullptr}}));
+  EXPECT_EQ(body_of(api_call("GET", "/service/boards/1/teams/404")),
+            (json{{"code", "NotFound"}, {"message", "BoardTeam not found"}, {"errors", nullptr}}));
   const json subtypes = body_of(api_call("GET", "/service/boards/1/subtypes?conditions=id%3D404"));
   EXPECT_EQ(subtypes[0]["typeAssociationIds"], (json{301, 302}));
 }
@@ -1196,24 +1195,39 @@ TEST_F(sim_test, ticket_team_table) {
   const json acme = {{"id", 250}};
   struct row {
     const char* name;
-    json body;                // the create body
-    int status;               // 201 or 400
-    std::int64_t team;        // expected team id on 201 (0: none)
-    const char* message_part; // on 400: in the team error's message
+    json body;                 // the create body
+    int status;                // 201 or 400
+    std::int64_t team;         // expected team id on 201 (0: none)
+    const char* message_part;  // on 400: in the team error's message
   };
   const std::vector<row> rows = {
       {"team by id", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 601}}}}, 201, 601, ""},
-      {"team by name, case-insensitive", {{"summary", "s"}, {"company", acme}, {"team", {{"name", "soc TIER 2"}}}}, 201,
-       602, ""},
+      {"team by name, case-insensitive",
+       {{"summary", "s"}, {"company", acme}, {"team", {{"name", "soc TIER 2"}}}},
+       201,
+       602,
+       ""},
       {"team of the ticket's explicit board",
-       {{"summary", "s"}, {"company", acme}, {"board", {{"id", 2}}}, {"team", {{"id", 611}}}}, 201, 611, ""},
+       {{"summary", "s"}, {"company", acme}, {"board", {{"id", 2}}}, {"team", {{"id", 611}}}},
+       201,
+       611,
+       ""},
       {"no team", {{"summary", "s"}, {"company", acme}}, 201, 0, ""},
       {"null team counts as absent", {{"summary", "s"}, {"company", acme}, {"team", nullptr}}, 201, 0, ""},
-      {"team of another board", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 611}}}}, 400, 0,
+      {"team of another board",
+       {{"summary", "s"}, {"company", acme}, {"team", {{"id", 611}}}},
+       400,
+       0,
        "Team 611 (Service Desk) belongs to board 2 (Help Desk), not to the ticket's board 1"},
-      {"unknown team id", {{"summary", "s"}, {"company", acme}, {"team", {{"id", 999}}}}, 400, 0,
+      {"unknown team id",
+       {{"summary", "s"}, {"company", acme}, {"team", {{"id", 999}}}},
+       400,
+       0,
        "Team with id 999 was not found on board 1"},
-      {"unknown team name", {{"summary", "s"}, {"company", acme}, {"team", {{"name", "Red Team"}}}}, 400, 0,
+      {"unknown team name",
+       {{"summary", "s"}, {"company", acme}, {"team", {{"name", "Red Team"}}}},
+       400,
+       0,
        "'Red Team' was not found"},
       {"team not an object", {{"summary", "s"}, {"company", acme}, {"team", 601}}, 400, 0, "must be an object"},
       {"team id as string", {{"summary", "s"}, {"company", acme}, {"team", {{"id", "601"}}}}, 400, 0, "integer"},
@@ -1263,8 +1277,10 @@ TEST_F(sim_test, ticket_custom_fields_table) {
       {"values as sent", json::array({field(7, "Wazuh"), field(9, 7.5)}), 201, {"Wazuh", nullptr, 7.5}, ""},
       {"number sent as a string is kept", json::array({field(9, "7.5")}), 201, {nullptr, nullptr, "7.5"}, ""},
       {"caption and type are ignored",
-       json::array({{{"id", 8}, {"caption", "Whatever"}, {"type", "Number"}, {"value", "ts1:k"}}}), 201,
-       {nullptr, "ts1:k", nullptr}, ""},
+       json::array({{{"id", 8}, {"caption", "Whatever"}, {"type", "Number"}, {"value", "ts1:k"}}}),
+       201,
+       {nullptr, "ts1:k", nullptr},
+       ""},
       {"null value leaves it unset", json::array({field(7, nullptr)}), 201, {nullptr, nullptr, nullptr}, ""},
       {"entry without value leaves it unset", json::array({{{"id", 7}}}), 201, {nullptr, nullptr, nullptr}, ""},
       {"unknown id", json::array({field(7, "a"), field(42, "x")}), 400, nullptr,
@@ -1291,13 +1307,24 @@ TEST_F(sim_test, ticket_custom_fields_table) {
       EXPECT_NE(b["errors"][0]["message"].get<std::string>().find(r.message), std::string::npos) << b.dump();
       continue;
     }
-    const json want = json::array(
-        {{{"id", 7}, {"caption", "Source Product"}, {"type", "Text"}, {"entryMethod", "EntryField"},
-          {"numberOfDecimals", 0}, {"value", r.values[0]}},
-         {{"id", 8}, {"caption", "Security Issue Key"}, {"type", "Text"}, {"entryMethod", "EntryField"},
-          {"numberOfDecimals", 0}, {"value", r.values[1]}},
-         {{"id", 9}, {"caption", "Risk Score"}, {"type", "Number"}, {"entryMethod", "EntryField"},
-          {"numberOfDecimals", 0}, {"value", r.values[2]}}});
+    const json want = json::array({{{"id", 7},
+                                    {"caption", "Source Product"},
+                                    {"type", "Text"},
+                                    {"entryMethod", "EntryField"},
+                                    {"numberOfDecimals", 0},
+                                    {"value", r.values[0]}},
+                                   {{"id", 8},
+                                    {"caption", "Security Issue Key"},
+                                    {"type", "Text"},
+                                    {"entryMethod", "EntryField"},
+                                    {"numberOfDecimals", 0},
+                                    {"value", r.values[1]}},
+                                   {{"id", 9},
+                                    {"caption", "Risk Score"},
+                                    {"type", "Number"},
+                                    {"entryMethod", "EntryField"},
+                                    {"numberOfDecimals", 0},
+                                    {"value", r.values[2]}}});
     EXPECT_EQ(b["customFields"], want);
     EXPECT_EQ(body_of(api_call("GET", "/service/tickets/" + b["id"].dump()))["customFields"], want);
   }
@@ -1317,9 +1344,9 @@ TEST(cwsim_seed, tickets_without_custom_field_definitions_show_an_empty_array) {
   json s = seed();
   s.erase("custom_fields");
   cwsim::simulator sim(s);
-  const sim_response r = sim.handle(
-      sim_request{"POST", std::string(api) + "/service/tickets", good_headers(),
-                  R"({"summary":"s","company":{"id":2},"customFields":[{"id":7,"value":"x"}]})"});
+  const sim_response r =
+      sim.handle(sim_request{"POST", std::string(api) + "/service/tickets", good_headers(),
+                             R"({"summary":"s","company":{"id":2},"customFields":[{"id":7,"value":"x"}]})"});
   ASSERT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("(none are)"), std::string::npos) << r.body;
   const sim_response ok = sim.handle(sim_request{"POST", std::string(api) + "/service/tickets", good_headers(),
@@ -1468,7 +1495,7 @@ TEST_F(sim_test, sim_stats_requests_and_reset) {
   EXPECT_EQ(all[0]["status"], 201);
   EXPECT_TRUE(all[1]["body"].is_null());
   EXPECT_EQ(call("GET", "/__sim/requests?limit=x").status, 400);
-  api_call("POST", "/service/tickets", std::string(100 * 1024, ' '));
+  api_call("POST", "/service/tickets", std::string(std::size_t{100} * 1024, ' '));
   EXPECT_EQ(body_of(call("GET", "/__sim/requests?limit=1"))[0]["body"], "(102400 bytes, not logged)");
 
   const json tickets = body_of(call("GET", "/__sim/tickets"));
@@ -1486,12 +1513,12 @@ TEST_F(sim_test, sim_stats_count_requests_per_host_header) {
   other["Host"] = "localhost:8443";
   header_map none = good_headers();
   none.erase("Host");
-  api_call("GET", "/system/info");                                  // Host: cw.test
-  call("GET", "/login/companyinfo/demo");                           // not an API call: counted too
+  api_call("GET", "/system/info");         // Host: cw.test
+  call("GET", "/login/companyinfo/demo");  // not an API call: counted too
   call("GET", std::string(api) + "/system/info", {}, other);
   call("GET", std::string(api) + "/system/info", {}, other);
-  call("GET", std::string(api) + "/no/such/route", {}, none);       // unknown routes too
-  call("GET", "/__sim/tickets", {}, other);                         // control endpoints are not counted
+  call("GET", std::string(api) + "/no/such/route", {}, none);  // unknown routes too
+  call("GET", "/__sim/tickets", {}, other);                    // control endpoints are not counted
   const json stats = body_of(call("GET", "/__sim/stats"));
   EXPECT_EQ(stats["hosts"], (json{{"cw.test", 2}, {"localhost:8443", 2}, {"none", 1}})) << stats.dump();
   ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
@@ -1546,13 +1573,14 @@ TEST_F(sim_test, scripted_faults_hit_exactly_the_nth_api_request) {
   EXPECT_EQ(body_of(call("GET", "/__sim/faults"))["script"].size(), 2u);
   EXPECT_EQ(api_call("GET", "/system/info").status, 200);  // 1st: no fault
   EXPECT_EQ(api_call("GET", "/system/info").status, 500);  // 2nd: scripted 500
-  const sim_response dropped = api_call("POST", "/service/tickets", R"({"summary":"s","company":{"identifier":"AcmeCorp"}})");
+  const sim_response dropped =
+      api_call("POST", "/service/tickets", R"({"summary":"s","company":{"identifier":"AcmeCorp"}})");
   EXPECT_EQ(dropped.action, sim_response::disposition::drop_after_processing);  // 3rd: processed, not answered
   EXPECT_EQ(body_of(call("GET", "/__sim/tickets")).size(), 1u);
   EXPECT_EQ(api_call("GET", "/system/info").status, 200);  // script used up
   EXPECT_TRUE(body_of(call("GET", "/__sim/faults"))["script"].empty());
-  for (const char* bad : {R"({"script":[{"at":0,"kind":"500"}]})", R"({"script":[{"at":1,"kind":"boom"}]})",
-                          R"({"script":{"at":1}})"})
+  for (const char* bad :
+       {R"({"script":[{"at":0,"kind":"500"}]})", R"({"script":[{"at":1,"kind":"boom"}]})", R"({"script":{"at":1}})"})
     EXPECT_EQ(call("POST", "/__sim/faults", bad).status, 400) << bad;
 }
 
@@ -1702,7 +1730,8 @@ TEST_F(sim_test, deny_tickets_close_answers_before_the_ticket_lookup) {
       {"remove names no status", R"([{"op":"remove","path":"status"}])", 404, 404},
       {"path into status names no status", R"([{"op":"replace","path":"status/id","value":105}])", 404, 404},
       {"among other operations", R"([{"op":"replace","path":"summary","value":""},
-                                     {"op":"replace","path":"status","value":{"id":205}}])", 403, 404},
+                                     {"op":"replace","path":"status","value":{"id":205}}])",
+       403, 404},
       {"malformed JSON", "[{", 404, 404},
   };
   for (const bool deny : {true, false}) {

@@ -15,7 +15,7 @@ namespace ts::fuzz {
 
 }  // namespace ts::fuzz
 
-#define CHECK(cond, ...) \
-  do {                   \
+#define CHECK(cond, ...)                                             \
+  do {                                                               \
     if (!(cond)) ::ts::fuzz::fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
   } while (false)

@@ -15,10 +15,10 @@
 // files). Build and run: scripts/fuzz.sh (TS_FUZZ=ON).
 #include "config/config_loader.hpp"
 #include "fuzz/fuzz_check.hpp"
-#include "support/utf8.hpp"
 #include "rules/mapping.hpp"
 #include "rules/regex.hpp"
 #include "rules/ruleset.hpp"
+#include "support/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,9 +68,7 @@ bool compiles(const std::string& pattern) { return ts::rules::regex::compile(pat
 
 bool is_cw_level(const std::string& v) { return v == "Low" || v == "Medium" || v == "High"; }
 
-void check_company(const std::string& identifier) {
-  CHECK(!identifier.empty() && identifier.size() <= 30, identifier);
-}
+void check_company(const std::string& identifier) { CHECK(!identifier.empty() && identifier.size() <= 30, identifier); }
 
 void check_ticket(const cfgns::ticket_config& t) {
   CHECK(!t.board.empty());

@@ -10,8 +10,8 @@
 //
 // Only what cw_codec.hpp promises is checked; nothing may crash or throw.
 // Seeds: tests/fuzz/corpus/cw/. Build and run: scripts/fuzz.sh (TS_FUZZ=ON).
-#include "psa/cw_codec.hpp"
 #include "fuzz/fuzz_check.hpp"
+#include "psa/cw_codec.hpp"
 #include "support/utf8.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -60,20 +60,20 @@ std::string utf8_replaced(std::string_view s) {
       out.push_back(s[i++]);
       continue;
     }
-    std::size_t trail = 0;                     // continuation bytes needed
-    unsigned char lo = 0x80, hi = 0xBF;        // range of the first of them
+    std::size_t trail = 0;               // continuation bytes needed
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the first of them
     if (b >= 0xC2 && b <= 0xDF) {
       trail = 1;
     } else if (b >= 0xE0 && b <= 0xEF) {
       trail = 2;
-      if (b == 0xE0) lo = 0xA0;                // no overlong forms
-      if (b == 0xED) hi = 0x9F;                // no surrogates
+      if (b == 0xE0) lo = 0xA0;  // no overlong forms
+      if (b == 0xED) hi = 0x9F;  // no surrogates
     } else if (b >= 0xF0 && b <= 0xF4) {
       trail = 3;
-      if (b == 0xF0) lo = 0x90;                // no overlong forms
-      if (b == 0xF4) hi = 0x8F;                // nothing above U+10FFFF
+      if (b == 0xF0) lo = 0x90;  // no overlong forms
+      if (b == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
     } else {
-      out.append(replacement);                 // C0, C1, F5..FF, stray continuation
+      out.append(replacement);  // C0, C1, F5..FF, stray continuation
       ++i;
       continue;
     }
@@ -85,7 +85,7 @@ std::string utf8_replaced(std::string_view s) {
     if (k > trail) {
       out.append(s.substr(i, trail + 1));
     } else {
-      out.append(replacement);                 // the valid prefix is one maximal subpart
+      out.append(replacement);  // the valid prefix is one maximal subpart
     }
     i += k;
   }
@@ -244,8 +244,8 @@ std::string ascii_upper(std::string s) {
 }
 
 void check_resolve(const std::vector<psa::named_ref>& items, const std::string& name) {
-  const bool exact_active = std::any_of(items.begin(), items.end(),
-                                        [&](const psa::named_ref& r) { return !r.inactive && r.name == name; });
+  const bool exact_active =
+      std::any_of(items.begin(), items.end(), [&](const psa::named_ref& r) { return !r.inactive && r.name == name; });
   const auto r = psa::resolve_name(items, name);
   if (exact_active) CHECK(r.has_value() && r->name == name, name);
   if (r) {
@@ -271,9 +271,8 @@ void check_named_list(std::string_view body, const json& j) {
     CHECK(!list.has_value());
     return;
   }
-  const bool well_formed = std::all_of(j.begin(), j.end(), [](const json& v) {
-    return has_integer_id(v) && string_member(v, "name").has_value();
-  });
+  const bool well_formed = std::all_of(
+      j.begin(), j.end(), [](const json& v) { return has_integer_id(v) && string_member(v, "name").has_value(); });
   if (well_formed) CHECK(list.has_value(), std::string(body));  // objects with id and name
   if (!list) return;
   CHECK(list->size() == j.size());

@@ -12,9 +12,9 @@
 //   cp -r tests/fuzz/corpus/event /tmp/corpus && ./fuzz_event_parser -max_len=4096 /tmp/corpus
 #include "core/issue_key.hpp"
 #include "fuzz/fuzz_check.hpp"
-#include "support/utf8.hpp"
-#include "sources/event_parser.hpp"
 #include "rules/mapping.hpp"
+#include "sources/event_parser.hpp"
+#include "support/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -32,9 +32,11 @@ TEST(EngineLifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndRetur
   for (const auto& n : t->notes) {
     if (n.text.rfind("Updated by", 0) != 0) continue;
     EXPECT_NE(n.text.find("- summary: [high] SSH brute force \u2192 [critical] SSH brute force, 40 hosts"),
-              std::string::npos) << n.text;
+              std::string::npos)
+        << n.text;
     EXPECT_NE(n.text.find("- priority: Priority 2 - Quick Response \u2192 Priority 1 - Emergency Response"),
-              std::string::npos) << n.text;
+              std::string::npos)
+        << n.text;
   }
 
   // An older event changes nothing and costs no PSA call.

@@ -25,8 +25,12 @@ inline std::string at_minute(int minutes) {
 
 inline std::string event(const std::string& id, const std::string& state, const std::string& severity,
                          const std::string& title, int minute, const std::string& tenant = "acme-prod") {
-  return nlohmann::json{{"source", "wazuh"},   {"tenant", tenant}, {"issue_id", id},
-                        {"state", state},      {"severity", severity}, {"title", title},
+  return nlohmann::json{{"source", "wazuh"},
+                        {"tenant", tenant},
+                        {"issue_id", id},
+                        {"state", state},
+                        {"severity", severity},
+                        {"title", title},
                         {"updated_at", at_minute(minute)}}
       .dump();
 }
@@ -45,7 +49,8 @@ inline int notes_starting(const fake_psa::ticket& t, const std::string& prefix) 
 inline void expect_no_duplicate_notes(const fake_psa::ticket& t) {
   std::map<std::string, int> seen;
   for (const auto& note : t.notes) ++seen[note.text];
-  for (const auto& [text, n] : seen) EXPECT_EQ(n, 1) << "note posted " << n << " times on ticket " << t.id << ": " << text;
+  for (const auto& [text, n] : seen)
+    EXPECT_EQ(n, 1) << "note posted " << n << " times on ticket " << t.id << ": " << text;
 }
 
 /// The one ticket with externalXRef `x`; fails the test when there is not exactly one.

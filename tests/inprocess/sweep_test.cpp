@@ -37,7 +37,9 @@ std::vector<scenario> scenarios() {
        {event(id, "open", "high", "v1", 0), event(id, "open", "critical", "v2", 1),
         event(id, "resolved", "critical", "v2", 2), event(id, "open", "critical", "v2", 3),
         event(id, "resolved", "critical", "v2", 4)},
-       {"Closed", "[critical] v2", "Priority 1 - Emergency Response",
+       {"Closed",
+        "[critical] v2",
+        "Priority 1 - Emergency Response",
         {{"Updated by", 1}, {"Resolved in", 2}, {"The issue is open again", 1}}}},
       {"notes-only",
        "ticket:\n"
@@ -48,7 +50,9 @@ std::vector<scenario> scenarios() {
        "  lifecycle: {on_update: note, on_resolve: note}\n",
        {event(id, "open", "high", "v1", 0), event(id, "resolved", "high", "v1", 1),
         event(id, "open", "critical", "v2", 2)},
-       {"New", "[high] v1", "Priority 2 - Quick Response",
+       {"New",
+        "[high] v1",
+        "Priority 2 - Quick Response",
         {{"Updated by", 1}, {"Resolved in", 1}, {"The issue is open again", 1}}}},
   };
 }

@@ -158,7 +158,7 @@ TEST(Intake, MalformedTruncatedAndOversizedFilesAreRejectedWithReasonsAndOthersF
   d.spool_raw("b-bad-severity.json", read_file(repo_path("examples/events/invalid/bad-severity.json")));
   d.spool_raw("c-truncated.json", read_file(repo_path("examples/events/invalid/truncated.json")));
   json big = json::parse(make_event("defender", "globex", "big"));
-  big["description"] = std::string(300 * 1024, 'x');
+  big["description"] = std::string(std::size_t{300} * 1024, 'x');
   d.spool_raw("d-oversized.json", big.dump());
   d.spool_raw("e-valid.json", make_event("defender", "initech", "ok-2"));
 
@@ -187,8 +187,8 @@ TEST(Crash, SigkillDuringARunLeavesEveryAcceptedEventAsExactlyOneTicket) {
   temp_dir tmp("ts-crash");
   // Latency widens the window in which a kill lands mid-request; commit-drop
   // and resets make creates whose answer never arrives.
-  cwsim_process sim(tmp.path() / "sim", {"--latency-ms", "3", "--p-commit-drop", "0.03", "--p-reset", "0.02",
-                                         "--fault-seed", "7"});
+  cwsim_process sim(tmp.path() / "sim",
+                    {"--latency-ms", "3", "--p-commit-drop", "0.03", "--p-reset", "0.02", "--fault-seed", "7"});
   daemon_setup d(tmp.path() / "daemon", sim);
 
   std::map<std::string, expected_ticket> expect;

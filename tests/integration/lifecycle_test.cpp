@@ -64,7 +64,8 @@ int notes_starting(const json& ticket, const std::string& prefix) {
 void expect_no_duplicate_notes(const json& ticket) {
   std::map<std::string, int> seen;
   for (const auto& note : ticket.value("notes", json::array())) ++seen[note.value("text", "")];
-  for (const auto& [text, n] : seen) EXPECT_EQ(n, 1) << "note posted " << n << " times on ticket " << ticket["id"] << ": " << text;
+  for (const auto& [text, n] : seen)
+    EXPECT_EQ(n, 1) << "note posted " << n << " times on ticket " << ticket["id"] << ": " << text;
 }
 
 int tickets_with(const json& tickets, const std::string& x) {
@@ -91,7 +92,9 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
   const std::string x = xref("life-1");
 
   spool(d, event("life-1", "open", "high", "SSH brute force", 0));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, x).is_null(); }, 30s))
+      << d.log();
   json t = ticket_by_xref(sim.tickets(), x);
   EXPECT_EQ(t["summary"], "[high] SSH brute force");
   EXPECT_EQ(t["priority"]["name"], "Priority 2 - Quick Response");
@@ -101,9 +104,13 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
 
   // Update: severity and title change -> a note with what changed, then a patch.
   spool(d, event("life-1", "open", "critical", "SSH brute force, 40 hosts", 10));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
-    return ticket_by_xref(ts, x).value("summary", "") == "[critical] SSH brute force, 40 hosts";
-  }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim,
+      [&](const json& ts) {
+        return ticket_by_xref(ts, x).value("summary", "") == "[critical] SSH brute force, 40 hosts";
+      },
+      30s))
+      << d.log();
   t = ticket_by_xref(sim.tickets(), x);
   EXPECT_EQ(t["priority"]["name"], "Priority 1 - Emergency Response");
   EXPECT_EQ(t["impact"], "High");
@@ -112,9 +119,11 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
     const std::string text = note["text"];
     if (text.rfind("Updated by", 0) != 0) continue;
     EXPECT_NE(text.find("- summary: [high] SSH brute force \u2192 [critical] SSH brute force, 40 hosts"),
-              std::string::npos) << text;
+              std::string::npos)
+        << text;
     EXPECT_NE(text.find("- priority: Priority 2 - Quick Response \u2192 Priority 1 - Emergency Response"),
-              std::string::npos) << text;
+              std::string::npos)
+        << text;
   }
 
   // An older event changes nothing and costs no PSA call.
@@ -126,7 +135,8 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
 
   // Resolve: resolution note, then the closed status.
   spool(d, event("life-1", "resolved", "critical", "SSH brute force, 40 hosts", 20));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s))
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s))
       << d.log();
   t = ticket_by_xref(sim.tickets(), x);
   EXPECT_EQ(t["status"]["name"], "Closed");
@@ -134,9 +144,13 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
 
   // Back within the window: the same ticket reopens.
   spool(d, event("life-1", "open", "high", "SSH brute force again", 60));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
-    return ticket_by_xref(ts, x).value("status", json::object()).value("name", "") == "Reopened";
-  }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim,
+      [&](const json& ts) {
+        return ticket_by_xref(ts, x).value("status", json::object()).value("name", "") == "Reopened";
+      },
+      30s))
+      << d.log();
   t = ticket_by_xref(sim.tickets(), x);
   EXPECT_FALSE(t["closedFlag"].get<bool>());
   EXPECT_EQ(t["summary"], "[high] SSH brute force again");
@@ -145,9 +159,11 @@ TEST(Lifecycle, TheTicketFollowsTheIssueThroughUpdateResolveReopenAndReturn) {
 
   // Resolved again, then back after the 7-day window: a new ticket.
   spool(d, event("life-1", "resolved", "high", "SSH brute force again", 70));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s));
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return ticket_by_xref(ts, x).value("closedFlag", false); }, 30s));
   spool(d, event("life-1", "open", "medium", "SSH brute force, months later", 70 + 8 * 24 * 60));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, x + "#2").is_null(); }, 30s))
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, x + "#2").is_null(); }, 30s))
       << d.log();
   const json all = sim.tickets();
   EXPECT_EQ(all.size(), 2u);
@@ -167,19 +183,29 @@ TEST(Faults, A429StormNeverDuplicatesAndNeverLosesAnUpdate) {
   wait_ready(d);
   constexpr int n = 40;
   for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "open", "high", "v1", 0));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ts.size() == n; }, 120s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return ts.size() == n; }, 120s))
+      << d.log();
   for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "open", "critical", "v2", 1));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
-    for (const auto& t : ts)
-      if (t.value("summary", "") != "[critical] v2") return false;
-    return true;
-  }, 120s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim,
+      [&](const json& ts) {
+        for (const auto& t : ts)
+          if (t.value("summary", "") != "[critical] v2") return false;
+        return true;
+      },
+      120s))
+      << d.log();
   for (int i = 0; i < n; ++i) spool(d, event("storm-" + std::to_string(i), "resolved", "critical", "v2", 2));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) {
-    for (const auto& t : ts)
-      if (!t.value("closedFlag", false)) return false;
-    return true;
-  }, 120s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim,
+      [&](const json& ts) {
+        for (const auto& t : ts)
+          if (!t.value("closedFlag", false)) return false;
+        return true;
+      },
+      120s))
+      << d.log();
 
   const json tickets = sim.tickets();
   EXPECT_EQ(tickets.size(), static_cast<std::size_t>(n));
@@ -215,10 +241,16 @@ TEST(Faults, PermanentErrorsAreDeadLetteredWithConnectWisesAnswerAndOthersFlow) 
   wait_ready(d);
   spool(d, make_event("wazuh", "globex", "bad-company", "open", "high", "x", at(0)));
   spool(d, make_event("wazuh", "acme-prod", "good", "open", "high", "y", at(0)));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return ts.size() == 1; }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return ts.size() == 1; }, 30s))
+      << d.log();
   spool(d, make_event("wazuh", "acme-prod", "good", "resolved", "high", "y", at(1)));
-  ASSERT_TRUE(wait_until([&] { return d.log().find("op.dead_lettered") != std::string::npos &&
-                                      d.log().find("kind=close") != std::string::npos; }, 30s)) << d.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return d.log().find("op.dead_lettered") != std::string::npos && d.log().find("kind=close") != std::string::npos;
+      },
+      30s))
+      << d.log();
   daemon->signal(SIGTERM);
   ASSERT_EQ(daemon->wait(30s).value_or(-1), 0);
 
@@ -235,7 +267,8 @@ TEST(Faults, PermanentErrorsAreDeadLetteredWithConnectWisesAnswerAndOthersFlow) 
   const auto& close = by_kind.at("close");
   EXPECT_EQ(close.info.http_status, 0);  // refused before sending: ticketsync checks closedStatus itself
   EXPECT_NE(close.info.error.find("'In Progress' on board 'Security Incidents' is not a closed status"),
-            std::string::npos) << close.info.error;
+            std::string::npos)
+      << close.info.error;
   EXPECT_NE(close.info.error.find("'Closed'"), std::string::npos) << "the hint names the closed statuses";
   // The good issue's ticket exists, still open, and got no status patch.
   const json t = ticket_by_xref(sim.tickets(), xref("good"));
@@ -251,8 +284,8 @@ TEST(Crash, LifecyclesSurviveRepeatedSigkillUnderFaults) {
   const char* env = std::getenv("TS_CRASH_ISSUES");
   const int n = env ? std::max(10, std::atoi(env)) : 200;
   temp_dir tmp("ts-crashlife");
-  cwsim_process sim(tmp.path() / "sim", {"--p429", "0.05", "--p500", "0.05", "--p-commit-drop", "0.03",
-                                         "--retry-after", "0", "--latency-ms", "2", "--fault-seed", "5"});
+  cwsim_process sim(tmp.path() / "sim", {"--p429", "0.05", "--p500", "0.05", "--p-commit-drop", "0.03", "--retry-after",
+                                         "0", "--latency-ms", "2", "--fault-seed", "5"});
   setup_options opts = lifecycle_options();
   opts.psa_extra = "  max_connections: 8\n";
   daemon_setup d(tmp.path() / "daemon", sim, opts);

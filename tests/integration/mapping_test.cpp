@@ -158,7 +158,7 @@ TEST(Explain, JsonTicketIsWhatTheDaemonSends) {
   EXPECT_TRUE(doc["stored"].is_null());
   EXPECT_FALSE(doc.contains("ticket_note")) << out;  // names resolved to ids
   EXPECT_FALSE(doc.contains("unresolved")) << out;
-  const json explained = doc["ticket"];
+  const json& explained = doc["ticket"];
   const std::string xref = correlation_key({"wazuh", "acme-prod", "exp-1"});
   EXPECT_EQ(explained["externalXRef"], xref);
 
@@ -167,7 +167,9 @@ TEST(Explain, JsonTicketIsWhatTheDaemonSends) {
   d.wait_until_ready();
   std::string submit_out;
   ASSERT_EQ(d.submit({ev_file}, &submit_out), 0) << submit_out;
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s))
+      << d.log();
 
   // The body of the daemon's POST /service/tickets, as the simulator received it.
   const json requests = sim.get("/__sim/requests?limit=20000");
@@ -224,7 +226,9 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   const std::string acme2 = correlation_key({"wazuh", "acme-prod", "a-2"});
   spool(d, make_event("wazuh", "newco", "n-1"));
   spool(d, make_event("wazuh", "acme-prod", "a-1"));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, acme1).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, acme1).is_null(); }, 30s))
+      << d.log();
   ASSERT_TRUE(wait_until([&] { return d.log().find("issue.held") != std::string::npos; }, 5s)) << d.log();
   std::this_thread::sleep_for(1s);
   EXPECT_TRUE(ticket_by_xref(sim.tickets(), newco).is_null());
@@ -232,11 +236,12 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   // A broken file: the reload fails, the running mapping stays.
   write_file(d.config_path(), original + "ticket: [unclosed\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return d.log().find("config.reload_failed") != std::string::npos; }, 10s))
-      << d.log();
+  ASSERT_TRUE(wait_until([&] { return d.log().find("config.reload_failed") != std::string::npos; }, 10s)) << d.log();
   EXPECT_TRUE(daemon->running());
   spool(d, make_event("wazuh", "acme-prod", "a-2"));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, acme2).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, acme2).is_null(); }, 30s))
+      << d.log();
   EXPECT_EQ(ticket_by_xref(sim.tickets(), acme2)["company"]["identifier"], "AcmeCorp");
   EXPECT_TRUE(ticket_by_xref(sim.tickets(), newco).is_null());
 
@@ -249,7 +254,9 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   write_file(d.config_path(), fixed);
   daemon->signal(SIGHUP);
   ASSERT_TRUE(wait_until([&] { return d.log().find("config.reloaded") != std::string::npos; }, 10s)) << d.log();
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, newco).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, newco).is_null(); }, 30s))
+      << d.log();
   const json t = ticket_by_xref(sim.tickets(), newco);
   EXPECT_EQ(t["company"]["identifier"], "Globex") << t.dump(2);
   EXPECT_NE(d.log().find("held_released=1"), std::string::npos) << d.log();
@@ -265,13 +272,15 @@ TEST(Reload, BrokenFileKeepsOldMappingFixedOneReleasesHeld) {
   next.replace(level, 14, "  level: debug\n");
   write_file(d.config_path(), next);
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] {
-    return d.log().find("config.restart_needed section=psa key=psa.api_version") != std::string::npos;
-  }, 10s)) << d.log();
+  ASSERT_TRUE(wait_until(
+      [&] { return d.log().find("config.restart_needed section=psa key=psa.api_version") != std::string::npos; }, 10s))
+      << d.log();
   EXPECT_NE(d.log().find("applied=\"logging.level\""), std::string::npos) << d.log();
   spool(d, make_event("wazuh", "acme-prod", "a-3"));
-  ASSERT_TRUE(wait_until([&] { return d.log().find("event.planned issue=wazuh/acme-prod/a-3") != std::string::npos; },
-                         10s)) << "debug lines after the reload\n" << d.log();
+  ASSERT_TRUE(
+      wait_until([&] { return d.log().find("event.planned issue=wazuh/acme-prod/a-3") != std::string::npos; }, 10s))
+      << "debug lines after the reload\n"
+      << d.log();
 }
 
 //------------------------------------------------------------------------------
@@ -285,8 +294,8 @@ TEST(Storm, CapTurnsFurtherIssuesIntoNotesOnOneDigestTicket) {
   auto daemon = d.start();
   d.wait_until_ready();
   for (int i = 1; i <= 6; ++i)
-    spool(d, make_event("wazuh", "acme-prod", "storm-" + std::to_string(i), "open", "high",
-                        "Alert " + std::to_string(i)));
+    spool(d,
+          make_event("wazuh", "acme-prod", "storm-" + std::to_string(i), "open", "high", "Alert " + std::to_string(i)));
 
   auto for_acme = [](const json& ts) {
     json r = json::array();
@@ -305,11 +314,14 @@ TEST(Storm, CapTurnsFurtherIssuesIntoNotesOnOneDigestTicket) {
       n += !starts_with(note.value("text", ""), "Storm protection");
     return n;
   };
-  const bool settled = wait_for(sim, [&](const json& ts) {
-    const json acme = for_acme(ts);
-    const json dg = digest_of(acme);
-    return acme.size() >= 4 && !dg.is_null() && member_notes(dg) >= 3;
-  }, 30s);
+  const bool settled = wait_for(
+      sim,
+      [&](const json& ts) {
+        const json acme = for_acme(ts);
+        const json dg = digest_of(acme);
+        return acme.size() >= 4 && !dg.is_null() && member_notes(dg) >= 3;
+      },
+      30s);
   ASSERT_TRUE(settled) << sim.tickets().dump(2) << "\n" << d.log();
   std::this_thread::sleep_for(1500ms);
   const json acme = for_acme(sim.tickets());
@@ -338,21 +350,25 @@ TEST(History, ShowsDecisionAndOperation) {
   d.wait_until_ready();
   const std::string xref = correlation_key({"wazuh", "acme-prod", "h-1"});
   spool(d, make_event("wazuh", "acme-prod", "h-1"));
-  ASSERT_TRUE(wait_for(sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s))
+      << d.log();
   const auto ticket_id = ticket_by_xref(sim.tickets(), xref)["id"];
 
   json doc;
   bool done = false;
   // The outcome is recorded just after the ticket exists: poll briefly.
-  wait_until([&] {
-    std::string out;
-    if (d.run_command({"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out) != 0) return false;
-    doc = json::parse(out, nullptr, false);
-    if (!doc.is_object()) return false;
-    for (const auto& e : doc["entries"])
-      if (e["kind"] == "operation" && e["detail"].value("outcome", "") == "done") done = true;
-    return done;
-  }, 10s);
+  wait_until(
+      [&] {
+        std::string out;
+        if (d.run_command({"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out) != 0) return false;
+        doc = json::parse(out, nullptr, false);
+        if (!doc.is_object()) return false;
+        for (const auto& e : doc["entries"])
+          if (e["kind"] == "operation" && e["detail"].value("outcome", "") == "done") done = true;
+        return done;
+      },
+      10s);
   std::string out;
   ASSERT_EQ(d.run_command({"history", "-c", d.config_path(), "wazuh/acme-prod/h-1", "--json"}, &out), 0) << out;
   doc = json::parse(out);

@@ -45,13 +45,15 @@ std::string login_name() {
 /// Waits until `deadletter list` shows a dead letter of `issue` other than `except`; returns it.
 json wait_dead_letter(const daemon_setup& d, const std::string& issue, std::int64_t except = 0) {
   json found;
-  wait_until([&] {
-    const json doc = run_json(d, {"deadletter", "list"});
-    if (!doc.is_object()) return false;
-    for (const auto& l : doc["dead_letters"])
-      if (l["issue"] == issue && l["id"].get<std::int64_t>() != except) found = l;
-    return !found.is_null();
-  }, 30s);
+  wait_until(
+      [&] {
+        const json doc = run_json(d, {"deadletter", "list"});
+        if (!doc.is_object()) return false;
+        for (const auto& l : doc["dead_letters"])
+          if (l["issue"] == issue && l["id"].get<std::int64_t>() != except) found = l;
+        return !found.is_null();
+      },
+      30s);
   return found;
 }
 
@@ -131,7 +133,9 @@ TEST_F(OperatorCli, RetryOfA400AfterTheMappingIsFixedCreatesTheTicket) {
   ASSERT_EQ(d_.run_command({"deadletter", "retry", id2, "--reason", "company fixed", "-c", d_.config_path()}, &out), 0)
       << out;
   EXPECT_NE(out.find("by " + login_name()), std::string::npos) << out;
-  ASSERT_TRUE(wait_for(sim_, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s)) << d_.log();
+  ASSERT_TRUE(wait_for(
+      sim_, [&](const json& ts) { return !ticket_by_xref(ts, xref).is_null(); }, 30s))
+      << d_.log();
   const json t = ticket_by_xref(sim_.tickets(), xref);
   EXPECT_EQ(t["company"]["identifier"], "AcmeCorp") << t.dump(2);
   EXPECT_EQ(t["summary"], "[high] Suspicious login");
@@ -142,10 +146,13 @@ TEST_F(OperatorCli, RetryOfA400AfterTheMappingIsFixedCreatesTheTicket) {
   ASSERT_TRUE(list.is_object());
   EXPECT_EQ(list["total"], 0) << list.dump(2);
   json doc;
-  ASSERT_TRUE(wait_until([&] {
-    doc = run_json(d_, {"issue", "show", xref});
-    return doc.is_object() && !doc["operations"].empty() && doc["operations"][0]["status"] == "done";
-  }, 10s)) << doc.dump(2);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        doc = run_json(d_, {"issue", "show", xref});
+        return doc.is_object() && !doc["operations"].empty() && doc["operations"][0]["status"] == "done";
+      },
+      10s))
+      << doc.dump(2);
   EXPECT_EQ(doc["issue"], issue);
   EXPECT_EQ(doc["ticket"], t["id"]);
   EXPECT_EQ(doc["ticket_state"], "open");
@@ -183,13 +190,14 @@ TEST_F(OperatorCli, RetryOfA400AfterTheMappingIsFixedCreatesTheTicket) {
 }
 
 TEST_F(OperatorCli, DropRecordsWhoAndWhyAndStatusReportsTheRunningDaemon) {
-
   // One ticket that works, two issues that dead-letter.
   const std::string good = correlation_key({"wazuh", "globex", "ok-1"});
   d_.spool_raw("ok-1.json", make_event("wazuh", "globex", "ok-1"));
   d_.spool_raw("dl-a.json", make_event("wazuh", "acme-prod", "dl-a"));
   d_.spool_raw("dl-b.json", make_event("wazuh", "acme-prod", "dl-b"));
-  ASSERT_TRUE(wait_for(sim_, [&](const json& ts) { return !ticket_by_xref(ts, good).is_null(); }, 30s)) << d_.log();
+  ASSERT_TRUE(wait_for(
+      sim_, [&](const json& ts) { return !ticket_by_xref(ts, good).is_null(); }, 30s))
+      << d_.log();
   ASSERT_FALSE(wait_dead_letter(d_, "wazuh/acme-prod/dl-a").is_null()) << d_.log();
   const json dl_b = wait_dead_letter(d_, "wazuh/acme-prod/dl-b");
   ASSERT_FALSE(dl_b.is_null()) << d_.log();
@@ -198,10 +206,13 @@ TEST_F(OperatorCli, DropRecordsWhoAndWhyAndStatusReportsTheRunningDaemon) {
   sim_.post("/__sim/faults", {{"p500", 1.0}});
   d_.spool_raw("ok-2.json", make_event("wazuh", "globex", "ok-2"));
   json status;
-  ASSERT_TRUE(wait_until([&] {
-    status = run_json(d_, {"status"});
-    return status.is_object() && !status["recent_errors"].empty();
-  }, 30s)) << status.dump(2) << d_.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = run_json(d_, {"status"});
+        return status.is_object() && !status["recent_errors"].empty();
+      },
+      30s))
+      << status.dump(2) << d_.log();
   EXPECT_EQ(status["dead_letters"], 2) << status.dump(2);
   EXPECT_EQ(status["outbox"]["pending"], 1) << status.dump(2);
   EXPECT_EQ(status["outbox"]["due"].get<int>() + status["outbox"]["waiting_retry"].get<int>(), 1);
@@ -235,11 +246,11 @@ TEST_F(OperatorCli, DropRecordsWhoAndWhyAndStatusReportsTheRunningDaemon) {
   EXPECT_EQ(d_.run_command({"deadletter", "drop", "999999", "--reason", "x", "-c", d_.config_path()}, &out), 1) << out;
   EXPECT_NE(out.find("no dead letter 999999"), std::string::npos) << out;
 
-  const std::vector<std::string> drop{"deadletter", "drop", id_b, "--reason", "customer offboarded", "-c",
-                                      d_.config_path()};
+  const std::vector<std::string> drop{"deadletter", "drop",          id_b, "--reason", "customer offboarded",
+                                      "-c",         d_.config_path()};
   ASSERT_EQ(d_.run_command(drop, &out, {{"SUDO_USER", "alice-operator"}}), 0) << out;
-  const std::string who = login_name() == "alice-operator" ? "alice-operator"
-                                                            : "alice-operator via sudo (" + login_name() + ")";
+  const std::string who =
+      login_name() == "alice-operator" ? "alice-operator" : "alice-operator via sudo (" + login_name() + ")";
   EXPECT_NE(out.find("dead letter " + id_b + ": dropped"), std::string::npos) << out;
   EXPECT_NE(out.find("by " + who), std::string::npos) << out;
   EXPECT_EQ(d_.run_command({"deadletter", "drop", id_b, "--reason", "again", "-c", d_.config_path()}, &out), 1) << out;
@@ -274,11 +285,16 @@ TEST_F(OperatorCli, DropRecordsWhoAndWhyAndStatusReportsTheRunningDaemon) {
   // ConnectWise recovers: the waiting create goes through.
   sim_.post("/__sim/faults", {{"p500", 0.0}});
   const std::string ok2 = correlation_key({"wazuh", "globex", "ok-2"});
-  ASSERT_TRUE(wait_for(sim_, [&](const json& ts) { return !ticket_by_xref(ts, ok2).is_null(); }, 30s)) << d_.log();
-  ASSERT_TRUE(wait_until([&] {
-    status = run_json(d_, {"status"});
-    return status.is_object() && status["outbox"]["pending"] == 0;
-  }, 10s)) << status.dump(2);
+  ASSERT_TRUE(wait_for(
+      sim_, [&](const json& ts) { return !ticket_by_xref(ts, ok2).is_null(); }, 30s))
+      << d_.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = run_json(d_, {"status"});
+        return status.is_object() && status["outbox"]["pending"] == 0;
+      },
+      10s))
+      << status.dump(2);
   EXPECT_TRUE(status["recent_errors"].empty()) << status.dump(2);
   EXPECT_EQ(status["tickets"], 2);
 

@@ -114,7 +114,7 @@ int free_tcp_port() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
@@ -190,11 +190,10 @@ std::chrono::milliseconds longest_gap(const std::vector<steady::time_point>& t, 
 
 /// Adds an admin section listening on a free loopback port with `token` (in
 /// dir/admin.token) plus `extra` lines; returns the TCP address.
-std::string with_admin(setup_options& o, const fs::path& dir, const std::string& token,
-                       const std::string& extra = {}) {
+std::string with_admin(setup_options& o, const fs::path& dir, const std::string& token, const std::string& extra = {}) {
   fs::create_directories(dir);
   std::ofstream(dir / "admin.token") << token << "\n";
-  const std::string tcp = "127.0.0.1:" + std::to_string(free_tcp_port());
+  std::string tcp = "127.0.0.1:" + std::to_string(free_tcp_port());
   o.top_extra += "admin:\n  listen: " + tcp + "\n  token: {file: admin.token}\n" + extra;
   return tcp;
 }
@@ -244,7 +243,9 @@ TEST(Systemd, ReadyWatchdogPingsStopWhileTheLoopIsBlockedStatusAndStopping) {
   std::this_thread::sleep_for(2s);
   const auto after = notify.times_of("WATCHDOG=1");
   EXPECT_GE(std::count_if(after.begin(), after.end(), [&](auto t) { return t > released; }), 2);
-  EXPECT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 1; }, 30s)) << d.log();
+  EXPECT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 1; }, 30s))
+      << d.log();
 
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(30s), 0) << d.log();
@@ -272,7 +273,9 @@ TEST(StoreSync, AFailedWalSyncStopsTheDaemonWithoutActingOnTheUnsyncedCommit) {
                          {"ASAN_OPTIONS", asan_options}});
   wait_ready(d);
   d.spool_raw("first.json", make_event("wazuh", "acme-prod", "wal-1"));
-  ASSERT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 1; }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 1; }, 30s))
+      << d.log();
 
   std::ofstream(flag) << "x";
   d.spool_raw("second.json", make_event("wazuh", "acme-prod", "wal-2"));
@@ -283,8 +286,9 @@ TEST(StoreSync, AFailedWalSyncStopsTheDaemonWithoutActingOnTheUnsyncedCommit) {
       << log;
   {
     SQLite::Database db(d.database().string(), SQLite::OPEN_READONLY);
-    const int stored = db.execAndGet("SELECT (SELECT count(*) FROM inbox WHERE body LIKE '%\"wal-2\"%') + "
-                                     "(SELECT count(*) FROM issues WHERE issue_id = 'wal-2')")
+    const int stored = db.execAndGet(
+                             "SELECT (SELECT count(*) FROM inbox WHERE body LIKE '%\"wal-2\"%') + "
+                             "(SELECT count(*) FROM issues WHERE issue_id = 'wal-2')")
                            .getInt();
     EXPECT_GE(stored, 1) << "the second event was never committed, so this test proves nothing";
   }
@@ -293,7 +297,9 @@ TEST(StoreSync, AFailedWalSyncStopsTheDaemonWithoutActingOnTheUnsyncedCommit) {
 
   fs::remove(flag);
   auto again = d.start();
-  EXPECT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 2; }, 30s)) << d.log();
+  EXPECT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 2; }, 30s))
+      << d.log();
   const json tickets = sim.tickets();
   EXPECT_FALSE(ticket_by_xref(tickets, correlation_key({"wazuh", "acme-prod", "wal-1"})).is_null());
   EXPECT_FALSE(ticket_by_xref(tickets, correlation_key({"wazuh", "acme-prod", "wal-2"})).is_null());
@@ -352,7 +358,9 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   EXPECT_TRUE(garbage.status == 400 || garbage.status == 405) << garbage.status;
 
   // Exactly the three accepted events become tickets.
-  EXPECT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 3; }, 30s)) << d.log();
+  EXPECT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 3; }, 30s))
+      << d.log();
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(sim.tickets().size(), 3u);
 
@@ -362,17 +370,16 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
   std::ofstream(tmp.path() / "metrics.txt") << m.body;
   std::string parsed;
-  const int rc = run_program(
-      {"/usr/bin/python3", "-c",
-       "import json, sys\n"
-       "from prometheus_client.parser import text_string_to_metric_families\n"
-       "out = []\n"
-       "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
-       "    for s in f.samples:\n"
-       "        out.append([f.type, s.name, s.labels, s.value])\n"
-       "print(json.dumps(out))\n",
-       (tmp.path() / "metrics.txt").string()},
-      {}, &parsed);
+  const int rc = run_program({"/usr/bin/python3", "-c",
+                              "import json, sys\n"
+                              "from prometheus_client.parser import text_string_to_metric_families\n"
+                              "out = []\n"
+                              "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
+                              "    for s in f.samples:\n"
+                              "        out.append([f.type, s.name, s.labels, s.value])\n"
+                              "print(json.dumps(out))\n",
+                              (tmp.path() / "metrics.txt").string()},
+                             {}, &parsed);
   ASSERT_EQ(rc, 0) << parsed;
   const json samples = json::parse(parsed);
   auto value = [&](const std::string& name, const json& labels) -> std::optional<double> {
@@ -385,10 +392,10 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   EXPECT_EQ(value("ticketsync_events_rejected_total", {{"via", "api"}, {"reason", "invalid_field"}}), 1.0);
   EXPECT_EQ(value("ticketsync_operations_total", {{"kind", "create"}, {"outcome", "done"}}), 3.0);
   EXPECT_EQ(value("ticketsync_psa_requests_total", {{"endpoint", "/service/tickets"}, {"status", "201"}}), 3.0);
-  EXPECT_EQ(value("ticketsync_psa_request_duration_seconds_count", {{"endpoint", "/service/tickets"}}),
-            value("ticketsync_psa_requests_total", {{"endpoint", "/service/tickets"}, {"status", "201"}}).value_or(0) +
-                value("ticketsync_psa_requests_total", {{"endpoint", "/service/tickets"}, {"status", "200"}})
-                    .value_or(0));
+  EXPECT_EQ(
+      value("ticketsync_psa_request_duration_seconds_count", {{"endpoint", "/service/tickets"}}),
+      value("ticketsync_psa_requests_total", {{"endpoint", "/service/tickets"}, {"status", "201"}}).value_or(0) +
+          value("ticketsync_psa_requests_total", {{"endpoint", "/service/tickets"}, {"status", "200"}}).value_or(0));
   EXPECT_EQ(value("ticketsync_psa_connected", json::object()), 1.0);
   EXPECT_EQ(value("ticketsync_inbox_depth", json::object()), 0.0);
   EXPECT_EQ(value("ticketsync_dead_letters", json::object()), 0.0);
@@ -397,8 +404,10 @@ TEST(AdminApi, HealthReadinessEventsAndMetricsOverTcpAndUnixSocket) {
   // A reload is counted.
   daemon->signal(SIGHUP);
   EXPECT_TRUE(wait_until(
-      [&] { return http(tcp, "GET", "/metrics").body.find("ticketsync_config_reloads_total{result=\"ok\"} 1") !=
-                   std::string::npos; },
+      [&] {
+        return http(tcp, "GET", "/metrics").body.find("ticketsync_config_reloads_total{result=\"ok\"} 1") !=
+               std::string::npos;
+      },
       20s));
 
   daemon->signal(SIGTERM);
@@ -431,14 +440,17 @@ TEST(Secrets, NoKeyOrAuthorizationValueInAnyOutputAndLogsAreJsonLines) {
   };
   EXPECT_EQ(post(make_event("wazuh", "acme-prod", "s-1"), auth), 202);
   EXPECT_EQ(post(make_event("wazuh", "acme-prod", "s-1"), "Authorization: Bearer " + token + "x\r\n"), 401);
-  ASSERT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 1; }, 30s)) << d.log();
+  ASSERT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 1; }, 30s))
+      << d.log();
   sim.post("/__sim/faults", {{"retry_after", 1}, {"script", json::array({{{"at", 1}, {"kind", "429"}}})}});
   EXPECT_EQ(post(make_event("wazuh", "acme-prod", "s-1", "open", "critical", "Changed", "2026-11-01T11:00:00Z"), auth),
             202);
-  EXPECT_EQ(post(make_event("wazuh", "acme-prod", "s-1", "resolved", "critical", "Changed", "2026-11-01T12:00:00Z"),
-                 auth),
-            202);
-  ASSERT_TRUE(wait_for(sim, [](const json& t) { return t.size() == 1 && t[0]["closedFlag"] == true; }, 30s))
+  EXPECT_EQ(
+      post(make_event("wazuh", "acme-prod", "s-1", "resolved", "critical", "Changed", "2026-11-01T12:00:00Z"), auth),
+      202);
+  ASSERT_TRUE(wait_for(
+      sim, [](const json& t) { return t.size() == 1 && t[0]["closedFlag"] == true; }, 30s))
       << d.log();
   outputs.push_back(http(tcp, "GET", "/metrics").body);
   outputs.push_back(http(tcp, "GET", "/readyz").body);
@@ -462,9 +474,10 @@ TEST(Secrets, NoKeyOrAuthorizationValueInAnyOutputAndLogsAreJsonLines) {
     std::ifstream db(d.database(), std::ios::binary);
     everything += std::string(std::istreambuf_iterator<char>(db), {});
   }
-  const std::string basic = "ZGVtbytkZW1vLXB1YmxpYy1rZXk6ZGVtby1wcml2YXRlLWtleQ==";  // base64 demo+demo-public-key:demo-private-key
-  for (const std::string& secret : {std::string("demo-private-key"), std::string("demo-public-key"), basic,
-                                    basic.substr(0, 40), token}) {
+  const std::string basic =
+      "ZGVtbytkZW1vLXB1YmxpYy1rZXk6ZGVtby1wcml2YXRlLWtleQ==";  // base64 demo+demo-public-key:demo-private-key
+  for (const std::string& secret :
+       {std::string("demo-private-key"), std::string("demo-public-key"), basic, basic.substr(0, 40), token}) {
     EXPECT_EQ(everything.find(secret), std::string::npos) << "found '" << secret << "' in the output";
   }
   EXPECT_EQ(everything.find("Authorization: Basic"), std::string::npos);

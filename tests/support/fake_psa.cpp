@@ -27,7 +27,8 @@ std::string lower(std::string_view s) {
 psa::psa_failure http_error(int status, const std::string& code, const std::string& message, bool idempotent,
                             const std::string& field = {}, std::string retry_after = {}) {
   json body = {{"code", code}, {"message", message}};
-  if (!field.empty()) body["errors"] = json::array({{{"code", "ObjectNotFound"}, {"field", field}, {"message", message}}});
+  if (!field.empty())
+    body["errors"] = json::array({{{"code", "ObjectNotFound"}, {"field", field}, {"message", message}}});
   return psa::classify_http(status, body.dump(), retry_after, sys_ms{}, idempotent);
 }
 
@@ -65,8 +66,8 @@ std::string_view fake_psa::name(fault f) {
 }
 
 const std::vector<fake_psa::fault>& fake_psa::all_faults() {
-  static const std::vector<fault> all = {fault::throttle, fault::server_error, fault::server_after, fault::timeout,
-                                         fault::reset,    fault::lost_answer,  fault::rejected,     fault::auth,
+  static const std::vector<fault> all = {fault::throttle,   fault::server_error, fault::server_after, fault::timeout,
+                                         fault::reset,      fault::lost_answer,  fault::rejected,     fault::auth,
                                          fault::die_before, fault::die_after};
   return all;
 }
@@ -109,8 +110,8 @@ std::optional<fake_psa::fault> fake_psa::take_fault(const std::string& what) {
 }
 
 std::size_t fake_psa::count(std::string_view what) const {
-  return static_cast<std::size_t>(
-      std::count_if(calls_.begin(), calls_.end(), [&](const call& c) { return c.what.find(what) != std::string::npos; }));
+  return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(),
+                                                [&](const call& c) { return c.what.find(what) != std::string::npos; }));
 }
 
 std::vector<const fake_psa::ticket*> fake_psa::with_xref(std::string_view xref) const {
@@ -201,9 +202,11 @@ psa::answer fake_psa::apply(const psa::request& r) {
   if (const auto* c = std::get_if<psa::req::create_ticket>(&r)) {
     const auto& b = c->body;
     bool company = false;
-    for (const auto& co : seed_["companies"]) company = company || lower(co["identifier"].get<std::string>()) == lower(b.company_identifier);
+    for (const auto& co : seed_["companies"])
+      company = company || lower(co["identifier"].get<std::string>()) == lower(b.company_identifier);
     if (!company)
-      return http_error(400, "InvalidObject", "Company '" + b.company_identifier + "' was not found.", false, "company");
+      return http_error(400, "InvalidObject", "Company '" + b.company_identifier + "' was not found.", false,
+                        "company");
     const json* bd = board(b.board_id);
     if (!bd) return http_error(400, "InvalidObject", "Board not found.", false, "board");
     bool status = false;
@@ -251,12 +254,18 @@ psa::answer fake_psa::apply(const psa::request& r) {
     ticket& t = it->second;
     for (const auto& op : p->ops) {
       const json v = json::parse(op.value_json);
-      if (op.path == "summary") t.summary = v.get<std::string>();
-      else if (op.path == "severity") t.severity = v.get<std::string>();
-      else if (op.path == "impact") t.impact = v.get<std::string>();
-      else if (op.path == "priority") t.priority_id = v.at("id");
-      else if (op.path == "status") t.status_id = v.at("id");
-      else return http_error(400, "InvalidObject", "unknown field " + op.path, true);
+      if (op.path == "summary")
+        t.summary = v.get<std::string>();
+      else if (op.path == "severity")
+        t.severity = v.get<std::string>();
+      else if (op.path == "impact")
+        t.impact = v.get<std::string>();
+      else if (op.path == "priority")
+        t.priority_id = v.at("id");
+      else if (op.path == "status")
+        t.status_id = v.at("id");
+      else
+        return http_error(400, "InvalidObject", "unknown field " + op.path, true);
     }
     return psa::reply{info(t)};
   }

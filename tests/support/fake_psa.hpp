@@ -19,8 +19,8 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ts::test {

@@ -2,10 +2,10 @@
 
 #include "psa/https_client.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 #include <csignal>
 #include <fstream>
@@ -74,12 +74,13 @@ struct sim_http {
 cwsim_process::cwsim_process(const fs::path& dir, std::vector<std::string> extra_args) : dir_(dir) {
   fs::create_directories(dir_ / "tls");
   const std::string port_file = (dir_ / "cwsim.port").string();
-  std::vector<std::string> argv{cwsim_path(), "--seed", repo_path("tests/cwsim/seed.json"), "--listen", "127.0.0.1:0",
-                                "--port-file", port_file, "--tls-dir", (dir_ / "tls").string()};
+  std::vector<std::string> argv{cwsim_path(), "--seed",      repo_path("tests/cwsim/seed.json"),
+                                "--listen",   "127.0.0.1:0", "--port-file",
+                                port_file,    "--tls-dir",   (dir_ / "tls").string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_ = std::make_unique<child_process>(argv, std::map<std::string, std::string>{}, (dir_ / "cwsim.log").string());
-  const bool up = wait_until([&] { return fs::exists(port_file) && !read_file(port_file).empty(); },
-                             std::chrono::seconds{30});
+  const bool up =
+      wait_until([&] { return fs::exists(port_file) && !read_file(port_file).empty(); }, std::chrono::seconds{30});
   if (!up) throw std::runtime_error("cwsim did not start: " + log());
   port_ = std::stoi(read_file(port_file));
 }
@@ -110,18 +111,14 @@ daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const 
       << "  ca_file: " << sim.ca_file() << "\n"
       << "  timeouts: " << opts.timeouts << "\n"
       << "  requests_per_minute: 600000\n"
-      << opts.psa_extra
-      << "companies:\n"
-      << opts.companies
-      << "ticket:\n"
+      << opts.psa_extra << "companies:\n"
+      << opts.companies << "ticket:\n"
       << "  board: Security Incidents\n  status: New\n"
-      << opts.priority
-      << "  summary: \"[{{severity}}] {{title}}\"\n"
-      << opts.ticket_extra
-      << opts.top_extra
-      << "storage:\n  database: " << database().string() << "\n"
+      << opts.priority << "  summary: \"[{{severity}}] {{title}}\"\n"
+      << opts.ticket_extra << opts.top_extra << "storage:\n  database: " << database().string() << "\n"
       << "intake:\n  spool_dir: " << spool().string() << "\n  rescan_interval: 1s\n"
-      << "logging:\n" << opts.logging;
+      << "logging:\n"
+      << opts.logging;
 }
 
 std::map<std::string, std::string> daemon_setup::env() const { return {{"TS_TEST_PRIVATE_KEY", private_key_}}; }
@@ -129,8 +126,8 @@ std::map<std::string, std::string> daemon_setup::env() const { return {{"TS_TEST
 std::unique_ptr<child_process> daemon_setup::start(const std::map<std::string, std::string>& extra_env) const {
   auto vars = env();
   for (const auto& [k, v] : extra_env) vars.insert_or_assign(k, v);
-  return std::make_unique<child_process>(std::vector<std::string>{ticketsyncd_path(), "run", "-c", config_path()},
-                                         vars, log_path());
+  return std::make_unique<child_process>(std::vector<std::string>{ticketsyncd_path(), "run", "-c", config_path()}, vars,
+                                         log_path());
 }
 
 int daemon_setup::submit(const std::vector<std::string>& files, std::string* output) const {
@@ -182,9 +179,9 @@ bool wait_for(const cwsim_process& sim, const std::function<bool(const nlohmann:
 std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,
                        const std::string& state, const std::string& severity, const std::string& title,
                        const std::string& updated_at) {
-  return nlohmann::json{{"source", source},       {"tenant", tenant},       {"issue_id", issue_id},
-                        {"state", state},         {"severity", severity},   {"title", title},
-                        {"updated_at", updated_at}, {"description", "Detected by " + source}}
+  return nlohmann::json{
+      {"source", source},     {"tenant", tenant}, {"issue_id", issue_id},     {"state", state},
+      {"severity", severity}, {"title", title},   {"updated_at", updated_at}, {"description", "Detected by " + source}}
       .dump();
 }
 

@@ -126,8 +126,8 @@ bool wait_for(const cwsim_process& sim, const std::function<bool(const nlohmann:
 /// A schema v1 event.
 std::string make_event(const std::string& source, const std::string& tenant, const std::string& issue_id,
                        const std::string& state = "open", const std::string& severity = "high",
-                       const std::string& title = "Suspicious login", const std::string& updated_at =
-                                                                              "2026-11-01T10:00:00Z");
+                       const std::string& title = "Suspicious login",
+                       const std::string& updated_at = "2026-11-01T10:00:00Z");
 
 /// Path of a program built by this project (from compile definitions).
 std::string ticketsyncd_path();

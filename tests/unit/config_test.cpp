@@ -5,8 +5,8 @@
 
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
-#include "support/scratch_dir.hpp"
 #include "support/enum_tables.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using ts::config::attribute_match;
 using ts::config::config;
 using ts::config::config_error;
 using ts::config::load_config;
@@ -36,7 +37,6 @@ using ts::config::on_resolve_policy;
 using ts::config::on_update_policy;
 using ts::config::resolve_secret;
 using ts::config::secret_ref;
-using ts::config::attribute_match;
 using ts::config::technician_close_policy;
 using ts::config::unmapped_policy;
 
@@ -70,43 +70,43 @@ class scoped_env {
 
 // Every key set, none to its default. Line numbers are used by the error table.
 constexpr std::string_view full_config =
-    "psa:\n"                                                  //  1
-    "  site: https://cw.example.net:8443/\n"                  //  2
-    "  company_id: acme-msp\n"                                //  3
-    "  public_key: pub-123\n"                                 //  4
-    "  private_key:\n"                                        //  5
-    "    file: secrets/private.key\n"                         //  6
-    "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"     //  7
-    "  api_version: \"2024.1\"\n"                             //  8
-    "  codebase: v2024_1/\n"                                  //  9
-    "  ca_file: tls/ca.pem\n"                                 // 10
-    "  timeouts:\n"                                           // 11
-    "    connect: 5s\n"                                       // 12
-    "    handshake: 1500ms\n"                                 // 13
-    "    request: 2m\n"                                       // 14
-    "  max_response_size: 4MiB\n"                             // 15
-    "  max_connections: 8\n"                                  // 16
-    "  requests_per_minute: 300\n"                            // 17
-    "companies:\n"                                            // 18
-    "  default: MSPInternal\n"                                // 19
-    "  tenants:\n"                                            // 20
-    "    tenant-a: AcmeCorp\n"                                // 21
-    "    tenant-b: Globex\n"                                  // 22
-    "ticket:\n"                                               // 23
-    "  board: Security Incidents\n"                           // 24
-    "  status: New\n"                                         // 25
-    "  priority: Priority 2 - Quick Response\n"               // 26
-    "  summary: \"{{title}}\"\n"                              // 27
-    "  description: \"Seen by {{source}}\"\n"                 // 28
-    "storage:\n"                                              // 29
-    "  database: data/state.db\n"                             // 30
-    "intake:\n"                                               // 31
-    "  spool_dir: /srv/spool\n"                               // 32
-    "  max_event_size: 64KiB\n"                               // 33
-    "  rescan_interval: 1h\n"                                 // 34
-    "  batch_size: 100\n"                                     // 35
-    "logging:\n"                                              // 36
-    "  level: debug\n";                                       // 37
+    "psa:\n"                                               //  1
+    "  site: https://cw.example.net:8443/\n"               //  2
+    "  company_id: acme-msp\n"                             //  3
+    "  public_key: pub-123\n"                              //  4
+    "  private_key:\n"                                     //  5
+    "    file: secrets/private.key\n"                      //  6
+    "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001\n"  //  7
+    "  api_version: \"2024.1\"\n"                          //  8
+    "  codebase: v2024_1/\n"                               //  9
+    "  ca_file: tls/ca.pem\n"                              // 10
+    "  timeouts:\n"                                        // 11
+    "    connect: 5s\n"                                    // 12
+    "    handshake: 1500ms\n"                              // 13
+    "    request: 2m\n"                                    // 14
+    "  max_response_size: 4MiB\n"                          // 15
+    "  max_connections: 8\n"                               // 16
+    "  requests_per_minute: 300\n"                         // 17
+    "companies:\n"                                         // 18
+    "  default: MSPInternal\n"                             // 19
+    "  tenants:\n"                                         // 20
+    "    tenant-a: AcmeCorp\n"                             // 21
+    "    tenant-b: Globex\n"                               // 22
+    "ticket:\n"                                            // 23
+    "  board: Security Incidents\n"                        // 24
+    "  status: New\n"                                      // 25
+    "  priority: Priority 2 - Quick Response\n"            // 26
+    "  summary: \"{{title}}\"\n"                           // 27
+    "  description: \"Seen by {{source}}\"\n"              // 28
+    "storage:\n"                                           // 29
+    "  database: data/state.db\n"                          // 30
+    "intake:\n"                                            // 31
+    "  spool_dir: /srv/spool\n"                            // 32
+    "  max_event_size: 64KiB\n"                            // 33
+    "  rescan_interval: 1h\n"                              // 34
+    "  batch_size: 100\n"                                  // 35
+    "logging:\n"                                           // 36
+    "  level: debug\n";                                    // 37
 
 constexpr std::string_view minimal_config =
     "psa:\n"
@@ -177,8 +177,8 @@ TEST(ConfigLoader, FullConfigSetsEveryField) {
 
   EXPECT_EQ(cfg.ticket.board, "Security Incidents");
   EXPECT_EQ(cfg.ticket.status, "New");
-  for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
-                   ts::severity::info})
+  for (auto sev :
+       {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
     EXPECT_EQ(cfg.ticket.priority.at(sev), "Priority 2 - Quick Response");
   EXPECT_EQ(cfg.ticket.summary_template, "{{title}}");
   EXPECT_EQ(cfg.ticket.description_template, "Seen by {{source}}");
@@ -225,8 +225,10 @@ TEST(ConfigLoader, LifecycleKeysAreRead) {
   const config cfg = load_ok(lifecycle_config);
   EXPECT_EQ(cfg.ticket.closed_status, "Resolved");
   EXPECT_EQ(cfg.ticket.effective_reopen_status(), "Reopened");
-  const std::map<ts::severity, std::string> prio{{ts::severity::critical, "P1"}, {ts::severity::high, "P2"},
-                                                 {ts::severity::medium, "P3"},   {ts::severity::low, "P4"},
+  const std::map<ts::severity, std::string> prio{{ts::severity::critical, "P1"},
+                                                 {ts::severity::high, "P2"},
+                                                 {ts::severity::medium, "P3"},
+                                                 {ts::severity::low, "P4"},
                                                  {ts::severity::info, "P5"}};
   EXPECT_EQ(cfg.ticket.priority, prio);
   EXPECT_EQ(cfg.ticket.update_note_template, "u {{changes}}");
@@ -323,9 +325,9 @@ TEST(ConfigLoader, NullOptionalValuesKeepTheirDefaults) {
 }
 
 TEST(ConfigLoader, AcceptsEveryRegionAndHttpsForms) {
-  for (const char* site : {"na", "eu", "au", "aus", "za", "staging", "https://cw.example.net",
-                           "https://cw.example.net/", "https://localhost:18443", "https://127.0.0.1:8443/",
-                           "https://[::1]:8443"}) {
+  for (const char* site :
+       {"na", "eu", "au", "aus", "za", "staging", "https://cw.example.net", "https://cw.example.net/",
+        "https://localhost:18443", "https://127.0.0.1:8443/", "https://[::1]:8443"}) {
     SCOPED_TRACE(site);
     const config cfg = load_ok(replace_once(minimal_config, "site: na", std::string("site: \"") + site + "\""));
     EXPECT_EQ(cfg.psa.site, site);
@@ -333,8 +335,7 @@ TEST(ConfigLoader, AcceptsEveryRegionAndHttpsForms) {
 }
 
 TEST(ConfigLoader, TenantsAloneAreEnough) {
-  const config cfg =
-      load_ok(replace_once(minimal_config, "  default: X\n", "  tenants:\n    \"12345\": Contoso\n"));
+  const config cfg = load_ok(replace_once(minimal_config, "  default: X\n", "  tenants:\n    \"12345\": Contoso\n"));
   EXPECT_EQ(cfg.companies.default_company, "");
   EXPECT_EQ(cfg.companies.tenants.at("12345"), "Contoso");
 }
@@ -369,7 +370,7 @@ struct error_case {
   std::string_view to;
   int line;
   int column;
-  const char* fragment;   ///< expected somewhere in the message
+  const char* fragment;  ///< expected somewhere in the message
 };
 
 const error_case error_cases[] = {
@@ -380,8 +381,8 @@ const error_case error_cases[] = {
     {"unknown key with suggestion", "  max_connections: 8", "  max_conections: 8", 16, 3,
      "unknown key 'max_conections' in 'psa'; did you mean 'max_connections'?"},
     {"unknown top-level key", "logging:", "colour: red\nlogging:", 36, 1, "unknown key 'colour' at the top level"},
-    {"unknown key in private_key", "    file: secrets/private.key", "    file: secrets/private.key\n    mode: 0600",
-     7, 5, "unknown key 'mode' in 'psa.private_key'"},
+    {"unknown key in private_key", "    file: secrets/private.key", "    file: secrets/private.key\n    mode: 0600", 7,
+     5, "unknown key 'mode' in 'psa.private_key'"},
     {"two documents", "logging:", "---\nlogging:", 37, 1, "more than one YAML document"},
     {"duplicate key", "  status: New", "  status: New\n  status: Open", 26, 3,
      "duplicate key 'ticket.status' (first defined at line 25)"},
@@ -405,15 +406,14 @@ const error_case error_cases[] = {
      "", 1, 1, "missing required key 'ticket'"},
     {"required key without value", "  client_id: 2f4b7c9e-1111-4a4a-9c9c-000000000001", "  client_id:", 7, 3,
      "psa.client_id: a value is required"},
-    {"required key empty", "  company_id: acme-msp", "  company_id: \"\"", 3, 15,
-     "psa.company_id: must not be empty"},
+    {"required key empty", "  company_id: acme-msp", "  company_id: \"\"", 3, 15, "psa.company_id: must not be empty"},
     // invalid values
     {"plain http site", "  site: https://cw.example.net:8443/", "  site: http://cw.example.net", 2, 9,
      "TLS is required"},
     {"unknown region", "  site: https://cw.example.net:8443/", "  site: mars", 2, 9,
      "must be one of na, eu, au, aus, za, staging, or an https:// URL"},
-    {"site with a path", "  site: https://cw.example.net:8443/", "  site: https://cw.example.net/v4_6_release/apis",
-     2, 9, "no path"},
+    {"site with a path", "  site: https://cw.example.net:8443/", "  site: https://cw.example.net/v4_6_release/apis", 2,
+     9, "no path"},
     {"site with a bad port", "  site: https://cw.example.net:8443/", "  site: https://cw.example.net:99999", 2, 9,
      "port must be a number from 1 to 65535"},
     {"api version format", "  api_version: \"2024.1\"", "  api_version: \"v2024\"", 8, 16, "YYYY.N"},
@@ -430,8 +430,7 @@ const error_case error_cases[] = {
     {"too many connections", "  max_connections: 8", "  max_connections: 65", 16, 20, "must be between 1 and 64"},
     {"no connections", "  max_connections: 8", "  max_connections: 0", 16, 20, "must be between 1 and 64"},
     {"request rate zero", "  requests_per_minute: 300", "  requests_per_minute: 0", 17, 24, "greater than 0"},
-    {"request rate too high", "  requests_per_minute: 300", "  requests_per_minute: 700000", 17, 24,
-     "at most 600000"},
+    {"request rate too high", "  requests_per_minute: 300", "  requests_per_minute: 700000", 17, 24, "at most 600000"},
     {"batch size zero", "  batch_size: 100", "  batch_size: 0", 35, 15, "must be between 1 and 10000"},
     {"unknown log level", "  level: debug", "  level: verbose", 37, 10, "trace, debug, info, warn, error"},
     {"empty summary", "  summary: \"{{title}}\"", "  summary: \"\"", 27, 12, "ticket.summary: must not be empty"},
@@ -465,36 +464,35 @@ TEST(ConfigLoader, EachErrorKindHasItsPositionAndMessage) {
     EXPECT_EQ(e.line, c.line) << e.to_string();
     EXPECT_EQ(e.column, c.column) << e.to_string();
     EXPECT_NE(e.message.find(c.fragment), std::string::npos) << e.to_string();
-    EXPECT_EQ(e.to_string().rfind("cfg.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": ", 0),
-              0u)
+    EXPECT_EQ(e.to_string().rfind("cfg.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": ", 0), 0u)
         << e.to_string();
   }
 }
 
 TEST(ConfigLoader, TenMistakesAreAllReportedInFileOrder) {
   constexpr std::string_view text =
-      "psa:\n"                                              //  1
-      "  site: http://cw.example.net\n"                     //  2  plain http
-      "  company_id: acme\n"                                //  3
-      "  public_key: pub\n"                                 //  4
-      "  private_key: inline-secret\n"                      //  5  inline secret
-      "  client_id: id\n"                                   //  6
-      "  max_connections: 0\n"                              //  7  out of range
-      "  timeouts:\n"                                       //  8
-      "    conect: 5s\n"                                    //  9  misspelt key
-      "companies:\n"                                        // 10
-      "  default: ThisCompanyIdentifierIsWayTooLong\n"      // 11  too long
-      "ticket:\n"                                           // 12
-      "  board: Security Incidents\n"                       // 13
-      "  status: New\n"                                     // 14
-      "  priority: [P1]\n"                                  // 15  wrong type
-      "storage:\n"                                          // 16
-      "  database: \"\"\n"                                  // 17  empty path
-      "intake:\n"                                           // 18
-      "  max_event_size: 1B\n"                              // 19  below 1KiB
-      "  rescan_interval: 30\n"                             // 20  no unit
-      "loging:\n"                                           // 21  misspelt section
-      "  level: info\n";                                    // 22
+      "psa:\n"                                          //  1
+      "  site: http://cw.example.net\n"                 //  2  plain http
+      "  company_id: acme\n"                            //  3
+      "  public_key: pub\n"                             //  4
+      "  private_key: inline-secret\n"                  //  5  inline secret
+      "  client_id: id\n"                               //  6
+      "  max_connections: 0\n"                          //  7  out of range
+      "  timeouts:\n"                                   //  8
+      "    conect: 5s\n"                                //  9  misspelt key
+      "companies:\n"                                    // 10
+      "  default: ThisCompanyIdentifierIsWayTooLong\n"  // 11  too long
+      "ticket:\n"                                       // 12
+      "  board: Security Incidents\n"                   // 13
+      "  status: New\n"                                 // 14
+      "  priority: [P1]\n"                              // 15  wrong type
+      "storage:\n"                                      // 16
+      "  database: \"\"\n"                              // 17  empty path
+      "intake:\n"                                       // 18
+      "  max_event_size: 1B\n"                          // 19  below 1KiB
+      "  rescan_interval: 30\n"                         // 20  no unit
+      "loging:\n"                                       // 21  misspelt section
+      "  level: info\n";                                // 22
   struct expected {
     int line;
     int column;
@@ -617,7 +615,7 @@ TEST(ConfigLoader, AliasExpansionIsBounded) {
   for (const config_error& e : r.errors)
     if (e.message == "the configuration expands to more than 200000 values (through YAML aliases?); giving up") {
       found = true;
-      EXPECT_EQ(e.line, 14);  // the anchored list
+      EXPECT_EQ(e.line, 14);    // the anchored list
       EXPECT_EQ(e.column, 34);  // at its anchor
     }
   EXPECT_TRUE(found) << all_errors(r).substr(0, 2000);
@@ -674,7 +672,8 @@ TEST(ConfigLoader, SyntaxErrorIsOneErrorWithOneBasedPosition) {
 TEST(ConfigLoader, CompaniesWithNeitherDefaultNorTenantsHoldsEverything) {
   // Not an error any more: an empty `companies` means "hold every issue until
   // a reload maps its tenant".
-  for (std::string_view section : {"companies: {}\n", "companies:\n  unmapped: hold\n", "companies:\n  tenants: {}\n"}) {
+  for (std::string_view section :
+       {"companies: {}\n", "companies:\n  unmapped: hold\n", "companies:\n  tenants: {}\n"}) {
     SCOPED_TRACE(section);
     const config cfg = load_ok(replace_once(minimal_config, "companies:\n  default: X\n", section));
     EXPECT_TRUE(cfg.companies.default_company.empty());
@@ -728,97 +727,97 @@ TEST(ConfigLoader, CompaniesBySource) {
 // Every new key of ticket, rules and storm, none to its default. The comments
 // are line numbers.
 constexpr std::string_view rules_config =
-    "psa:\n"                                                   //  1
-    "  site: na\n"                                             //  2
-    "  company_id: c\n"                                        //  3
-    "  public_key: p\n"                                        //  4
-    "  private_key: {env: K}\n"                                //  5
-    "  client_id: id\n"                                        //  6
-    "companies:\n"                                             //  7
-    "  default: MSPInternal\n"                                 //  8
-    "  unmapped: hold\n"                                       //  9
-    "  tenants:\n"                                             // 10
-    "    acme-prod: AcmeCorp\n"                                // 11
-    "  sources:\n"                                             // 12
-    "    defender:\n"                                          // 13
-    "      \"4f1c\": Umbrella\n"                               // 14
-    "ticket:\n"                                                // 15
-    "  board: Security Incidents\n"                            // 16
-    "  status: New\n"                                          // 17
-    "  reopen_status: Reopened\n"                              // 18
-    "  priority: Priority 3 - Normal Response\n"               // 19
-    "  severity: Medium\n"                                     // 20
-    "  impact:\n"                                              // 21
-    "    critical: High\n"                                     // 22
-    "    high: High\n"                                         // 23
-    "    medium: Medium\n"                                     // 24
-    "    low: Low\n"                                           // 25
-    "    info: Low\n"                                          // 26
-    "  type: Security Alert\n"                                 // 27
-    "  subtype: Endpoint\n"                                    // 28
-    "  item: Monitor\n"                                        // 29
-    "  team: SOC Tier 1\n"                                     // 30
-    "  source: Security Tool\n"                                // 31
-    "  summary: \"{{title}}\"\n"                               // 32
-    "  custom_fields:\n"                                       // 33
-    "    Source Product: \"{{source}}\"\n"                     // 34
-    "  notes:\n"                                               // 35
-    "    resolve: \"\"\n"                                      // 36
-    "  lifecycle:\n"                                           // 37
-    "    on_technician_close: new_ticket\n"                    // 38
-    "rules:\n"                                                 // 39
-    "  - name: ransomware\n"                                   // 40
-    "    match:\n"                                             // 41
-    "      source: [defender, guardz]\n"                       // 42
-    "      tenant: \"acme-*\"\n"                               // 43
-    "      severity: [critical, high]\n"                       // 44
-    "      min_severity: high\n"                               // 45
-    "      category: [ransomware, \"malware/*\"]\n"            // 46
-    "      tags:\n"                                            // 47
-    "        any: [ransomware]\n"                              // 48
-    "        all: [endpoint, edr]\n"                           // 49
-    "      title: '(?i)ransom'\n"                              // 50
-    "      attributes:\n"                                      // 51
-    "        - pointer: /device/os\n"                          // 52
-    "          equals: Windows 11\n"                           // 53
-    "        - pointer: /detection_source\n"                   // 54
-    "          in: [Behavior, Signature]\n"                    // 55
-    "        - pointer: /a~1b/~0c\n"                           // 56
-    "          regex: '^x+$'\n"                                // 57
-    "        - {pointer: /count, equals: 3}\n"                 // 58
-    "    ticket:\n"                                            // 59
-    "      priority: Priority 1 - Emergency Response\n"        // 60
-    "  - name: vulnerabilities\n"                              // 61
-    "    match:\n"                                             // 62
-    "      category: vulnerability\n"                          // 63
-    "      tags: {all: cve}\n"                                 // 64
-    "    ticket:\n"                                            // 65
-    "      board: Help Desk\n"                                 // 66
-    "      status: Open\n"                                     // 67
-    "      closed_status: Completed\n"                         // 68
-    "      type: Problem\n"                                    // 69
-    "      subtype: Software\n"                                // 70
-    "      item: \"\"\n"                                       // 71
-    "      team: \"\"\n"                                       // 72
+    "psa:\n"                                                                            //  1
+    "  site: na\n"                                                                      //  2
+    "  company_id: c\n"                                                                 //  3
+    "  public_key: p\n"                                                                 //  4
+    "  private_key: {env: K}\n"                                                         //  5
+    "  client_id: id\n"                                                                 //  6
+    "companies:\n"                                                                      //  7
+    "  default: MSPInternal\n"                                                          //  8
+    "  unmapped: hold\n"                                                                //  9
+    "  tenants:\n"                                                                      // 10
+    "    acme-prod: AcmeCorp\n"                                                         // 11
+    "  sources:\n"                                                                      // 12
+    "    defender:\n"                                                                   // 13
+    "      \"4f1c\": Umbrella\n"                                                        // 14
+    "ticket:\n"                                                                         // 15
+    "  board: Security Incidents\n"                                                     // 16
+    "  status: New\n"                                                                   // 17
+    "  reopen_status: Reopened\n"                                                       // 18
+    "  priority: Priority 3 - Normal Response\n"                                        // 19
+    "  severity: Medium\n"                                                              // 20
+    "  impact:\n"                                                                       // 21
+    "    critical: High\n"                                                              // 22
+    "    high: High\n"                                                                  // 23
+    "    medium: Medium\n"                                                              // 24
+    "    low: Low\n"                                                                    // 25
+    "    info: Low\n"                                                                   // 26
+    "  type: Security Alert\n"                                                          // 27
+    "  subtype: Endpoint\n"                                                             // 28
+    "  item: Monitor\n"                                                                 // 29
+    "  team: SOC Tier 1\n"                                                              // 30
+    "  source: Security Tool\n"                                                         // 31
+    "  summary: \"{{title}}\"\n"                                                        // 32
+    "  custom_fields:\n"                                                                // 33
+    "    Source Product: \"{{source}}\"\n"                                              // 34
+    "  notes:\n"                                                                        // 35
+    "    resolve: \"\"\n"                                                               // 36
+    "  lifecycle:\n"                                                                    // 37
+    "    on_technician_close: new_ticket\n"                                             // 38
+    "rules:\n"                                                                          // 39
+    "  - name: ransomware\n"                                                            // 40
+    "    match:\n"                                                                      // 41
+    "      source: [defender, guardz]\n"                                                // 42
+    "      tenant: \"acme-*\"\n"                                                        // 43
+    "      severity: [critical, high]\n"                                                // 44
+    "      min_severity: high\n"                                                        // 45
+    "      category: [ransomware, \"malware/*\"]\n"                                     // 46
+    "      tags:\n"                                                                     // 47
+    "        any: [ransomware]\n"                                                       // 48
+    "        all: [endpoint, edr]\n"                                                    // 49
+    "      title: '(?i)ransom'\n"                                                       // 50
+    "      attributes:\n"                                                               // 51
+    "        - pointer: /device/os\n"                                                   // 52
+    "          equals: Windows 11\n"                                                    // 53
+    "        - pointer: /detection_source\n"                                            // 54
+    "          in: [Behavior, Signature]\n"                                             // 55
+    "        - pointer: /a~1b/~0c\n"                                                    // 56
+    "          regex: '^x+$'\n"                                                         // 57
+    "        - {pointer: /count, equals: 3}\n"                                          // 58
+    "    ticket:\n"                                                                     // 59
+    "      priority: Priority 1 - Emergency Response\n"                                 // 60
+    "  - name: vulnerabilities\n"                                                       // 61
+    "    match:\n"                                                                      // 62
+    "      category: vulnerability\n"                                                   // 63
+    "      tags: {all: cve}\n"                                                          // 64
+    "    ticket:\n"                                                                     // 65
+    "      board: Help Desk\n"                                                          // 66
+    "      status: Open\n"                                                              // 67
+    "      closed_status: Completed\n"                                                  // 68
+    "      type: Problem\n"                                                             // 69
+    "      subtype: Software\n"                                                         // 70
+    "      item: \"\"\n"                                                                // 71
+    "      team: \"\"\n"                                                                // 72
     "      severity: {critical: High, high: High, medium: Low, low: Low, info: Low}\n"  // 73
-    "      custom_fields:\n"                                   // 74
-    "        Risk Score: \"{{cvss}}\"\n"                       // 75
-    "      notes:\n"                                           // 76
-    "        update: \"changed: {{changes}}\"\n"               // 77
-    "      lifecycle:\n"                                       // 78
-    "        on_update: note\n"                                // 79
-    "        on_technician_close: note\n"                      // 80
-    "  - name: everything-else\n"                              // 81
-    "    ticket: {priority: Priority 4 - Schedule Maintenance}\n"  // 82
-    "storm:\n"                                                 // 83
-    "  max_new_tickets_per_hour: 25\n"                         // 84
-    "  digest_summary: \"storm {{tenant}}\"\n"                 // 85
-    "  digest_note: \"{{title}}\"\n";                          // 86
+    "      custom_fields:\n"                                                            // 74
+    "        Risk Score: \"{{cvss}}\"\n"                                                // 75
+    "      notes:\n"                                                                    // 76
+    "        update: \"changed: {{changes}}\"\n"                                        // 77
+    "      lifecycle:\n"                                                                // 78
+    "        on_update: note\n"                                                         // 79
+    "        on_technician_close: note\n"                                               // 80
+    "  - name: everything-else\n"                                                       // 81
+    "    ticket: {priority: Priority 4 - Schedule Maintenance}\n"                       // 82
+    "storm:\n"                                                                          // 83
+    "  max_new_tickets_per_hour: 25\n"                                                  // 84
+    "  digest_summary: \"storm {{tenant}}\"\n"                                          // 85
+    "  digest_note: \"{{title}}\"\n";                                                   // 86
 
 std::map<ts::severity, std::string> every_severity(const std::string& value) {
   std::map<ts::severity, std::string> m;
-  for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
-                   ts::severity::info})
+  for (auto sev :
+       {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
     m[sev] = value;
   return m;
 }
@@ -827,8 +826,10 @@ TEST(ConfigLoader, NewTicketKeysAreRead) {
   const config cfg = load_ok(rules_config);
   const ts::config::ticket_config& t = cfg.ticket;
   EXPECT_EQ(t.cw_severity, every_severity("Medium"));
-  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"}, {ts::severity::high, "High"},
-                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"},
+                                                   {ts::severity::high, "High"},
+                                                   {ts::severity::medium, "Medium"},
+                                                   {ts::severity::low, "Low"},
                                                    {ts::severity::info, "Low"}};
   EXPECT_EQ(t.cw_impact, impact);
   EXPECT_EQ(t.type, "Security Alert");
@@ -849,16 +850,20 @@ TEST(ConfigLoader, NewTicketKeysAreRead) {
 TEST(ConfigLoader, NewTicketKeyDefaults) {
   const config cfg = load_ok(minimal_config);
   const config defaults;
-  const std::map<ts::severity, std::string> severity{{ts::severity::critical, "High"}, {ts::severity::high, "High"},
-                                                     {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+  const std::map<ts::severity, std::string> severity{{ts::severity::critical, "High"},
+                                                     {ts::severity::high, "High"},
+                                                     {ts::severity::medium, "Medium"},
+                                                     {ts::severity::low, "Low"},
                                                      {ts::severity::info, "Low"}};
-  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"}, {ts::severity::high, "Medium"},
-                                                   {ts::severity::medium, "Medium"}, {ts::severity::low, "Low"},
+  const std::map<ts::severity, std::string> impact{{ts::severity::critical, "High"},
+                                                   {ts::severity::high, "Medium"},
+                                                   {ts::severity::medium, "Medium"},
+                                                   {ts::severity::low, "Low"},
                                                    {ts::severity::info, "Low"}};
   EXPECT_EQ(cfg.ticket.cw_severity, severity);  // as documented in config.hpp
   EXPECT_EQ(cfg.ticket.cw_impact, impact);
-  for (const std::string* s : {&cfg.ticket.type, &cfg.ticket.subtype, &cfg.ticket.item, &cfg.ticket.team,
-                               &cfg.ticket.source})
+  for (const std::string* s :
+       {&cfg.ticket.type, &cfg.ticket.subtype, &cfg.ticket.item, &cfg.ticket.team, &cfg.ticket.source})
     EXPECT_EQ(*s, "");
   EXPECT_TRUE(cfg.ticket.custom_fields.empty());
   EXPECT_EQ(cfg.ticket.lifecycle.on_technician_close, technician_close_policy::respect);
@@ -1015,16 +1020,15 @@ struct snippet_case {
   std::string_view snippet;  ///< appended to minimal_config
   int line;                  ///< in the whole text (see above)
   int column;
-  const char* fragment;      ///< expected in the message
+  const char* fragment;  ///< expected in the message
 };
 
 const snippet_case snippet_cases[] = {
     // the ticket's new keys (the snippet continues minimal_config's ticket)
     {"cw severity not a ConnectWise level", "  severity: high\n", 13, 13,
      "ticket.severity: must be one of Low, Medium, High (as ConnectWise spells them), got 'high'"},
-    {"cw impact map with a bad level",
-     "  impact: {critical: High, high: High, medium: Medium, low: Low, info: None}\n", 13, 72,
-     "ticket.impact.info: must be one of Low, Medium, High"},
+    {"cw impact map with a bad level", "  impact: {critical: High, high: High, medium: Medium, low: Low, info: None}\n",
+     13, 72, "ticket.impact.info: must be one of Low, Medium, High"},
     {"cw severity map missing a severity", "  severity: {critical: High, high: High, medium: Low, low: Low}\n", 13, 13,
      "missing required key 'ticket.severity.info'"},
     {"cw severity map with an unknown severity",
@@ -1077,8 +1081,9 @@ const snippet_case snippet_cases[] = {
      "companies.sources.defender: a value is required"},
     {"empty source name", "companies:\n  sources:\n    \"\": {a: A}\n", 13, 5,
      "companies.sources: source names must not be empty"},
-    {"source tenant company too long", "companies:\n  sources:\n    defender: {t1: ThisCompanyIdentifierIsWayTooLong}\n",
-     13, 20, "companies.sources.defender.t1: company identifier has 33 characters; ConnectWise allows at most 30"},
+    {"source tenant company too long",
+     "companies:\n  sources:\n    defender: {t1: ThisCompanyIdentifierIsWayTooLong}\n", 13, 20,
+     "companies.sources.defender.t1: company identifier has 33 characters; ConnectWise allows at most 30"},
     {"source tenant empty name", "companies:\n  sources:\n    defender: {\"\": Umbrella}\n", 13, 16,
      "companies.sources.defender: tenant names must not be empty"},
 
@@ -1090,7 +1095,8 @@ const snippet_case snippet_cases[] = {
      "storm.max_new_tickets_per_hour: must be between 0 and 1000000, got '1000001'"},
     {"storm cap not a number", "storm:\n  max_new_tickets_per_hour: lots\n", 14, 29,
      "storm.max_new_tickets_per_hour: expected an integer, got 'lots'"},
-    {"storm cap with a fraction", "storm:\n  max_new_tickets_per_hour: 2.5\n", 14, 29, "expected an integer, got '2.5'"},
+    {"storm cap with a fraction", "storm:\n  max_new_tickets_per_hour: 2.5\n", 14, 29,
+     "expected an integer, got '2.5'"},
     {"storm key misspelt", "storm:\n  max_new_ticket_per_hour: 5\n", 14, 3,
      "unknown key 'max_new_ticket_per_hour' in 'storm'; did you mean 'max_new_tickets_per_hour'?"},
     {"digest summary empty", "storm:\n  digest_summary: \"\"\n", 14, 19, "storm.digest_summary: must not be empty"},
@@ -1177,8 +1183,8 @@ const snippet_case snippet_cases[] = {
      "'~' in a JSON pointer must be followed by 0 or 1, got '/a~'"},
     {"pointer empty", "rules:\n  - name: a\n    match:\n      attributes:\n        - {pointer: \"\", equals: x}\n", 17,
      21, "a JSON pointer starts with '/'"},
-    {"attribute without an operator", "rules:\n  - name: a\n    match:\n      attributes:\n        - pointer: /a\n",
-     17, 11, "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
+    {"attribute without an operator", "rules:\n  - name: a\n    match:\n      attributes:\n        - pointer: /a\n", 17,
+     11, "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
     {"attribute with a null operator",
      "rules:\n  - name: a\n    match:\n      attributes:\n        - pointer: /a\n          equals:\n", 17, 11,
      "rules[0].match.attributes[0]: give exactly one of 'equals', 'in' or 'regex'"},
@@ -1226,11 +1232,13 @@ const snippet_case snippet_cases[] = {
      "rules:\n  - name: a\n    ticket:\n      custom_fields: {Risk Score: \"{{#cvss}}\"}\n", 16, 35,
      "rules[0].ticket.custom_fields.Risk Score: bad template: Unclosed section \"cvss\" at 0"},
     {"rule ticket lifecycle", "rules:\n  - name: a\n    ticket:\n      lifecycle: {on_technician_close: ignore}\n", 16,
-     40, "rules[0].ticket.lifecycle.on_technician_close: must be one of respect, reopen, new_ticket, note, got 'ignore'"},
+     40,
+     "rules[0].ticket.lifecycle.on_technician_close: must be one of respect, reopen, new_ticket, note, got 'ignore'"},
     {"rule ticket reopen window", "rules:\n  - name: a\n    ticket:\n      lifecycle: {reopen_window: 2w}\n", 16, 34,
      "rules[0].ticket.lifecycle.reopen_window: expected a duration"},
-    {"rule ticket priority map partial", "rules:\n  - name: a\n    ticket:\n      priority: {critical: P1, high: P2, medium: P3, low: P4}\n",
-     16, 17, "missing required key 'rules[0].ticket.priority.info'"},
+    {"rule ticket priority map partial",
+     "rules:\n  - name: a\n    ticket:\n      priority: {critical: P1, high: P2, medium: P3, low: P4}\n", 16, 17,
+     "missing required key 'rules[0].ticket.priority.info'"},
 };
 
 TEST(ConfigLoader, EachRuleCompanyAndStormErrorHasItsPositionAndMessage) {
@@ -1255,15 +1263,15 @@ TEST(ConfigLoader, EachRuleCompanyAndStormErrorHasItsPositionAndMessage) {
 
 TEST(ConfigLoader, ACatchAllRuleShadowsTheRulesBelowIt) {
   const std::string text = std::string(minimal_config) +
-                           "rules:\n"                             // 13
-                           "  - name: wazuh\n"                    // 14
-                           "    match: {source: wazuh}\n"         // 15
-                           "  - name: catch-everything\n"         // 16
-                           "    ticket: {priority: P2}\n"         // 17
-                           "  - name: guardz\n"                   // 18
-                           "    match: {source: guardz}\n"        // 19
-                           "  - name: empty-match\n"              // 20
-                           "    match: {}\n";                     // 21
+                           "rules:\n"                       // 13
+                           "  - name: wazuh\n"              // 14
+                           "    match: {source: wazuh}\n"   // 15
+                           "  - name: catch-everything\n"   // 16
+                           "    ticket: {priority: P2}\n"   // 17
+                           "  - name: guardz\n"             // 18
+                           "    match: {source: guardz}\n"  // 19
+                           "  - name: empty-match\n"        // 20
+                           "    match: {}\n";               // 21
   const load_result r = load_config_from_string(text, "cfg.yaml");
   ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_EQ(r.errors[0].to_string(),
@@ -1277,10 +1285,11 @@ TEST(ConfigLoader, ACatchAllRuleShadowsTheRulesBelowIt) {
 }
 
 TEST(ConfigLoader, ACatchAllRuleIsFineLast) {
-  for (std::string_view last : {"  - name: rest\n", "  - name: rest\n    match: {}\n", "  - name: rest\n    match:\n"}) {
+  for (std::string_view last :
+       {"  - name: rest\n", "  - name: rest\n    match: {}\n", "  - name: rest\n    match:\n"}) {
     SCOPED_TRACE(last);
-    const config cfg =
-        load_ok(std::string(minimal_config) + "rules:\n  - name: wazuh\n    match: {source: wazuh}\n" + std::string(last));
+    const config cfg = load_ok(std::string(minimal_config) + "rules:\n  - name: wazuh\n    match: {source: wazuh}\n" +
+                               std::string(last));
     ASSERT_EQ(cfg.rules.size(), 2u);
     EXPECT_TRUE(cfg.rules[1].match.catch_all());
   }
@@ -1303,13 +1312,13 @@ TEST(ConfigLoader, ARuleWithABrokenMatchIsNotTakenForACatchAll) {
 
 TEST(ConfigLoader, DuplicateRuleNamesAreEachReported) {
   const std::string text = std::string(minimal_config) +
-                           "rules:\n"                          // 13
-                           "  - name: x\n"                     // 14
-                           "    match: {source: a}\n"          // 15
-                           "  - name: x\n"                     // 16
-                           "    match: {source: b}\n"          // 17
-                           "  - name: x\n"                     // 18
-                           "    match: {source: c}\n";         // 19
+                           "rules:\n"                   // 13
+                           "  - name: x\n"              // 14
+                           "    match: {source: a}\n"   // 15
+                           "  - name: x\n"              // 16
+                           "    match: {source: b}\n"   // 17
+                           "  - name: x\n"              // 18
+                           "    match: {source: c}\n";  // 19
   const load_result r = load_config_from_string(text, "cfg.yaml");
   ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_EQ(r.errors[0].to_string(), "cfg.yaml:16:5: rules[1]: duplicate rule name 'x' (first at line 14)");
@@ -1318,12 +1327,12 @@ TEST(ConfigLoader, DuplicateRuleNamesAreEachReported) {
 
 TEST(ConfigLoader, MisspeltAttributeOperatorIsSuggested) {
   const std::string text = std::string(minimal_config) +
-                           "rules:\n"                     // 13
-                           "  - name: a\n"                // 14
-                           "    match:\n"                 // 15
-                           "      attributes:\n"          // 16
-                           "        - pointer: /os\n"     // 17
-                           "          equal: linux\n";    // 18
+                           "rules:\n"                   // 13
+                           "  - name: a\n"              // 14
+                           "    match:\n"               // 15
+                           "      attributes:\n"        // 16
+                           "        - pointer: /os\n"   // 17
+                           "          equal: linux\n";  // 18
   const load_result r = load_config_from_string(text, "cfg.yaml");
   ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_EQ(r.errors[0].to_string(),
@@ -1345,6 +1354,7 @@ TEST(ConfigLoader, ErrorsInSeveralRulesComeInFileOrder) {
   const std::vector<std::string> want = {
       "cfg.yaml:15:23: rules[0].match.severity: must be one of critical, high, medium, low, info, got 'hgh'",
       "cfg.yaml:15:37: rules[0].match.tenant[0]: must not be empty",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one message, split to fit the line
       "cfg.yaml:16:24: rules[0].ticket.severity: must be one of Low, Medium, High (as ConnectWise spells them), got "
       "'Critical'",
       "cfg.yaml:17:5: missing required key 'rules[1].name'",

@@ -38,55 +38,43 @@ TEST_P(ParseRfc3339, Table) {
 
 INSTANTIATE_TEST_SUITE_P(
     Accepted, ParseRfc3339,
-    testing::Values(parse_case{"1970-01-01T00:00:00Z", 0}, parse_case{"2026-01-02T03:04:05Z", 1767323045000},
-                    parse_case{"2026-01-02t03:04:05z", 1767323045000},
-                    parse_case{"2026-01-02T04:04:05+01:00", 1767323045000},
-                    parse_case{"2026-01-01T22:34:05-04:30", 1767323045000},
-                    parse_case{"2026-01-02T03:04:05-00:00", 1767323045000},
-                    parse_case{"2026-01-02T17:04:05+14:00", 1767323045000},
-                    parse_case{"2026-01-01T15:04:05-12:00", 1767323045000},
-                    parse_case{"2026-01-02T03:04:05.5Z", 1767323045500},
-                    parse_case{"2026-01-02T03:04:05.05Z", 1767323045050},
-                    parse_case{"2026-01-02T03:04:05.005Z", 1767323045005},
-                    parse_case{"2026-01-02T03:04:05.0059Z", 1767323045005},            // truncated, not rounded
-                    parse_case{"2026-01-02T03:04:05.999999999Z", 1767323045999},
-                    parse_case{"2026-01-02T03:04:05.000000000000000001Z", 1767323045000},
-                    parse_case{"2024-02-29T23:59:59.999Z", 1709251199999},             // leap day
-                    parse_case{"2000-03-01T00:00:00Z", 951868800000},
-                    parse_case{"2016-12-31T23:59:60Z", 1483228800000},                // leap second
-                    parse_case{"1969-12-31T23:59:59.999Z", -1},
-                    parse_case{"0001-01-01T00:00:00Z", -62135596800000},
-                    parse_case{"9999-12-31T23:59:59.999Z", 253402300799999},
-                    parse_case{"2038-01-19T03:14:08Z", 2147483648000}));               // past 32-bit time_t
+    testing::Values(
+        parse_case{"1970-01-01T00:00:00Z", 0}, parse_case{"2026-01-02T03:04:05Z", 1767323045000},
+        parse_case{"2026-01-02t03:04:05z", 1767323045000}, parse_case{"2026-01-02T04:04:05+01:00", 1767323045000},
+        parse_case{"2026-01-01T22:34:05-04:30", 1767323045000}, parse_case{"2026-01-02T03:04:05-00:00", 1767323045000},
+        parse_case{"2026-01-02T17:04:05+14:00", 1767323045000}, parse_case{"2026-01-01T15:04:05-12:00", 1767323045000},
+        parse_case{"2026-01-02T03:04:05.5Z", 1767323045500}, parse_case{"2026-01-02T03:04:05.05Z", 1767323045050},
+        parse_case{"2026-01-02T03:04:05.005Z", 1767323045005},
+        parse_case{"2026-01-02T03:04:05.0059Z", 1767323045005},  // truncated, not rounded
+        parse_case{"2026-01-02T03:04:05.999999999Z", 1767323045999},
+        parse_case{"2026-01-02T03:04:05.000000000000000001Z", 1767323045000},
+        parse_case{"2024-02-29T23:59:59.999Z", 1709251199999},  // leap day
+        parse_case{"2000-03-01T00:00:00Z", 951868800000},
+        parse_case{"2016-12-31T23:59:60Z", 1483228800000},  // leap second
+        parse_case{"1969-12-31T23:59:59.999Z", -1}, parse_case{"0001-01-01T00:00:00Z", -62135596800000},
+        parse_case{"9999-12-31T23:59:59.999Z", 253402300799999},
+        parse_case{"2038-01-19T03:14:08Z", 2147483648000}));  // past 32-bit time_t
 
 INSTANTIATE_TEST_SUITE_P(
     Rejected, ParseRfc3339,
-    testing::Values(parse_case{"", std::nullopt}, parse_case{"2026", std::nullopt},
-                    parse_case{"2026-01-02", std::nullopt}, parse_case{"2026-01-02T03:04:05", std::nullopt},
-                    parse_case{"2026-01-02T03:04", std::nullopt}, parse_case{"2026-01-02T03:04Z", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05.123", std::nullopt},
-                    parse_case{"2026-02-30T00:00:00Z", std::nullopt}, parse_case{"2025-02-29T00:00:00Z", std::nullopt},
-                    parse_case{"2100-02-29T00:00:00Z", std::nullopt}, parse_case{"2026-06-31T00:00:00Z", std::nullopt},
-                    parse_case{"2026-13-01T00:00:00Z", std::nullopt}, parse_case{"2026-00-01T00:00:00Z", std::nullopt},
-                    parse_case{"2026-01-32T00:00:00Z", std::nullopt}, parse_case{"2026-01-00T00:00:00Z", std::nullopt},
-                    parse_case{"2026-01-02T24:00:00Z", std::nullopt}, parse_case{"2026-01-02T23:60:00Z", std::nullopt},
-                    parse_case{"2026-01-02T23:59:61Z", std::nullopt}, parse_case{"2026-01-02T03:04:05.Z", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+01", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+0100", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+1:00", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+24:00", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+01:60", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05+01:00Z", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05Z ", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05ZZ", std::nullopt},
-                    parse_case{"2026-01-02X03:04:05Z", std::nullopt},
-                    parse_case{"2026-01-02 03:04:05Z", std::nullopt},
-                    parse_case{"2026/01/02T03:04:05Z", std::nullopt},
-                    parse_case{"2026-01-02T03-04-05Z", std::nullopt},
-                    parse_case{"20260102T030405Z", std::nullopt},
-                    parse_case{"-2026-01-02T03:04:05Z", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05,5Z", std::nullopt},
-                    parse_case{"2026-01-02T03:04:05.5.5Z", std::nullopt}));
+    testing::Values(
+        parse_case{"", std::nullopt}, parse_case{"2026", std::nullopt}, parse_case{"2026-01-02", std::nullopt},
+        parse_case{"2026-01-02T03:04:05", std::nullopt}, parse_case{"2026-01-02T03:04", std::nullopt},
+        parse_case{"2026-01-02T03:04Z", std::nullopt}, parse_case{"2026-01-02T03:04:05.123", std::nullopt},
+        parse_case{"2026-02-30T00:00:00Z", std::nullopt}, parse_case{"2025-02-29T00:00:00Z", std::nullopt},
+        parse_case{"2100-02-29T00:00:00Z", std::nullopt}, parse_case{"2026-06-31T00:00:00Z", std::nullopt},
+        parse_case{"2026-13-01T00:00:00Z", std::nullopt}, parse_case{"2026-00-01T00:00:00Z", std::nullopt},
+        parse_case{"2026-01-32T00:00:00Z", std::nullopt}, parse_case{"2026-01-00T00:00:00Z", std::nullopt},
+        parse_case{"2026-01-02T24:00:00Z", std::nullopt}, parse_case{"2026-01-02T23:60:00Z", std::nullopt},
+        parse_case{"2026-01-02T23:59:61Z", std::nullopt}, parse_case{"2026-01-02T03:04:05.Z", std::nullopt},
+        parse_case{"2026-01-02T03:04:05+01", std::nullopt}, parse_case{"2026-01-02T03:04:05+0100", std::nullopt},
+        parse_case{"2026-01-02T03:04:05+1:00", std::nullopt}, parse_case{"2026-01-02T03:04:05+24:00", std::nullopt},
+        parse_case{"2026-01-02T03:04:05+01:60", std::nullopt}, parse_case{"2026-01-02T03:04:05+01:00Z", std::nullopt},
+        parse_case{"2026-01-02T03:04:05Z ", std::nullopt}, parse_case{"2026-01-02T03:04:05ZZ", std::nullopt},
+        parse_case{"2026-01-02X03:04:05Z", std::nullopt}, parse_case{"2026-01-02 03:04:05Z", std::nullopt},
+        parse_case{"2026/01/02T03:04:05Z", std::nullopt}, parse_case{"2026-01-02T03-04-05Z", std::nullopt},
+        parse_case{"20260102T030405Z", std::nullopt}, parse_case{"-2026-01-02T03:04:05Z", std::nullopt},
+        parse_case{"2026-01-02T03:04:05,5Z", std::nullopt}, parse_case{"2026-01-02T03:04:05.5.5Z", std::nullopt}));
 
 TEST(FormatRfc3339, Canonical) {
   EXPECT_EQ(ts::format_rfc3339(ts::from_unix_ms(0)), "1970-01-01T00:00:00.000Z");
@@ -98,9 +86,21 @@ TEST(FormatRfc3339, Canonical) {
 }
 
 TEST(FormatRfc3339, RoundTripsThroughParse) {
-  const std::int64_t samples[] = {0,           1,           -1,           999,          1000,
-                                  86399999,    86400000,    951782400000, 951868799999, 1709208000000,
-                                  1767323045123, 2147483648000, -2208988800000, 253402300799999, -62135596800000};
+  const std::int64_t samples[] = {0,
+                                  1,
+                                  -1,
+                                  999,
+                                  1000,
+                                  86399999,
+                                  86400000,
+                                  951782400000,
+                                  951868799999,
+                                  1709208000000,
+                                  1767323045123,
+                                  2147483648000,
+                                  -2208988800000,
+                                  253402300799999,
+                                  -62135596800000};
   for (std::int64_t ms : samples) {
     SCOPED_TRACE(ms);
     const std::string text = ts::format_rfc3339(ts::from_unix_ms(ms));
@@ -140,9 +140,7 @@ TEST(IssueIdentity, Display) {
   EXPECT_NE((ts::issue_identity{"a", "b", "c"}), (ts::issue_identity{"a", "b", "d"}));
 }
 
-bool is_lower_hex(std::string_view s) {
-  return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
+bool is_lower_hex(std::string_view s) { return s.find_first_not_of("0123456789abcdef") == std::string_view::npos; }
 
 TEST(CorrelationKey, Format) {
   const std::string key = ts::correlation_key({"wazuh", "acme-prod", "alert-42"});
@@ -164,10 +162,10 @@ TEST(CorrelationKey, IsDeterministicAndPinned) {
 }
 
 TEST(CorrelationKey, DistinctIdentitiesNeverCollide) {
-  const ts::issue_identity ids[] = {
-      {"a/b", "c", "d"}, {"a", "b/c", "d"}, {"a", "b", "c/d"}, {"ab", "c", "d"}, {"a", "bc", "d"},
-      {"a", "b", "cd"},  {"", "abc", "d"},  {"abc", "", "d"},  {"a", "", ""},    {"", "", "a"},
-      {"", "", ""},      {"1:a", "b", "c"}, {"a", "1:b", "c"}, {"A", "b", "c"},  {"a ", "b", "c"}};
+  const ts::issue_identity ids[] = {{"a/b", "c", "d"}, {"a", "b/c", "d"}, {"a", "b", "c/d"}, {"ab", "c", "d"},
+                                    {"a", "bc", "d"},  {"a", "b", "cd"},  {"", "abc", "d"},  {"abc", "", "d"},
+                                    {"a", "", ""},     {"", "", "a"},     {"", "", ""},      {"1:a", "b", "c"},
+                                    {"a", "1:b", "c"}, {"A", "b", "c"},   {"a ", "b", "c"}};
   std::set<std::string> keys;
   for (const auto& id : ids) keys.insert(ts::correlation_key(id));
   EXPECT_EQ(keys.size(), std::size(ids));
@@ -186,8 +184,8 @@ TEST(CorrelationKey, LongAndUnicodeIdentitiesStayWithinLimit) {
 TEST(EventEnums, RoundTrip) {
   for (auto s : {ts::issue_state::open, ts::issue_state::resolved})
     EXPECT_EQ(ts::from_text<ts::issue_state>(ts::to_text(s)), s);
-  for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
-                 ts::severity::info})
+  for (auto s :
+       {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
     EXPECT_EQ(ts::from_text<ts::severity>(ts::to_text(s)), s);
   EXPECT_EQ(ts::to_text(ts::severity::critical), "critical");
   EXPECT_EQ(ts::to_text(ts::issue_state::resolved), "resolved");

@@ -7,16 +7,16 @@
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
 
-#include "ops/metrics.hpp"
 #include "ops/logging.hpp"
+#include "ops/metrics.hpp"
 #include "store/wal_sync.hpp"
 #include "support/sync_gate.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <stdlib.h>
@@ -36,8 +36,12 @@ namespace net = boost::asio;
 using nlohmann::json;
 
 std::string event(const std::string& id, const std::string& severity = "high") {
-  return json{{"source", "wazuh"}, {"tenant", "acme"},     {"issue_id", id},
-              {"state", "open"},   {"severity", severity}, {"title", "Brute force"},
+  return json{{"source", "wazuh"},
+              {"tenant", "acme"},
+              {"issue_id", id},
+              {"state", "open"},
+              {"severity", severity},
+              {"title", "Brute force"},
               {"updated_at", "2026-11-01T10:00:00Z"}}
       .dump();
 }
@@ -110,8 +114,8 @@ TEST(EventApi, AcceptedEventsAreCommittedBeforeThe202) {
 
 TEST(EventApi, TcpNeedsTheBearerToken) {
   fixture f;
-  for (const std::string auth : {"", "Bearer", "Bearer wrong", "Bearer t0ken2", "bearer t0ken", "Basic t0ken",
-                                 "Bearer t0ke"}) {
+  for (const std::string auth :
+       {"", "Bearer", "Bearer wrong", "Bearer t0ken2", "bearer t0ken", "Basic t0ken", "Bearer t0ke"}) {
     SCOPED_TRACE(auth);
     const auto r = f.post(event("a-1"), true, auth);
     EXPECT_EQ(r.status, 401u);
@@ -167,8 +171,9 @@ TEST(EventApi, BackpressureAnswers503WithRetryAfterAndStoresNothing) {
 
 TEST(EventApi, AStoreFailureIs503AndNothingHalfStored) {
   fixture f;
-  f.st->db().exec("CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.body LIKE '%c-2%' "
-                  "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END");
+  f.st->db().exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.body LIKE '%c-2%' "
+      "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END");
   const auto r = f.post("[" + event("c-1") + "," + event("c-2") + "]");
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(f.st->inbox_depth(), 0);  // c-1 rolled back with c-2
@@ -200,8 +205,7 @@ TEST(SpoolWatcher, FilesLeaveTheSpoolOnlyOnceTheirCommitIsSynced) {
   icfg.spool_dir = (f.dir / "spool").string();
   int notified = 0;
   ts::sync::real_timers timers(f.clk);
-  ts::intake::spool_watcher watcher(f.ioc.get_executor(), icfg, *f.st, *f.commit, *f.log, timers,
-                                    [&] { ++notified; });
+  ts::intake::spool_watcher watcher(f.ioc.get_executor(), icfg, *f.st, *f.commit, *f.log, timers, [&] { ++notified; });
   watcher.prepare();
   const auto paths = ts::intake::spool_paths::under(icfg.spool_dir);
   ts::system_random random;

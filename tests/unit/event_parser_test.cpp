@@ -23,14 +23,18 @@ using ts::intake::event_error;
 using ts::intake::parse_event;
 
 const char* const required_fields[] = {"source", "tenant", "issue_id", "state", "severity", "title", "updated_at"};
-const char* const string_fields[] = {"source",      "tenant",   "issue_id", "state", "severity", "title",
+const char* const string_fields[] = {"source",     "tenant",      "issue_id", "state", "severity", "title",
                                      "updated_at", "description", "category", "asset", "url"};
 const char* const optional_string_fields[] = {"description", "category", "asset", "url"};
 const char* const id_fields[] = {"source", "tenant", "issue_id"};
 
 json valid_event() {
-  return json{{"source", "wazuh"},          {"tenant", "acme-prod"}, {"issue_id", "alert-42"},
-              {"state", "open"},            {"severity", "high"},    {"title", "Brute force on srv01"},
+  return json{{"source", "wazuh"},
+              {"tenant", "acme-prod"},
+              {"issue_id", "alert-42"},
+              {"state", "open"},
+              {"severity", "high"},
+              {"title", "Brute force on srv01"},
               {"updated_at", "2026-01-02T03:04:05Z"}};
 }
 
@@ -226,9 +230,8 @@ TEST(EventParser, EveryRequiredFieldNull) {
 }
 
 TEST(EventParser, EveryStringFieldWithWrongType) {
-  const std::pair<json, const char*> wrong[] = {{42, "number"},           {-1.5, "number"},
-                                                {true, "boolean"},        {json::array({"x"}), "array"},
-                                                {json::object(), "object"}};
+  const std::pair<json, const char*> wrong[] = {
+      {42, "number"}, {-1.5, "number"}, {true, "boolean"}, {json::array({"x"}), "array"}, {json::object(), "object"}};
   for (const char* f : string_fields) {
     for (const auto& [value, type] : wrong) {
       SCOPED_TRACE(std::string(f) + " = " + value.dump());
@@ -312,10 +315,14 @@ TEST(EventParser, IdentityFieldLimits) {
 }
 
 TEST(EventParser, ControlCharactersInIdentityFields) {
-  const std::pair<std::string, const char*> controls[] = {
-      {std::string("a\0b", 3), "U+0000 at byte 1"}, {"a\nb", "U+000A at byte 1"}, {"\tab", "U+0009 at byte 0"},
-      {"ab\x1F", "U+001F at byte 2"},               {"a\x7F", "U+007F at byte 1"}, {"ab\u0085", "U+0085 at byte 2"},
-      {"\u009Fx", "U+009F at byte 0"},              {"ab\r", "U+000D at byte 2"}};
+  const std::pair<std::string, const char*> controls[] = {{std::string("a\0b", 3), "U+0000 at byte 1"},
+                                                          {"a\nb", "U+000A at byte 1"},
+                                                          {"\tab", "U+0009 at byte 0"},
+                                                          {"ab\x1F", "U+001F at byte 2"},
+                                                          {"a\x7F", "U+007F at byte 1"},
+                                                          {"ab\u0085", "U+0085 at byte 2"},
+                                                          {"\u009Fx", "U+009F at byte 0"},
+                                                          {"ab\r", "U+000D at byte 2"}};
   for (const char* f : id_fields) {
     for (const auto& [value, where] : controls) {
       SCOPED_TRACE(std::string(f) + " = " + json(value).dump());
@@ -351,7 +358,7 @@ TEST(EventParser, TitleRules) {
     EXPECT_EQ(e.message, message);
   }
   for (const std::string& ok : {std::string(1000, 't'), std::string("tab\tinside"), std::string(" padded "),
-                               std::string("\u2028 is not CR/LF")}) {
+                                std::string("\u2028 is not CR/LF")}) {
     SCOPED_TRACE(json(ok).dump());
     EXPECT_EQ(parsed(with(valid_event(), "title", ok)).title, ok);
   }
@@ -395,13 +402,13 @@ TEST(EventParser, UpdatedAtRejected) {
   const char* bad[] = {
       "",
       "yesterday",
-      "2026-01-02",                 // date only
-      "2026-01-02T03:04:05",        // missing zone
-      "2026-01-02T03:04:05.123",    // missing zone after fraction
-      "2026-01-02 03:04:05Z",       // space separator (RFC 3339 allows; we do not)
-      "2026-02-30T00:00:00Z",       // Feb 30
-      "2023-02-29T00:00:00Z",       // not a leap year
-      "1900-02-29T00:00:00Z",       // divisible by 100: not a leap year
+      "2026-01-02",               // date only
+      "2026-01-02T03:04:05",      // missing zone
+      "2026-01-02T03:04:05.123",  // missing zone after fraction
+      "2026-01-02 03:04:05Z",     // space separator (RFC 3339 allows; we do not)
+      "2026-02-30T00:00:00Z",     // Feb 30
+      "2023-02-29T00:00:00Z",     // not a leap year
+      "1900-02-29T00:00:00Z",     // divisible by 100: not a leap year
       "2026-04-31T00:00:00Z",
       "2026-13-01T00:00:00Z",
       "2026-00-10T00:00:00Z",
@@ -411,19 +418,19 @@ TEST(EventParser, UpdatedAtRejected) {
       "2026-01-02T03:04:61Z",
       "2026-1-2T03:04:05Z",
       "26-01-02T03:04:05Z",
-      "2026-01-02T03:04:05.Z",      // empty fraction
-      "2026-01-02T03:04:05+0200",   // offset without colon
+      "2026-01-02T03:04:05.Z",     // empty fraction
+      "2026-01-02T03:04:05+0200",  // offset without colon
       "2026-01-02T03:04:05+02",
       "2026-01-02T03:04:05+24:00",
       "2026-01-02T03:04:05+02:60",
       "2026-01-02T03:04:05 Z",
-      "2026-01-02T03:04:05Z ",      // trailing space
+      "2026-01-02T03:04:05Z ",  // trailing space
       " 2026-01-02T03:04:05Z",
       "2026-01-02T03:04:05ZZ",
       "2026-01-02T03:04:05UTC",
       "+2026-01-02T03:04:05Z",
-      "2026-01-02T03:04:05,123Z",   // comma fraction (ISO 8601, not RFC 3339)
-      "１２３４-01-02T03:04:05Z",   // full-width digits
+      "2026-01-02T03:04:05,123Z",  // comma fraction (ISO 8601, not RFC 3339)
+      "１２３４-01-02T03:04:05Z",  // full-width digits
   };
   for (const char* text : bad) {
     SCOPED_TRACE(text);
@@ -438,9 +445,8 @@ TEST(EventParser, UpdatedAtRejected) {
 // Documents that are not events at all
 
 TEST(EventParser, TopLevelMustBeAnObject) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"[]", "array"},   {"[{}]", "array"}, {"\"event\"", "string"},
-      {"42", "number"},  {"null", "null"},  {"true", "boolean"}};
+  const std::pair<const char*, const char*> cases[] = {{"[]", "array"},  {"[{}]", "array"}, {"\"event\"", "string"},
+                                                       {"42", "number"}, {"null", "null"},  {"true", "boolean"}};
   for (auto [text, type] : cases) {
     SCOPED_TRACE(text);
     const event_error e = error_of_text(text);
@@ -536,11 +542,16 @@ TEST(EventParser, InvalidUtf8IsRejectedWithItsPosition) {
   const std::string base = valid_event().dump();
   const std::size_t at = base.find("Brute");  // inside the title string
   const std::pair<std::string, std::string> bytes[] = {
-      {"\xFF", "0xFF"},             {"\xFE", "0xFE"},         {"\x80", "0x80"},             // never valid / stray
-      {"\xC0\xAF", "0xC0"},         {"\xE0\x80\xAF", "0xE0"},                               // overlong
-      {"\xED\xA0\x80", "0xED"},                                                             // UTF-16 surrogate
-      {"\xF4\x90\x80\x80", "0xF4"}, {"\xF5\x80\x80\x80", "0xF5"},                           // above U+10FFFF
-      {"\xE4\xB8", "0xE4"},         {"\xC3", "0xC3"},                                       // truncated sequence
+      {"\xFF", "0xFF"},
+      {"\xFE", "0xFE"},
+      {"\x80", "0x80"},  // never valid / stray
+      {"\xC0\xAF", "0xC0"},
+      {"\xE0\x80\xAF", "0xE0"},  // overlong
+      {"\xED\xA0\x80", "0xED"},  // UTF-16 surrogate
+      {"\xF4\x90\x80\x80", "0xF4"},
+      {"\xF5\x80\x80\x80", "0xF5"},  // above U+10FFFF
+      {"\xE4\xB8", "0xE4"},
+      {"\xC3", "0xC3"},  // truncated sequence
   };
   for (const auto& [b, shown] : bytes) {
     SCOPED_TRACE(shown);
@@ -570,10 +581,10 @@ TEST(EventParser, RawNulByteIsRejectedWithItsPosition) {
     std::string text;
     std::string position;
   } cases[] = {
-      {"after the event, then garbage", base + "\0garbage"s, "line 1, column " + std::to_string(end + 1) +
-                                                                " (byte " + std::to_string(end) + ")"},
-      {"after the event, last byte", base + "\0"s, "line 1, column " + std::to_string(end + 1) + " (byte " +
-                                                      std::to_string(end) + ")"},
+      {"after the event, then garbage", base + "\0garbage"s,
+       "line 1, column " + std::to_string(end + 1) + " (byte " + std::to_string(end) + ")"},
+      {"after the event, last byte", base + "\0"s,
+       "line 1, column " + std::to_string(end + 1) + " (byte " + std::to_string(end) + ")"},
       {"after the event and a newline", base + "\n\0{}"s, "line 2, column 1 (byte " + std::to_string(end + 1) + ")"},
       {"first byte", "\0"s + base, "line 1, column 1 (byte 0)"},
       {"after a BOM", "\xEF\xBB\xBF\0"s + base, "line 1, column 4 (byte 3)"},

@@ -10,10 +10,10 @@
 #include "support/scratch_dir.hpp"
 #include "support/sync_gate.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -29,8 +29,12 @@ namespace net = boost::asio;
 using nlohmann::json;
 
 std::string event(const std::string& id) {
-  return json{{"source", "wazuh"}, {"tenant", "acme"},  {"issue_id", id},
-              {"state", "open"},   {"severity", "high"}, {"title", "Brute force"},
+  return json{{"source", "wazuh"},
+              {"tenant", "acme"},
+              {"issue_id", id},
+              {"state", "open"},
+              {"severity", "high"},
+              {"title", "Brute force"},
               {"updated_at", "2026-11-01T10:00:00Z"}}
       .dump();
 }

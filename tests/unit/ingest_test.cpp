@@ -25,8 +25,8 @@ ts::config::config base_config(int storm_cap = 0) {
   cfg.companies.unmapped = ts::config::unmapped_policy::hold;
   cfg.ticket.board = "Security Incidents";
   cfg.ticket.status = "New";
-  for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
-                 ts::severity::info})
+  for (auto s :
+       {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
     cfg.ticket.priority[s] = "Priority 2 - Quick Response";
   cfg.storm.max_new_tickets_per_hour = storm_cap;
   return cfg;
@@ -34,7 +34,7 @@ ts::config::config base_config(int storm_cap = 0) {
 
 std::string body(const std::string& tenant, const std::string& state, const std::string& title,
                  const std::string& at = "2026-11-01T10:00:00Z") {
-  return nlohmann::json{{"source", "wazuh"}, {"tenant", tenant}, {"issue_id", "i-1"}, {"state", state},
+  return nlohmann::json{{"source", "wazuh"},  {"tenant", tenant}, {"issue_id", "i-1"}, {"state", state},
                         {"severity", "high"}, {"title", title},   {"updated_at", at}}
       .dump();
 }

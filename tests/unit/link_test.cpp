@@ -106,9 +106,9 @@ TEST(Link, TheLastSuccessIsWrittenAtMostEveryTenSeconds) {
   psa_link l(wall0);
   int writes = 0;
   for (int s = 0; s < 25; ++s)
-    writes += row(l.observed(nullptr, t0 + std::chrono::seconds{s}, wall0 + std::chrono::seconds{s}),
-                  "psa.last_success_at")
-                  .has_value();
+    writes +=
+        row(l.observed(nullptr, t0 + std::chrono::seconds{s}, wall0 + std::chrono::seconds{s}), "psa.last_success_at")
+            .has_value();
   EXPECT_EQ(writes, 3);  // at 0, 10 and 20 s
   EXPECT_EQ(l.status().last_success, wall0 + 24s);
 }

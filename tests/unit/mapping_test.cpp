@@ -34,7 +34,8 @@ class MapEvent : public testing::Test {
     cfg_.companies.tenants = {{"acme-prod", "AcmeCorp"}, {"globex", "Globex"}, {"blank", ""}};
     cfg_.ticket.board = "Security Incidents";
     cfg_.ticket.status = "New (Automated)";
-    for (auto sev : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
+    for (auto sev :
+         {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
       cfg_.ticket.priority[sev] = "Priority 2 - High";
     ev_.source = "wazuh";
     ev_.tenant = "acme-prod";
@@ -102,8 +103,7 @@ TEST_F(MapEvent, UnmappedTenantWithoutDefaultIsAnError) {
   ev_.tenant = "umbrella-labs";
   auto r = map_event(ev_, cfg_);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().what,
-            "tenant 'umbrella-labs' (source 'wazuh') is not mapped and companies.default is not set");
+  EXPECT_EQ(r.error().what, "tenant 'umbrella-labs' (source 'wazuh') is not mapped and companies.default is not set");
   EXPECT_THROW((void)r.value(), std::invalid_argument);
   try {
     (void)r.value();
@@ -208,8 +208,7 @@ TEST_F(MapEvent, DottedAttributesAndJsonTypes) {
             "312 0.25 -7 18446744073709551615");
   EXPECT_EQ(description_of("{{#attributes.flag}}yes{{/attributes.flag}}{{^attributes.off}}no{{/attributes.off}}"),
             "yesno");
-  EXPECT_EQ(description_of("[{{attributes.nothing}}]{{^attributes.nothing}}absent{{/attributes.nothing}}"),
-            "[]absent");
+  EXPECT_EQ(description_of("[{{attributes.nothing}}]{{^attributes.nothing}}absent{{/attributes.nothing}}"), "[]absent");
   EXPECT_EQ(description_of("{{#attributes.list}}{{.}},{{/attributes.list}}"), "x,y,3,");
   EXPECT_EQ(description_of("{{^attributes.empty}}none{{/attributes.empty}}"), "none");
   EXPECT_EQ(description_of("{{#attributes.objs}}{{n}};{{/attributes.objs}}"), "a;b;");
@@ -348,16 +347,16 @@ TEST(Utf16Length, Table) {
   const length_case cases[] = {
       {"", 0},
       {"abc", 3},
-      {"\u00E9", 1},                               // 2 bytes
-      {"\u691C", 1},                               // 3 bytes
-      {"\U0001F600", 2},                           // 4 bytes: surrogate pair
+      {"\u00E9", 1},      // 2 bytes
+      {"\u691C", 1},      // 3 bytes
+      {"\U0001F600", 2},  // 4 bytes: surrogate pair
       {"a\U0001F600b", 4},
-      {"\U0001F469\u200D\U0001F4BB", 5},           // ZWJ sequence: 2 + 1 + 2
-      {"\xEF\xBF\xBF", 1},                         // U+FFFF
-      {"\xF4\x8F\xBF\xBF", 2},                     // U+10FFFF
-      {"\xFF", 1},                                 // invalid bytes count one each
-      {"a\xC3", 2},                                // truncated sequence
-      {"\xED\xA0\x80", 3},                         // encoded surrogate: three invalid bytes
+      {"\U0001F469\u200D\U0001F4BB", 5},  // ZWJ sequence: 2 + 1 + 2
+      {"\xEF\xBF\xBF", 1},                // U+FFFF
+      {"\xF4\x8F\xBF\xBF", 2},            // U+10FFFF
+      {"\xFF", 1},                        // invalid bytes count one each
+      {"a\xC3", 2},                       // truncated sequence
+      {"\xED\xA0\x80", 3},                // encoded surrogate: three invalid bytes
       {std::string("a\0b", 3), 3},
   };
   for (const auto& c : cases) {
@@ -383,7 +382,7 @@ TEST(TruncateUtf16, Table) {
       {"hello", 4, "hel" + e},
       {"hello", 1, e},
       {"hello", 0, ""},
-      {"hello world", 7, "hello" + e},             // the space before "…" is dropped
+      {"hello world", 7, "hello" + e},  // the space before "…" is dropped
       {"hello world", 6, "hello" + e},
       {"hello   world", 9, "hello" + e},
       {smile + smile + smile, 6, smile + smile + smile},
@@ -393,10 +392,16 @@ TEST(TruncateUtf16, Table) {
       {smile + smile + smile, 2, e},
       {smile + smile + smile, 1, e},
       {"\u691C\u51FA\u691C\u51FA", 3, "\u691C\u51FA" + e},
-      {"ab\xFF" "cd", 10, "ab\uFFFD" "cd"},          // invalid bytes become U+FFFD ...
-      {"ab\xFF" "cd", 4, "ab\uFFFD" + e},            // ... counted as one unit each
+      {"ab\xFF"
+       "cd",
+       10,
+       "ab\uFFFD"
+       "cd"},  // invalid bytes become U+FFFD ...
+      {"ab\xFF"
+       "cd",
+       4, "ab\uFFFD" + e},  // ... counted as one unit each
       {"abc\xE4\xB8", 10, "abc\uFFFD\uFFFD"},
-      {"x" + e + "y", 2, "x" + e},                 // an existing "…" is just a character
+      {"x" + e + "y", 2, "x" + e},  // an existing "…" is just a character
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(json(c.text).dump(-1, ' ', false, json::error_handler_t::replace) + " / " +
@@ -496,7 +501,14 @@ TEST(TruncateUtf16, GraphemeBoundaryCases) {
       {acute + acute, 0, ""},
       // A cluster longer than the whole budget (a letter under 120 combining
       // marks) is dropped whole too, even when nothing is left but the "…".
-      {"a" + [] { std::string m; for (int i = 0; i < 120; ++i) m += "\u0301"; return m; }() + "bc", 100, e},
+      {"a" +
+           [] {
+             std::string m;
+             for (int i = 0; i < 120; ++i) m += "\u0301";
+             return m;
+           }() +
+           "bc",
+       100, e},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(json(c.text).dump(-1, ' ', false, json::error_handler_t::replace) + " / " +
@@ -509,8 +521,9 @@ TEST(TruncateUtf16, GraphemeBoundaryCases) {
 }
 
 TEST(TruncateUtf16, InvalidInputNeverProducesInvalidOutput) {
-  const std::string nasty[] = {"\xFF\xFE", "\xC0\xAF", "\xED\xA0\x80\xED\xB0\x80", "\xF5\x80\x80\x80", "\x80\x80",
-                               std::string(150, '\xE4'), "ok\xF0\x9F\x98"};
+  const std::string nasty[] = {"\xFF\xFE",         "\xC0\xAF", "\xED\xA0\x80\xED\xB0\x80",
+                               "\xF5\x80\x80\x80", "\x80\x80", std::string(150, '\xE4'),
+                               "ok\xF0\x9F\x98"};
   for (const std::string& s : nasty) {
     for (std::size_t max : {0u, 1u, 2u, 3u, 100u, 1000u}) {
       const std::string out = truncate_utf16(s, max);

@@ -59,8 +59,8 @@ ts::config::config base_config() {
   cfg.ticket.status = "New";
   cfg.ticket.closed_status = "Closed";
   cfg.ticket.reopen_status = "Reopened";
-  for (auto s : {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low,
-                 ts::severity::info})
+  for (auto s :
+       {ts::severity::critical, ts::severity::high, ts::severity::medium, ts::severity::low, ts::severity::info})
     cfg.ticket.priority[s] = "Priority 2 - Quick Response";
   return cfg;
 }
@@ -196,7 +196,8 @@ psa::answer healthy(const psa::request& r) {
     case name_list::statuses:
       return psa::reply{std::vector{ref(101, "New"), ref(105, "Closed", true), ref(106, "Reopened")}};
     case name_list::priorities:
-      return psa::reply{std::vector{ref(15, "Priority 1 - Emergency Response"), ref(16, "Priority 2 - Quick Response")}};
+      return psa::reply{
+          std::vector{ref(15, "Priority 1 - Emergency Response"), ref(16, "Priority 2 - Quick Response")}};
     default: return psa::reply{std::vector<psa::named_ref>{}};
   }
 }
@@ -330,7 +331,8 @@ TEST(OpMachine, AnUncertainNoteIsLookedForAmongTheTicketsNotesBeforeItIsSentAgai
       return psa::reply{std::vector<psa::note_info>{{4, "other"}, {3, "the text sent before"}}};
     return healthy(q);
   });
-  EXPECT_EQ(found.requests, (std::vector<std::string>{"GET /service/tickets/{id}/notes", "PATCH /service/tickets/{id}"}))
+  EXPECT_EQ(found.requests,
+            (std::vector<std::string>{"GET /service/tickets/{id}/notes", "PATCH /service/tickets/{id}"}))
       << "found: not posted again, and no technician check for a started operation";
   const auto missing = r.drive(o, i, healthy);
   EXPECT_EQ(missing.requests,
@@ -457,10 +459,11 @@ TEST(OpMachine, EachFailureKindIsRetriedOrGivenUpAsItShouldBe) {
     SCOPED_TRACE(c.name);
     rig r;
     warm(r.names, now0);
-    const auto run = r.drive(op(op_kind::create), issue_with_ticket(std::nullopt), [&](const psa::request& q) -> psa::answer {
-      if (std::holds_alternative<psa::req::create_ticket>(q)) return c.f;
-      return healthy(q);
-    });
+    const auto run =
+        r.drive(op(op_kind::create), issue_with_ticket(std::nullopt), [&](const psa::request& q) -> psa::answer {
+          if (std::holds_alternative<psa::req::create_ticket>(q)) return c.f;
+          return healthy(q);
+        });
     EXPECT_EQ(run.has<wr::dead_letter>(), c.dead);
     if (c.dead) {
       EXPECT_EQ(run.all<wr::dead_letter>().front().info.http_status, 400);

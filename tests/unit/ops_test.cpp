@@ -70,7 +70,7 @@ TEST(Metrics, ProgrammingErrorsThrow) {
   EXPECT_THROW(m.declare("ts_h", metrics::type::histogram, "x", {1, 1}), std::logic_error);
   EXPECT_THROW(m.declare("ts_h", metrics::type::histogram, "x", {}), std::logic_error);
   EXPECT_THROW(m.add("ts_undeclared_total"), std::logic_error);
-  EXPECT_THROW(m.add("ts_g"), std::logic_error);           // a gauge is not a counter
+  EXPECT_THROW(m.add("ts_g"), std::logic_error);  // a gauge is not a counter
   EXPECT_THROW(m.add("ts_a_total", {}, -1), std::logic_error);
   EXPECT_THROW(m.observe("ts_a_total", {}, 1), std::logic_error);
   EXPECT_THROW(m.add("ts_a_total", {{"bad-label", "x"}}), std::logic_error);

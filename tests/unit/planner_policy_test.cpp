@@ -84,42 +84,107 @@ const planned_op create{op_kind::create};
 const planned_op reopen{op_kind::reopen};
 const planned_op update_note{op_kind::note, note_kind::update};
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryPolicy, TechnicianClosed,
-    testing::Values(
-        tech_case{"respect, change", technician_close_policy::respect, issue_state::open, true, {},
-                  ticket_phase::closed, false, false},
-        tech_case{"respect, same fields", technician_close_policy::respect, issue_state::open, false, {},
-                  ticket_phase::closed, false, false},
-        tech_case{"note, change", technician_close_policy::note, issue_state::open, true, {update_note},
-                  ticket_phase::closed, false, false},
-        tech_case{"note, same fields", technician_close_policy::note, issue_state::open, false, {},
-                  ticket_phase::closed, false, false},
-        tech_case{"reopen, change", technician_close_policy::reopen, issue_state::open, true, {reopen},
-                  ticket_phase::open, false, true},
-        tech_case{"reopen, same fields", technician_close_policy::reopen, issue_state::open, false, {reopen},
-                  ticket_phase::open, false, true},
-        tech_case{"new_ticket, change", technician_close_policy::new_ticket, issue_state::open, true, {create},
-                  ticket_phase::open, true, true},
-        tech_case{"respect, resolved", technician_close_policy::respect, issue_state::resolved, true, {},
-                  ticket_phase::closed, false, true},
-        tech_case{"reopen, resolved", technician_close_policy::reopen, issue_state::resolved, false, {},
-                  ticket_phase::closed, false, true},
-        tech_case{"new_ticket, resolved", technician_close_policy::new_ticket, issue_state::resolved, true, {},
-                  ticket_phase::closed, false, true},
-        tech_case{"note, resolved", technician_close_policy::note, issue_state::resolved, true, {},
-                  ticket_phase::closed, false, true}),
-    [](const testing::TestParamInfo<tech_case>& info) {
-      std::string n;
-      for (const char* p = info.param.name; *p; ++p) n += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryPolicy, TechnicianClosed,
+                         testing::Values(tech_case{"respect, change",
+                                                   technician_close_policy::respect,
+                                                   issue_state::open,
+                                                   true,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   false},
+                                         tech_case{"respect, same fields",
+                                                   technician_close_policy::respect,
+                                                   issue_state::open,
+                                                   false,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   false},
+                                         tech_case{"note, change",
+                                                   technician_close_policy::note,
+                                                   issue_state::open,
+                                                   true,
+                                                   {update_note},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   false},
+                                         tech_case{"note, same fields",
+                                                   technician_close_policy::note,
+                                                   issue_state::open,
+                                                   false,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   false},
+                                         tech_case{"reopen, change",
+                                                   technician_close_policy::reopen,
+                                                   issue_state::open,
+                                                   true,
+                                                   {reopen},
+                                                   ticket_phase::open,
+                                                   false,
+                                                   true},
+                                         tech_case{"reopen, same fields",
+                                                   technician_close_policy::reopen,
+                                                   issue_state::open,
+                                                   false,
+                                                   {reopen},
+                                                   ticket_phase::open,
+                                                   false,
+                                                   true},
+                                         tech_case{"new_ticket, change",
+                                                   technician_close_policy::new_ticket,
+                                                   issue_state::open,
+                                                   true,
+                                                   {create},
+                                                   ticket_phase::open,
+                                                   true,
+                                                   true},
+                                         tech_case{"respect, resolved",
+                                                   technician_close_policy::respect,
+                                                   issue_state::resolved,
+                                                   true,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   true},
+                                         tech_case{"reopen, resolved",
+                                                   technician_close_policy::reopen,
+                                                   issue_state::resolved,
+                                                   false,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   true},
+                                         tech_case{"new_ticket, resolved",
+                                                   technician_close_policy::new_ticket,
+                                                   issue_state::resolved,
+                                                   true,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   true},
+                                         tech_case{"note, resolved",
+                                                   technician_close_policy::note,
+                                                   issue_state::resolved,
+                                                   true,
+                                                   {},
+                                                   ticket_phase::closed,
+                                                   false,
+                                                   true}),
+                         [](const testing::TestParamInfo<tech_case>& info) {
+                           std::string n;
+                           for (const char* p = info.param.name; *p; ++p)
+                             n += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+                           return n;
+                         });
 
 TEST(TechnicianClosed, ResolvedRecordsWhenAndALaterComebackFollowsTheReopenWindow) {
   config::lifecycle_config policy;
   policy.on_technician_close = technician_close_policy::respect;
-  auto p = sync::plan_event(closed_by_technician(), event_at(issue_state::resolved, "2026-11-01T11:00:00Z"), stored,
-                            policy);
+  auto p =
+      sync::plan_event(closed_by_technician(), event_at(issue_state::resolved, "2026-11-01T11:00:00Z"), stored, policy);
   ASSERT_TRUE(p.resolved_at);
   EXPECT_EQ(*p.resolved_at, at("2026-11-01T11:00:00Z"));
   // Once resolved (mark cleared), coming back within the window reopens.
@@ -133,8 +198,8 @@ TEST(TechnicianClosed, ResolvedRecordsWhenAndALaterComebackFollowsTheReopenWindo
 }
 
 TEST(TechnicianClosed, StaleEventsAreStillIgnored) {
-  const auto p = sync::plan_event(closed_by_technician(), event_at(issue_state::open, "2026-11-01T10:00:00Z"),
-                                  changed, {});
+  const auto p =
+      sync::plan_event(closed_by_technician(), event_at(issue_state::open, "2026-11-01T10:00:00Z"), changed, {});
   EXPECT_FALSE(p.apply);
   EXPECT_TRUE(p.ops.empty());
 }
@@ -167,8 +232,8 @@ TEST_P(StormCap, Table) {
 INSTANTIATE_TEST_SUITE_P(BothSidesOfTheCap, StormCap,
                          testing::Values(storm_case{0, 0, false}, storm_case{0, 1'000'000, false},
                                          storm_case{1, 0, false}, storm_case{1, 1, true}, storm_case{3, 2, false},
-                                         storm_case{3, 3, true}, storm_case{3, 4, true},
-                                         storm_case{100, 99, false}, storm_case{100, 100, true}));
+                                         storm_case{3, 3, true}, storm_case{3, 4, true}, storm_case{100, 99, false},
+                                         storm_case{100, 100, true}));
 
 TEST(StormDigest, OneIdentityPerTenantAndUtcHour) {
   const auto a = sync::digest_identity("acme-prod", at("2026-11-22T18:00:00Z"));

@@ -11,10 +11,10 @@
 // without a resolution note; the persisted op_kind / note_kind names; and the
 // retry backoff (clamped attempts, doubling, cap, jitter range). Events are
 // built field by field and timed with ts::parse_rfc3339.
+#include "sync/planner.hpp"
 #include "config/config.hpp"
 #include "core/event.hpp"
 #include "core/time.hpp"
-#include "sync/planner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -139,8 +139,9 @@ sync::issue_snapshot snapshot(const known& k) {
 
 // The snapshots the table starts from.
 constexpr known none_open{issue_state::open, ticket_phase::none, nullptr};
-constexpr known none_resolved{issue_state::resolved, ticket_phase::none, applied};             // born resolved
-constexpr known none_resolved_earlier{issue_state::resolved, ticket_phase::none, day_older};  // resolved, then a later resolved event
+constexpr known none_resolved{issue_state::resolved, ticket_phase::none, applied};  // born resolved
+constexpr known none_resolved_earlier{issue_state::resolved, ticket_phase::none,
+                                      day_older};  // resolved, then a later resolved event
 constexpr known open_open{issue_state::open, ticket_phase::open, nullptr};
 constexpr known open_resolved{issue_state::resolved, ticket_phase::open, applied};  // resolve left the ticket open
 constexpr known open_resolved_earlier{issue_state::resolved, ticket_phase::open, day_older};
@@ -355,8 +356,8 @@ INSTANTIATE_TEST_SUITE_P(PhaseClosed, PlanEvent, testing::Values(
 
 // The rest of the  row above: everything but resolved_at is as documented.
 TEST(PlanEventPhaseNone, OpenAfterBornResolvedCreates) {
-  const sync::plan p = sync::plan_event(snapshot(none_resolved), make_event(issue_state::open, day_newer), base_fields,
-                                        defaults);
+  const sync::plan p =
+      sync::plan_event(snapshot(none_resolved), make_event(issue_state::open, day_newer), base_fields, defaults);
   EXPECT_TRUE(p.apply);
   EXPECT_EQ(p.ops, std::vector<planned_op>{create}) << show(p.ops);
   EXPECT_EQ(show(p.phase_after), "open");
@@ -412,13 +413,28 @@ TEST(PlanEventLifecycle, PlansChainThroughAWholeLife) {
       {issue_state::open, "2026-03-01T00:00:00Z", &base_fields, {create}, ticket_phase::open, nullptr, false},
       {issue_state::open, "2026-03-01T01:00:00Z", &changed_fields, {update}, ticket_phase::open, nullptr, false},
       {issue_state::open, "2026-03-01T02:00:00Z", &changed_fields, {}, ticket_phase::open, nullptr, false},
-      {issue_state::resolved, "2026-03-02T00:00:00Z", &changed_fields, {close_op}, ticket_phase::closed,
-       "2026-03-02T00:00:00Z", false},
-      {issue_state::resolved, "2026-03-03T00:00:00Z", &changed_fields, {}, ticket_phase::closed,
-       "2026-03-02T00:00:00Z", false},
+      {issue_state::resolved,
+       "2026-03-02T00:00:00Z",
+       &changed_fields,
+       {close_op},
+       ticket_phase::closed,
+       "2026-03-02T00:00:00Z",
+       false},
+      {issue_state::resolved,
+       "2026-03-03T00:00:00Z",
+       &changed_fields,
+       {},
+       ticket_phase::closed,
+       "2026-03-02T00:00:00Z",
+       false},
       {issue_state::open, "2026-03-09T00:00:00Z", &base_fields, {reopen}, ticket_phase::open, nullptr, false},
-      {issue_state::resolved, "2026-03-10T00:00:00Z", &base_fields, {close_op}, ticket_phase::closed,
-       "2026-03-10T00:00:00Z", false},
+      {issue_state::resolved,
+       "2026-03-10T00:00:00Z",
+       &base_fields,
+       {close_op},
+       ticket_phase::closed,
+       "2026-03-10T00:00:00Z",
+       false},
       {issue_state::open, "2026-03-17T00:00:00.001Z", &base_fields, {create}, ticket_phase::open, nullptr, true},
   };
   std::optional<sync::issue_snapshot> current;
@@ -465,24 +481,29 @@ INSTANTIATE_TEST_SUITE_P(
     Fields, DiffFields,
     testing::Values(
         diff_case{"none", base_fields, {}},
-        diff_case{"summary", {"[critical] Disk full", "High", "High", "Medium"},
+        diff_case{"summary",
+                  {"[critical] Disk full", "High", "High", "Medium"},
                   {{"summary", "[high] Disk full on srv01", "[critical] Disk full"}}},
-        diff_case{"priority", {"[high] Disk full on srv01", "Critical", "High", "Medium"},
+        diff_case{"priority",
+                  {"[high] Disk full on srv01", "Critical", "High", "Medium"},
                   {{"priority", "High", "Critical"}}},
         diff_case{"severity", {"[high] Disk full on srv01", "High", "Low", "Medium"}, {{"severity", "High", "Low"}}},
         diff_case{"impact", {"[high] Disk full on srv01", "High", "High", "High"}, {{"impact", "Medium", "High"}}},
-        diff_case{"case_matters", {"[high] Disk full on srv01", "high", "High", "Medium"},
-                  {{"priority", "High", "high"}}},
+        diff_case{
+            "case_matters", {"[high] Disk full on srv01", "high", "High", "Medium"}, {{"priority", "High", "high"}}},
         diff_case{"to_empty", {"[high] Disk full on srv01", "", "High", "Medium"}, {{"priority", "High", ""}}},
         // All four, in the fixed order summary, priority, severity, impact.
-        diff_case{"all_in_order", {"s2", "p2", "Low", "Low"},
+        diff_case{"all_in_order",
+                  {"s2", "p2", "Low", "Low"},
                   {{"summary", "[high] Disk full on srv01", "s2"},
                    {"priority", "High", "p2"},
                    {"severity", "High", "Low"},
                    {"impact", "Medium", "Low"}}},
-        diff_case{"impact_and_summary_in_order", {"s2", "High", "High", "Low"},
+        diff_case{"impact_and_summary_in_order",
+                  {"s2", "High", "High", "Low"},
                   {{"summary", "[high] Disk full on srv01", "s2"}, {"impact", "Medium", "Low"}}},
-        diff_case{"severity_and_priority_in_order", {"[high] Disk full on srv01", "p2", "Low", "Medium"},
+        diff_case{"severity_and_priority_in_order",
+                  {"[high] Disk full on srv01", "p2", "Low", "Medium"},
                   {{"priority", "High", "p2"}, {"severity", "High", "Low"}}}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -529,7 +550,7 @@ TEST(DescribeChanges, OfADiff) {
 
 TEST(CwSeverityImpact, EverySeverity) {
   const std::tuple<ts::severity, const char*, const char*> table[] = {
-      {ts::severity::critical, "High", "High"},  {ts::severity::high, "High", "Medium"},
+      {ts::severity::critical, "High", "High"},   {ts::severity::high, "High", "Medium"},
       {ts::severity::medium, "Medium", "Medium"}, {ts::severity::low, "Low", "Low"},
       {ts::severity::info, "Low", "Low"},
   };
@@ -707,8 +728,8 @@ TEST(BackoffDelay, FirstAttemptStaysWithinBase) {
 TEST(BackoffDelay, CeilingDoublesPerAttemptUntilTheCap) {
   // At unit_random 0.5 the delay is half the ceiling min(cap, base * 2^(n-1)).
   const std::pair<int, std::chrono::milliseconds> expected[] = {
-      {1, 500ms},     {2, 1000ms},    {3, 2000ms},    {4, 4000ms},    {5, 8000ms},
-      {6, 16000ms},   {7, 32000ms},   {8, 64000ms},   {9, 128000ms},  {10, 150000ms},  // 512 s capped to 300 s
+      {1, 500ms},     {2, 1000ms},    {3, 2000ms},  {4, 4000ms},   {5, 8000ms},
+      {6, 16000ms},   {7, 32000ms},   {8, 64000ms}, {9, 128000ms}, {10, 150000ms},  // 512 s capped to 300 s
       {11, 150000ms}, {20, 150000ms},
   };
   for (auto [attempt, delay] : expected)

@@ -89,7 +89,7 @@ const auto in = attribute_match::op::in;
 const auto re = attribute_match::op::regex;
 
 std::function<void(match_spec&)> attribute(std::string pointer, attribute_match::op op, std::vector<std::string> values,
-                                            std::string regex = {}) {
+                                           std::string regex = {}) {
   return [=](match_spec& m) { m.attributes.push_back({pointer, op, values, regex}); };
 }
 
@@ -101,24 +101,39 @@ const auto nothing = [](ts::event&) {};
 
 const condition_case condition_cases[] = {
     // source: any of, exact
-    {"source in list", [](match_spec& m) { m.sources = {"guardz", "wazuh"}; }, nothing, true,
-     "source 'wazuh' is in [guardz, wazuh]"},
-    {"source not in list", [](match_spec& m) { m.sources = {"guardz", "defender"}; }, nothing, false,
-     "source 'wazuh' is not in [guardz, defender]"},
+    {"source in list",
+     [](match_spec& m) {
+       m.sources = {"guardz", "wazuh"};
+     },
+     nothing, true, "source 'wazuh' is in [guardz, wazuh]"},
+    {"source not in list",
+     [](match_spec& m) {
+       m.sources = {"guardz", "defender"};
+     },
+     nothing, false, "source 'wazuh' is not in [guardz, defender]"},
     {"source is case-sensitive", [](match_spec& m) { m.sources = {"Wazuh"}; }, nothing, false,
      "source 'wazuh' is not in [Wazuh]"},
     {"source is not a glob", [](match_spec& m) { m.sources = {"wa*"}; }, nothing, false,
      "source 'wazuh' is not in [wa*]"},
     // tenant: any of, glob
-    {"tenant glob", [](match_spec& m) { m.tenants = {"globex", "acme-*"}; }, nothing, true,
-     "tenant 'acme-prod' matches 'acme-*'"},
+    {"tenant glob",
+     [](match_spec& m) {
+       m.tenants = {"globex", "acme-*"};
+     },
+     nothing, true, "tenant 'acme-prod' matches 'acme-*'"},
     {"tenant exact", [](match_spec& m) { m.tenants = {"acme-prod"}; }, nothing, true,
      "tenant 'acme-prod' matches 'acme-prod'"},
-    {"tenant no glob matches", [](match_spec& m) { m.tenants = {"acme-?", "*-test"}; }, nothing, false,
-     "tenant 'acme-prod' matches none of [acme-?, *-test]"},
+    {"tenant no glob matches",
+     [](match_spec& m) {
+       m.tenants = {"acme-?", "*-test"};
+     },
+     nothing, false, "tenant 'acme-prod' matches none of [acme-?, *-test]"},
     // severity: any of
-    {"severity in list", [](match_spec& m) { m.severities = {ts::severity::critical, ts::severity::high}; }, nothing,
-     true, "severity high is in [critical, high]"},
+    {"severity in list",
+     [](match_spec& m) {
+       m.severities = {ts::severity::critical, ts::severity::high};
+     },
+     nothing, true, "severity high is in [critical, high]"},
     {"severity not in list", [](match_spec& m) { m.severities = {ts::severity::critical}; }, nothing, false,
      "severity high is not in [critical]"},
     // min_severity: at least
@@ -136,7 +151,10 @@ const condition_case condition_cases[] = {
     {"category glob", [](match_spec& m) { m.categories = {"malware/*"}; },
      [](ts::event& ev) { ev.category = "malware/ransomware"; }, true,
      "category 'malware/ransomware' matches 'malware/*'"},
-    {"category mismatch", [](match_spec& m) { m.categories = {"malware/*", "phish*"}; },
+    {"category mismatch",
+     [](match_spec& m) {
+       m.categories = {"malware/*", "phish*"};
+     },
      [](ts::event& ev) { ev.category = "vulnerability"; }, false,
      "category 'vulnerability' matches none of [malware/*, phish*]"},
     {"category absent", [](match_spec& m) { m.categories = {"*"}; }, nothing, false,
@@ -144,26 +162,42 @@ const condition_case condition_cases[] = {
     {"category empty matches star", [](match_spec& m) { m.categories = {"*"}; },
      [](ts::event& ev) { ev.category = ""; }, true, "category '' matches '*'"},
     // tags
-    {"tags any: one present", [](match_spec& m) { m.tags_any = {"ransomware", "edr"}; },
-     [](ts::event& ev) { ev.tags = {"endpoint", "edr"}; }, true, "tag 'edr' is one of [ransomware, edr]"},
+    {"tags any: one present",
+     [](match_spec& m) {
+       m.tags_any = {"ransomware", "edr"};
+     },
+     [](ts::event& ev) {
+       ev.tags = {"endpoint", "edr"};
+     },
+     true, "tag 'edr' is one of [ransomware, edr]"},
     {"tags any: none present", [](match_spec& m) { m.tags_any = {"ransomware"}; },
-     [](ts::event& ev) { ev.tags = {"endpoint", "edr"}; }, false,
-     "tags [endpoint, edr] include none of [ransomware]"},
+     [](ts::event& ev) {
+       ev.tags = {"endpoint", "edr"};
+     },
+     false, "tags [endpoint, edr] include none of [ransomware]"},
     {"tags any: event without tags", [](match_spec& m) { m.tags_any = {"a"}; }, nothing, false,
      "tags [] include none of [a]"},
-    {"tags all: every one present", [](match_spec& m) { m.tags_all = {"edr", "endpoint"}; },
-     [](ts::event& ev) { ev.tags = {"endpoint", "x", "edr"}; }, true, "tags include all of [edr, endpoint]"},
-    {"tags all: one missing", [](match_spec& m) { m.tags_all = {"edr", "endpoint"}; },
+    {"tags all: every one present",
+     [](match_spec& m) {
+       m.tags_all = {"edr", "endpoint"};
+     },
+     [](ts::event& ev) {
+       ev.tags = {"endpoint", "x", "edr"};
+     },
+     true, "tags include all of [edr, endpoint]"},
+    {"tags all: one missing",
+     [](match_spec& m) {
+       m.tags_all = {"edr", "endpoint"};
+     },
      [](ts::event& ev) { ev.tags = {"edr"}; }, false, "tag 'endpoint' is missing (all of [edr, endpoint] wanted)"},
-    {"tags are case-sensitive", [](match_spec& m) { m.tags_any = {"EDR"}; },
-     [](ts::event& ev) { ev.tags = {"edr"}; }, false, "tags [edr] include none of [EDR]"},
+    {"tags are case-sensitive", [](match_spec& m) { m.tags_any = {"EDR"}; }, [](ts::event& ev) { ev.tags = {"edr"}; },
+     false, "tags [edr] include none of [EDR]"},
     // title regex (PCRE2, unanchored)
     {"title regex (?i)", [](match_spec& m) { m.title_regex = "(?i)ransom"; },
      [](ts::event& ev) { ev.title = "RANSOMWARE behaviour on FIN-LT-0231"; }, true, "title matches /(?i)ransom/"},
     {"title regex case-sensitive", [](match_spec& m) { m.title_regex = "ransom"; },
      [](ts::event& ev) { ev.title = "Ransomware"; }, false, "title does not match /ransom/"},
-    {"title regex unanchored", [](match_spec& m) { m.title_regex = "brute"; }, nothing, true,
-     "title matches /brute/"},
+    {"title regex unanchored", [](match_spec& m) { m.title_regex = "brute"; }, nothing, true, "title matches /brute/"},
     {"title regex anchored", [](match_spec& m) { m.title_regex = "^brute"; }, nothing, false,
      "title does not match /^brute/"},
     {"title regex perl classes", [](match_spec& m) { m.title_regex = R"(\bCVE-\d{4}-\d{4,}\b)"; },
@@ -177,22 +211,21 @@ const condition_case condition_cases[] = {
     {"attribute equals string", attribute("/device/os", eq, {"Windows 11"}),
      attributes(R"({"device": {"os": "Windows 11"}})"), true, "attribute /device/os = 'Windows 11'"},
     {"attribute equals other string", attribute("/device/os", eq, {"Windows 11"}),
-     attributes(R"({"device": {"os": "Debian 12"}})"), false,
-     "attribute /device/os = 'Debian 12' is not 'Windows 11'"},
+     attributes(R"({"device": {"os": "Debian 12"}})"), false, "attribute /device/os = 'Debian 12' is not 'Windows 11'"},
     {"attribute equals is case-sensitive", attribute("/os", eq, {"linux"}), attributes(R"({"os": "Linux"})"), false,
      "attribute /os = 'Linux' is not 'linux'"},
     {"attribute integer", attribute("/count", eq, {"3"}), attributes(R"({"count": 3})"), true,
      "attribute /count = '3'"},
     {"attribute integer as a string", attribute("/count", eq, {"3"}), attributes(R"({"count": "3"})"), true,
      "attribute /count = '3'"},
-    {"attribute float compares as JSON text", attribute("/count", eq, {"3"}), attributes(R"({"count": 3.0})"),
-     false, "attribute /count = '3.0' is not '3'"},
+    {"attribute float compares as JSON text", attribute("/count", eq, {"3"}), attributes(R"({"count": 3.0})"), false,
+     "attribute /count = '3.0' is not '3'"},
     {"attribute negative number", attribute("/delta", eq, {"-7"}), attributes(R"({"delta": -7})"), true,
      "attribute /delta = '-7'"},
     {"attribute large unsigned", attribute("/id", eq, {"18446744073709551615"}),
      attributes(R"({"id": 18446744073709551615})"), true, "attribute /id = '18446744073709551615'"},
-    {"attribute boolean false", attribute("/mfa_passed", eq, {"false"}), attributes(R"({"mfa_passed": false})"),
-     true, "attribute /mfa_passed = 'false'"},
+    {"attribute boolean false", attribute("/mfa_passed", eq, {"false"}), attributes(R"({"mfa_passed": false})"), true,
+     "attribute /mfa_passed = 'false'"},
     {"attribute boolean true is not false", attribute("/mfa_passed", eq, {"false"}),
      attributes(R"({"mfa_passed": true})"), false, "attribute /mfa_passed = 'true' is not 'false'"},
     {"attribute missing", attribute("/nope", eq, {"x"}), attributes(R"({"yes": "x"})"), false,
@@ -219,8 +252,7 @@ const condition_case condition_cases[] = {
      "attribute /a~0b = 'yes'"},
     {"attribute ~01 is a tilde then 1", attribute("/a~01", eq, {"yes"}), attributes(R"({"a~1": "yes", "a/": "no"})"),
      true, "attribute /a~01 = 'yes'"},
-    {"attribute empty key", attribute("/", eq, {"root"}), attributes(R"({"": "root"})"), true,
-     "attribute / = 'root'"},
+    {"attribute empty key", attribute("/", eq, {"root"}), attributes(R"({"": "root"})"), true, "attribute / = 'root'"},
     {"attribute pointer of a config built in code, invalid", attribute("no-slash", eq, {"x"}),
      attributes(R"({"no-slash": "x"})"), false, "attribute no-slash is absent (or not a scalar)"},
     {"attribute unicode value", attribute("/city", eq, {"M\u00FCnchen"}), attributes(R"({"city": "M\u00fcnchen"})"),
@@ -292,8 +324,8 @@ TEST(RulesetMatch, WhyListsEveryConditionThatHeld) {
   ev.category = "Ransomware";  // globs are case-sensitive: fails below first
   ev.tags = {"ransomware", "endpoint"};
   ev.title = "Ransomware behavior detected on FIN-LT-0231";
-  ev.attributes = json::parse(
-      R"({"device": {"name": "FIN-LT-0231", "os": "Windows 11 23H2"}, "detection_source": "Behavior"})");
+  ev.attributes =
+      json::parse(R"({"device": {"name": "FIN-LT-0231", "os": "Windows 11 23H2"}, "detection_source": "Behavior"})");
 
   decision d = decide(cfg, ev);
   ASSERT_EQ(d.checks.size(), 2u);
@@ -305,16 +337,11 @@ TEST(RulesetMatch, WhyListsEveryConditionThatHeld) {
   ASSERT_EQ(d.checks.size(), 1u);
   EXPECT_TRUE(d.checks[0].matched);
   const std::vector<std::string> want = {
-      "source 'defender' is in [defender]",
-      "tenant 'globex' matches 'globex'",
-      "severity critical is in [critical]",
-      "severity critical is at least high",
-      "category 'ransomware' matches 'ransom*'",
-      "tag 'endpoint' is one of [endpoint]",
-      "tags include all of [ransomware, endpoint]",
-      "title matches /(?i)ransomware/",
-      "attribute /device/name = 'FIN-LT-0231'",
-      "attribute /detection_source = 'Behavior'",
+      "source 'defender' is in [defender]",         "tenant 'globex' matches 'globex'",
+      "severity critical is in [critical]",         "severity critical is at least high",
+      "category 'ransomware' matches 'ransom*'",    "tag 'endpoint' is one of [endpoint]",
+      "tags include all of [ransomware, endpoint]", "title matches /(?i)ransomware/",
+      "attribute /device/name = 'FIN-LT-0231'",     "attribute /detection_source = 'Behavior'",
       "attribute /device/os matches /^Windows/",
   };
   EXPECT_EQ(d.checks[0].why, want);
@@ -323,8 +350,7 @@ TEST(RulesetMatch, WhyListsEveryConditionThatHeld) {
   // The last attribute fails: only that is said, the rest held.
   ev.attributes["device"]["os"] = "macOS 14";
   d = decide(cfg, ev);
-  EXPECT_EQ(d.checks[0].why,
-            std::vector<std::string>{"attribute /device/os = 'macOS 14' does not match /^Windows/"});
+  EXPECT_EQ(d.checks[0].why, std::vector<std::string>{"attribute /device/os = 'macOS 14' does not match /^Windows/"});
 }
 
 TEST(RulesetMatch, CatchAll) {
@@ -515,7 +541,7 @@ TEST(GlobMatch, Table) {
       {"a.b", "axb", false},           // no regex meaning
       {"[ab]", "a", false},
       {"[ab]", "[ab]", true},
-      {"\\*", "\\x", true},  // no escapes: '\' is a literal
+      {"\\*", "\\x", true},    // no escapes: '\' is a literal
       {"?", "\u00E9", false},  // '?' is one byte, and é is two
       {"??", "\u00E9", true},
       {"caf*", "caf\u00E9", true},
@@ -665,15 +691,18 @@ TEST(RulesetCompany, HeldDecisionKeepsTheRule) {
 
 TEST(RulesetTicket, SeverityMapsPickByEventSeverity) {
   ts::config::config cfg = base_config();
-  cfg.ticket.priority = {{ts::severity::critical, "P1"}, {ts::severity::high, "P2"}, {ts::severity::medium, "P3"},
-                         {ts::severity::low, "P4"},      {ts::severity::info, "P5"}};
+  cfg.ticket.priority = {{ts::severity::critical, "P1"},
+                         {ts::severity::high, "P2"},
+                         {ts::severity::medium, "P3"},
+                         {ts::severity::low, "P4"},
+                         {ts::severity::info, "P5"}};
   const struct {
     ts::severity sev;
     const char* priority;
     const char* cw_severity;  // built-in defaults (config.hpp)
     const char* cw_impact;
   } cases[] = {
-      {ts::severity::critical, "P1", "High", "High"}, {ts::severity::high, "P2", "High", "Medium"},
+      {ts::severity::critical, "P1", "High", "High"},   {ts::severity::high, "P2", "High", "Medium"},
       {ts::severity::medium, "P3", "Medium", "Medium"}, {ts::severity::low, "P4", "Low", "Low"},
       {ts::severity::info, "P5", "Low", "Low"},
   };
@@ -827,7 +856,9 @@ TEST_F(RulesetRender, ControlCharactersInTitlesBecomeOneLine) {
   EXPECT_EQ(summary_of("bell\abell"), "bell bell");
   EXPECT_EQ(summary_of("\x1B[31mred\x1B[0m"), "[31mred [0m");
   EXPECT_EQ(summary_of(std::string("nul\0byte", 8)), "nul byte");
-  EXPECT_EQ(summary_of("a\u2028b\u2029c\u0085d\x7F" "e"), "a b c d e");
+  EXPECT_EQ(summary_of("a\u2028b\u2029c\u0085d\x7F"
+                       "e"),
+            "a b c d e");
   // The description is not one line: it is rendered as it is.
   ev_.title = "two\nlines";
   cfg_.ticket.description_template = "{{title}}";
@@ -846,12 +877,10 @@ TEST_F(RulesetRender, CustomFieldTemplates) {
   ev_.tags = {"ssh", "brute-force"};
   ev_.attributes = json::parse(R"({"risk": {"score": 87.5}})");
   const auto t = rendered();
-  const std::map<std::string, std::string> want{{"Source Product", "wazuh"},
-                                                {"Security Issue Key", "wazuh/acme-prod/alert-42"},
-                                                {"Risk Score", "87.5"},
-                                                {"Tags", "ssh;brute-force;"},
-                                                {"Constant", "from ticketsync"},
-                                                {"Missing", ""}};
+  const std::map<std::string, std::string> want{
+      {"Source Product", "wazuh"},     {"Security Issue Key", "wazuh/acme-prod/alert-42"},
+      {"Risk Score", "87.5"},          {"Tags", "ssh;brute-force;"},
+      {"Constant", "from ticketsync"}, {"Missing", ""}};
   EXPECT_EQ(t.custom_fields, want);
 }
 
@@ -883,7 +912,10 @@ TEST_F(RulesetRender, TemplateErrorsAreTheDecisionsError) {
        "template 'summary': Unclosed section \"title\" at 0"},
       {"description", [](ts::config::ticket_config& t) { t.description_template = "ok {{/x}}"; },
        "template 'description': Unopened section \"x\" at 3"},
-      {"custom field", [](ts::config::ticket_config& t) { t.custom_fields = {{"Risk Score", "{{score"}}; },
+      {"custom field",
+       [](ts::config::ticket_config& t) {
+         t.custom_fields = {{"Risk Score", "{{score"}};
+       },
        "template 'custom field Risk Score': Unclosed tag at 0"},
   };
   for (const auto& c : cases) {
@@ -1013,9 +1045,9 @@ rules:
   EXPECT_EQ(d.desired->custom_fields.at("Risk Score"), "91");
   ASSERT_EQ(d.checks.size(), 2u);
   EXPECT_EQ(d.checks[0].why, std::vector<std::string>{"severity high is not in [critical]"});
-  EXPECT_EQ(d.checks[1].why, (std::vector<std::string>{"source 'defender' is in [defender]",
-                                                        "attribute /mfa_passed = 'false'",
-                                                        "attribute /risk/level = 'high'"}));
+  EXPECT_EQ(d.checks[1].why,
+            (std::vector<std::string>{"source 'defender' is in [defender]", "attribute /mfa_passed = 'false'",
+                                      "attribute /risk/level = 'high'"}));
   EXPECT_EQ(d.checks[1].line, 26);
 
   signin.attributes["mfa_passed"] = true;

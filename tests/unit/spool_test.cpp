@@ -127,11 +127,13 @@ TEST_F(spool_test, write_of_empty_and_large_content) {
 }
 
 TEST_F(spool_test, name_has_the_documented_shape) {
-  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto before =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   const std::string name = spool_write(paths_, "{}", clk_, random_);
-  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto after =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
 
   std::smatch m;
   ASSERT_TRUE(std::regex_match(name, m, std::regex(R"(^(\d{13})\.(\d+)\.(\d+)\.([0-9a-f]+)\.json$)"))) << name;

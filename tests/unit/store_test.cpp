@@ -3,8 +3,8 @@
 // reopening and durability. Nothing is mocked; assertions go through the
 // public API, with a raw look through store::db() only where the contract is
 // about the database itself (user_version, PRAGMAs, tables).
-#include "store/migrations.hpp"
 #include "store/store.hpp"
+#include "store/migrations.hpp"
 #include "support/scratch_dir.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -395,9 +395,9 @@ TEST_F(store_test, issue_update_changes_event_fields_only) {
   rec.severity = ts::severity::low;
   rec.last_event_at = at(2'000);
   rec.event_json = R"({"v":2})";
-  rec.ticket_id = 99;                   // ignored: only set_ticket changes it
-  rec.ticket = ticket_state::closed;    // ignored
-  rec.identity.issue_id = "renamed";    // ignored: identity is fixed
+  rec.ticket_id = 99;                 // ignored: only set_ticket changes it
+  rec.ticket = ticket_state::closed;  // ignored
+  rec.identity.issue_id = "renamed";  // ignored: identity is fixed
   EXPECT_EQ(st_.save_issue(rec, at(7)), rec.id);
 
   auto got = st_.get_issue(rec.id);
@@ -1065,13 +1065,16 @@ TEST(migrate, version_3_history_is_kept_and_takes_operator_rows) {
     raw.exec(
         "INSERT INTO issues (id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event,"
         " created_at, updated_at) VALUES (7, 'wazuh', 'acme', 'H', 'ts1:h', 'open', 'high', 10, '{}', 10, 10)");
-    raw.exec("INSERT INTO history (id, issue, at, kind, operation, detail) VALUES"
-             " (40, 7, 11, 'decision', NULL, '{\"rule\":\"r\"}'),"
-             " (41, 7, 12, 'operation', 3, '{\"outcome\":\"done\"}')");
-    raw.exec("INSERT INTO operations (id, issue, kind, payload, status, next_attempt_at, created_at, updated_at)"
-             " VALUES (3, 7, 'create', '{}', 'dead', 10, 10, 12)");
-    raw.exec("INSERT INTO dead_letters (id, operation, issue, kind, http_status, error, attempts, created_at)"
-             " VALUES (5, 3, 7, 'create', 400, 'refused', 2, 12)");
+    raw.exec(
+        "INSERT INTO history (id, issue, at, kind, operation, detail) VALUES"
+        " (40, 7, 11, 'decision', NULL, '{\"rule\":\"r\"}'),"
+        " (41, 7, 12, 'operation', 3, '{\"outcome\":\"done\"}')");
+    raw.exec(
+        "INSERT INTO operations (id, issue, kind, payload, status, next_attempt_at, created_at, updated_at)"
+        " VALUES (3, 7, 'create', '{}', 'dead', 10, 10, 12)");
+    raw.exec(
+        "INSERT INTO dead_letters (id, operation, issue, kind, http_status, error, attempts, created_at)"
+        " VALUES (5, 3, 7, 'create', 400, 'refused', 2, 12)");
     EXPECT_THROW(raw.exec("INSERT INTO history (issue, at, kind, detail) VALUES (7, 13, 'operator', '{}')"),
                  SQLite::Exception);
     EXPECT_EQ(migrate(raw, shipped), static_cast<int>(shipped.size()) - 3);
@@ -1149,8 +1152,8 @@ class dead_letter_test : public store_test {
     return out;
   }
 
-  dead_letter_change settle(const std::string& action, std::int64_t id, std::string_view who,
-                            std::string_view reason, sys_ms now) {
+  dead_letter_change settle(const std::string& action, std::int64_t id, std::string_view who, std::string_view reason,
+                            sys_ms now) {
     return action == "retry" ? st_.retry_dead_letter(id, who, reason, now) : st_.drop_dead_letter(id, who, reason, now);
   }
 };
@@ -1287,7 +1290,7 @@ TEST_F(dead_letter_test, retried_operation_can_fail_again_and_clear_its_mark) {
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_GT(letters[0].id, d.letter);  // ids are never given again
   EXPECT_EQ(letters[0].info.error, "400 again");
-  EXPECT_EQ(letters[0].attempts, 0);  // attempts started again at the retry
+  EXPECT_EQ(letters[0].attempts, 0);                                    // attempts started again at the retry
   EXPECT_THROW(st_.clear_rerender(d.op, at(2'010)), std::logic_error);  // dead: not pending
   EXPECT_THROW(st_.clear_rerender(d.op + 100, at(2'010)), std::logic_error);
 }
@@ -1325,11 +1328,11 @@ TEST_F(store_test, queue_status_splits_pending_by_due_time_and_sent) {
   st_.hold_event(inbox_row{9, at(600), "spool:h", "{}"}, "wazuh", "newco", "unmapped", at(650));
   const std::int64_t a = new_issue("A"), b = new_issue("B"), c = new_issue("C"), d = new_issue("D");
   st_.set_ticket(a, 1001, ticket_state::open, at(2));
-  st_.add_operation(a, op_kind::update, {}, at(900));                    // due
+  st_.add_operation(a, op_kind::update, {}, at(900));  // due
   const std::int64_t waiting = st_.add_operation(b, op_kind::create, {}, at(900));
-  st_.retry_operation(waiting, retry_at(at(5'000), "503", true), at(950));    // waiting for its retry
+  st_.retry_operation(waiting, retry_at(at(5'000), "503", true), at(950));  // waiting for its retry
   const std::int64_t sent = st_.add_operation(c, op_kind::create, {}, at(900));
-  st_.mark_sent(sent, {}, at(960));                                     // due and sent
+  st_.mark_sent(sent, {}, at(960));  // due and sent
   st_.fail_operation(st_.add_operation(d, op_kind::create, {}, at(900)), failure("400", 400), at(970));
 
   const queue_status q = st_.get_queue_status(at(1'000));

@@ -3,8 +3,8 @@
 // fresh directory. The sync call is the real fdatasync behind a gate the test
 // opens (support/sync_gate.hpp), so that "not before the sync" is observed
 // without timing; a failing sync is an errno the gate returns.
-#include "store/store.hpp"
 #include "store/wal_sync.hpp"
+#include "store/store.hpp"
 #include "support/scratch_dir.hpp"
 #include "support/sync_gate.hpp"
 
