@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# The test command: installs missing Debian packages, builds ticketsync and
-# runs every test (unit, cwsim, integration), then builds and runs the whole
-# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs
-# each libFuzzer target for 15 s.
+# The test command: installs missing Debian packages, checks formatting and
+# clang-tidy, builds ticketsync and runs every test (unit, in-process, cwsim,
+# integration), then builds and runs the whole suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, then runs each libFuzzer
+# target for 15 s.
 #   scripts/test.sh            both passes
 #   TS_SKIP_SANITIZE=1 scripts/test.sh   the plain pass only (quicker, local use)
 #   TS_SKIP_FUZZ=1 scripts/test.sh       without the short fuzz pass (scripts/fuzz.sh 15)
+#   TS_SKIP_STYLE=1 scripts/test.sh      without the style checks (scripts/check-style.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 
 bash scripts/deps.sh
+
+# Formatting and clang-tidy first: they fail in a couple of minutes, not after the build.
+if [ "${TS_SKIP_STYLE:-0}" != 1 ]; then
+  bash scripts/check-style.sh
+fi
 
 run_pass() {
   local dir=$1; shift
