@@ -1,17 +1,8 @@
 #include "psa/request.hpp"
 
+#include "core/overloaded.hpp"
+
 namespace ts::psa {
-
-namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
-
-}  // namespace
 
 bool repeat_unsafe(const request& r) noexcept {
   return std::holds_alternative<req::create_ticket>(r) || std::holds_alternative<req::post_note>(r);

@@ -7,6 +7,7 @@
 #include "rules/mapping.hpp"
 
 #include "core/issue_key.hpp"
+#include "core/text.hpp"
 
 #include <unicode/ubrk.h>
 #include <unicode/utext.h>
@@ -44,27 +45,8 @@ struct utf8_step {
 };
 
 utf8_step next_code_point(std::string_view s, std::size_t i) noexcept {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = at(i);
-  if (b0 < 0x80) return {1, 1, true};
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return {1, 1, false};
-  }
-  if (i + len > s.size() || at(i + 1) < lo || at(i + 1) > hi) return {1, 1, false};
-  for (std::size_t k = 2; k < len; ++k)
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return {1, 1, false};
+  const std::size_t len = utf8_sequence_length(s, i);
+  if (len == 0) return {1, 1, false};
   return {len, len == 4 ? std::size_t{2} : std::size_t{1}, true};
 }
 

@@ -10,6 +10,7 @@
 #include "sources/event_parser.hpp"
 
 #include "core/issue_key.hpp"
+#include "core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -47,34 +48,6 @@ event_error field_error(std::string field, std::string message) {
 }
 
 event_error document_error(std::string message) { return event_error{std::string{}, std::move(message)}; }
-
-// Length of the UTF-8 sequence starting at s[i], or 0 when it is ill-formed
-// (Unicode table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = at(i);
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k)
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  return len;
-}
 
 // "line L, column C (byte B)" for a 0-based byte offset; columns count bytes.
 std::string position_of(std::string_view text, std::size_t offset) {

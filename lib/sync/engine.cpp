@@ -1,5 +1,6 @@
 #include "sync/engine.hpp"
 
+#include "core/overloaded.hpp"
 #include "sources/event_parser.hpp"
 #include "sync/op_machine.hpp"
 
@@ -27,13 +28,6 @@ spdlog::level::level_enum level_of(notice::level l) {
   }
   return spdlog::level::info;
 }
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 }  // namespace
 
