@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <functional>
 #include <iostream>
 
@@ -66,7 +68,11 @@ void run(engine_rig& rig, const scenario& s, const std::function<void(fake_psa&)
   }
 }
 
-TEST(FailureSweep, EveryCallPositionTimesEveryFaultKind) {
+// One test per fault kind, so the sweep's runs spread over ctest's jobs.
+class FailureSweep : public ::testing::TestWithParam<fake_psa::fault> {};
+
+TEST_P(FailureSweep, EveryCallPositionOfEveryScenario) {
+  const fake_psa::fault f = GetParam();
   int cases = 0;
   for (const scenario& s : scenarios()) {
     // The fault-free run counts the calls a lifecycle makes.
@@ -77,7 +83,7 @@ TEST(FailureSweep, EveryCallPositionTimesEveryFaultKind) {
       positions = rig.psa.calls().size();
       ASSERT_GE(positions, s.events.size());
     }
-    for (const fake_psa::fault f : fake_psa::all_faults()) {
+    {
       for (std::size_t pos = 1; pos <= positions; ++pos) {
         SCOPED_TRACE(s.name + ": " + std::string(fake_psa::name(f)) + " at call " + std::to_string(pos));
         ++cases;
@@ -119,8 +125,16 @@ TEST(FailureSweep, EveryCallPositionTimesEveryFaultKind) {
       }
     }
   }
-  std::cout << "[sweep] " << cases << " runs\n";
+  std::cout << "[sweep] " << fake_psa::name(f) << ": " << cases << " runs\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryFaultKind, FailureSweep, ::testing::ValuesIn(fake_psa::all_faults()),
+                         [](const ::testing::TestParamInfo<fake_psa::fault>& i) {
+                           std::string n(fake_psa::name(i.param));
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return "fault_" + n;
+                         });
 
 }  // namespace
 }  // namespace ts::test
