@@ -33,33 +33,47 @@ command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (scripts/deps.sh in
 
 start=$SECONDS
 echo "== fuzz: build in $dir ($cxx)"
+# Line tables only, as in scripts/test.sh: sanitizer reports keep file:line.
 cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTS_FUZZ=ON -DTS_TESTS=OFF -DTS_SANITIZE=OFF >/dev/null
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" -DTS_FUZZ=ON -DTS_TESTS=OFF -DTS_SANITIZE=OFF >/dev/null
 names=()
 for t in "${targets[@]}"; do read -r name _ <<<"$t"; names+=("$name"); done
 cmake --build "$dir" -j "$jobs" --target "${names[@]}"
 echo "== fuzz: built in $((SECONDS - start)) s"
 
-failed=()
-for t in "${targets[@]}"; do
-  read -r name seeds max_len <<<"$t"
-  corpus=$dir/corpus/$name
-  artifacts=$dir/artifacts/$name
-  log=$dir/logs/$name.log
+# Each target is single-threaded: run up to $jobs of them at once.
+run_target() {
+  local name=$1 seeds=$2 max_len=$3
+  local corpus=$dir/corpus/$name artifacts=$dir/artifacts/$name log=$dir/logs/$name.log
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
+  rm -f "$dir/logs/$name.rc"
   cp -r "$root/tests/fuzz/corpus/$seeds/." "$corpus/"
-  echo "== fuzz: $name for ${seconds} s (max_len $max_len, corpus $corpus)"
-  rc=0
+  local rc=0
   (cd "$dir" && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "./$name" -max_total_time="$seconds" -max_len="$max_len" -timeout=30 -print_final_stats=1 \
       -artifact_prefix="$artifacts/" "$corpus") >"$log" 2>&1 || rc=$?
+  echo "$rc" >"$dir/logs/$name.rc"
+}
+
+for t in "${targets[@]}"; do
+  read -r name seeds max_len <<<"$t"
+  echo "== fuzz: $name for ${seconds} s (max_len $max_len, corpus $dir/corpus/$name)"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_target "$name" "$seeds" "$max_len" &
+done
+wait
+
+failed=()
+for name in "${names[@]}"; do
+  log=$dir/logs/$name.log
   # The last status line: "#N DONE cov: C ft: F corp: K/S lim: L exec/s: E rss: R".
   grep -E '^#[0-9]+' "$log" | tail -n 1 | sed "s/^/   $name: /" || true
   grep -E '^Done [0-9]+ runs' "$log" | sed "s/^/   $name: /" || true
-  if [ "$rc" -ne 0 ]; then
+  rc=$(cat "$dir/logs/$name.rc" 2>/dev/null || echo missing)
+  if [ "$rc" != 0 ]; then
     echo "!! fuzz: $name failed (exit $rc); log $log" >&2
     tail -n 60 "$log" >&2
-    ls "$artifacts" >&2 || true
+    ls "$dir/artifacts/$name" >&2 || true
     failed+=("$name")
   fi
 done
