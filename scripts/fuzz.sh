@@ -27,6 +27,7 @@ targets=(
   "fuzz_event_parser event 4096"
   "fuzz_cw_response  cw    4096"
   "fuzz_config       config 20000"
+  "fuzz_cw_callback  callback 8192"
 )
 
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (scripts/deps.sh installs clang)" >&2; exit 1; }
