@@ -79,6 +79,11 @@ result<ticket_info> ticket_from_json(const json& j) {
   t.severity = string_or_empty(j, "severity");
   t.impact = string_or_empty(j, "impact");
   if (auto c = j.find("closedFlag"); c != j.end() && c->is_boolean()) t.closed = c->get<bool>();
+  if (auto info = j.find("_info"); info != j.end() && info->is_object()) {
+    t.last_updated = parse_rfc3339(string_or_empty(*info, "lastUpdated"));
+    t.updated_by = string_or_empty(*info, "updatedBy");
+  }
+  if (const std::int64_t parent = ref_id(j, "mergedParentTicket"); parent > 0) t.merged_into = parent;
   return t;
 }
 
@@ -540,6 +545,20 @@ permission_check judge_probe(permission p, const cw_error& answer) {
   return c;
 }
 
+std::optional<sys_ms> parse_http_date(std::string_view v) {
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (v.size() != 29 || v[3] != ',' || v.substr(26) != "GMT") return std::nullopt;
+  int mon = 0;
+  for (std::size_t i = 0; i < months.size(); ++i)
+    if (v.substr(8, 3) == months[i]) mon = static_cast<int>(i) + 1;
+  if (mon == 0) return std::nullopt;
+  const std::string iso = std::string(v.substr(12, 4)) + "-" + (mon < 10 ? "0" : "") + std::to_string(mon) + "-" +
+                          std::string(v.substr(5, 2)) + "T" + std::string(v.substr(17, 8)) + "Z";
+  return parse_rfc3339(iso);
+}
+
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, sys_ms now) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
@@ -552,17 +571,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
     for (char c : v) secs = std::min<std::int64_t>(max_seconds, secs * 10 + (c - '0'));
     return std::chrono::milliseconds{secs * 1000};
   }
-  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
-  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (v.size() != 29 || v[3] != ',' || v.substr(26) != "GMT") return std::nullopt;
-  int mon = 0;
-  for (std::size_t i = 0; i < months.size(); ++i)
-    if (v.substr(8, 3) == months[i]) mon = static_cast<int>(i) + 1;
-  if (mon == 0) return std::nullopt;
-  const std::string iso = std::string(v.substr(12, 4)) + "-" + (mon < 10 ? "0" : "") + std::to_string(mon) + "-" +
-                          std::string(v.substr(5, 2)) + "T" + std::string(v.substr(17, 8)) + "Z";
-  auto t = parse_rfc3339(iso);
+  auto t = parse_http_date(v);
   if (!t) return std::nullopt;
   return std::clamp<std::chrono::milliseconds>(*t - now, std::chrono::milliseconds{0}, std::chrono::hours{24});
 }

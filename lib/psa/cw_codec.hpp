@@ -134,6 +134,9 @@ struct ticket_info {
   std::string severity;  ///< Low | Medium | High, "" when absent
   std::string impact;    ///< Low | Medium | High, "" when absent
   bool closed = false;
+  std::optional<sys_ms> last_updated;       ///< `_info.lastUpdated`, when present and well-formed
+  std::string updated_by;                   ///< `_info.updatedBy`, "" when absent
+  std::optional<std::int64_t> merged_into;  ///< `mergedParentTicket.id`: the ticket this one was merged into
 };
 
 /// Parses one ticket object. errc::psa_protocol when the body is not an object
@@ -254,5 +257,8 @@ permission_check judge_probe(permission p, const cw_error& answer);
 /// `now`. A date in the past gives zero; waits are capped at 24 hours (a longer
 /// pause is an outage, retried daily). nullopt when absent or unparseable.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, sys_ms now);
+
+/// An HTTP date (IMF-fixdate, "Thu, 03 Dec 2026 10:00:00 GMT"); nullopt for any other form.
+std::optional<sys_ms> parse_http_date(std::string_view value);
 
 }  // namespace ts::psa

@@ -21,6 +21,7 @@
 
 #include "cli.hpp"
 #include "conditions.hpp"
+#include "psa/cw_sweep.hpp"
 #include "sim.hpp"
 #include "tls_cert.hpp"
 #include "util.hpp"
@@ -1054,6 +1055,51 @@ TEST_F(sim_query_test, order_by_and_fields) {
   const sim_response r = api_call("GET", "/service/tickets?fields=id,status/name&conditions=id%3D1002");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(body_of(r), json::parse(R"([{"id":1002,"status":{"name":"Resolved"}}])"));
+}
+
+// Contract: the polling sweep's pages as lib/psa builds them (psa/cw_sweep)
+// are understood by the simulator: the externalXRef prefix, the lastUpdated
+// window and key paging in (lastUpdated, id) order, the fields. Tickets
+// changed in the same second as the cursor with a lower id sort behind it,
+// which is why psa::next_sweep_mark restarts from the sweep's start.
+TEST_F(sim_test, the_sweep_pages_of_lib_psa_read_each_changed_ticket_once_in_order) {
+  for (int i = 0; i < 5; ++i)
+    create({{"summary", "t" + std::to_string(i)},
+            {"company", {{"id", 250}}},
+            {"externalXRef", "ts1:k" + std::to_string(i)}});
+  create({{"summary", "not ours"}, {"company", {{"id", 250}}}, {"externalXRef", "other:1"}});
+  now_ += std::chrono::seconds(10);
+  ASSERT_EQ(patch(1002, json::array({{{"op", "replace"}, {"path", "summary"}, {"value", "changed"}}})).status, 200);
+
+  auto page = [&](std::optional<ts::sys_ms> since, const std::optional<ts::psa::sweep_cursor>& after) {
+    const sim_response r = call("GET", ts::psa::sweep_page_target(api, "ts1:", since, after, 2));
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto rows = ts::psa::parse_ticket_list(r.body);
+    EXPECT_TRUE(rows);
+    return rows ? *rows : std::vector<ts::psa::ticket_info>{};
+  };
+  std::vector<std::int64_t> order;
+  std::optional<ts::psa::sweep_cursor> cursor;
+  for (bool more = true; more;) {
+    const auto rows = page(std::nullopt, cursor);
+    auto r = ts::psa::read_sweep_page(std::nullopt, cursor, rows, 2);
+    ASSERT_TRUE(r);
+    for (const auto& t : rows) {
+      order.push_back(t.id);
+      EXPECT_TRUE(t.last_updated) << t.id;
+      EXPECT_TRUE(t.summary.empty()) << "fields= limits the answer";
+    }
+    cursor = r->cursor;
+    more = r->more;
+  }
+  // Oldest first, ids in order within a second; the changed ticket last; not the foreign one.
+  EXPECT_EQ(order, (std::vector<std::int64_t>{1001, 1003, 1004, 1005, 1002}));
+  // From a mark: only what changed at or after it.
+  const ts::sys_ms since = *ts::parse_rfc3339("2026-01-01T00:00:10Z");
+  const auto changed = page(since, std::nullopt);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].id, 1002);
+  EXPECT_EQ(changed[0].last_updated, since);
 }
 
 TEST_F(sim_test, paging_and_link_header) {
