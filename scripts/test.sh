@@ -34,8 +34,8 @@ run_pass() {
 
 # Both passes compile with line tables only (-g1): the code generated is the
 # same as with -g, sanitizer reports and backtraces keep file:line, and the
-# compiler does 14-30 % less work per unit (no
-# variable and type descriptions). Builds for debugging use -g (the default).
+# compiler does 14-30 % less work per unit (no variable and type
+# descriptions). Builds for debugging use -g (CMake's default).
 run_pass "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
 if [ "${TS_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
