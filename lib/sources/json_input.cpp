@@ -176,7 +176,9 @@ std::string quote_value(const std::string& s) {
     while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
     value = value.substr(0, cut) + "\u2026";
   }
-  const std::string dumped = json(value).dump();
+  // Invalid UTF-8 becomes U+FFFD: a message must never throw (the event
+  // parser checks UTF-8 first; check_key_url and other callers may not).
+  const std::string dumped = json(value).dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out;
   out.reserve(dumped.size());
   static constexpr char hex[] = "0123456789abcdef";

@@ -274,6 +274,13 @@ TEST(CwCallbackKeyUrl, OnlyHttpsOnAnAllowedHostWithAPath) {
       EXPECT_NE(loc.error().message.find(r.host_or_message), std::string::npos) << loc.error().to_string();
     }
   }
+  // Found by fuzz_cw_callback: invalid UTF-8 in a refused URL made the
+  // message's quoting throw.
+  for (const std::string& bad : {std::string("\xda https://x/y"), "https://na.myconnectwise.net" + path + "\xff#x"}) {
+    auto refused = check_key_url(bad, allowed);
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(ts::test::is_valid_utf8(refused.error().to_string())) << refused.error().to_string();
+  }
   auto none = check_key_url("https://na.myconnectwise.net" + path, {});
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message.find("none configured"), std::string::npos) << none.error().to_string();
