@@ -9,6 +9,15 @@
 
 namespace ts {
 
+/// `s` with ASCII letters lower-cased (names, hosts and keywords that
+/// ConnectWise and URLs compare without letter case); other bytes unchanged.
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 /// Compact JSON text, invalid UTF-8 in strings replaced by U+FFFD (the form
 /// stored and logged).
 inline std::string json_text(const nlohmann::json& j) {

@@ -1,5 +1,7 @@
 #include "psa/cw_client.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cctype>
@@ -280,15 +282,10 @@ net::awaitable<psa_result<std::optional<named_ref>>> cw_client::find_company(std
                           static_cast<int>(res->status),
                           {},
                           "company search answered something other than a company list"};
-  const auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
-  const std::string want = lower(identifier);
+  const std::string want = ascii_lower(identifier);
   std::optional<named_ref> best;
   for (auto& c : *list) {
-    if (lower(c.name) != want) continue;  // never trust a search alone
+    if (ascii_lower(c.name) != want) continue;  // never trust a search alone
     if (!best || c.id < best->id) best = std::move(c);
   }
   co_return best;

@@ -1,5 +1,7 @@
 #include "psa/cw_codec.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
@@ -90,12 +92,6 @@ result<ticket_info> ticket_from_json(const json& j) {
 bool flag(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -420,11 +416,11 @@ result<std::vector<named_ref>> parse_company_list(std::string_view body) {
 result<named_ref> resolve_name(const std::vector<named_ref>& items, std::string_view name) {
   const named_ref* folded = nullptr;
   int folded_count = 0;
-  const std::string want = lower(name);
+  const std::string want = ascii_lower(name);
   for (const auto& r : items) {
     if (r.inactive) continue;
     if (r.name == name) return r;
-    if (lower(r.name) == want) {
+    if (ascii_lower(r.name) == want) {
       folded = &r;
       ++folded_count;
     }

@@ -3,6 +3,7 @@
 // parsing key_url; no sockets, no clock.
 #include "sources/cw_callback.hpp"
 
+#include "core/text.hpp"
 #include "sources/json_input.hpp"
 
 #include <openssl/crypto.h>
@@ -12,7 +13,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -28,12 +28,6 @@ constexpr std::size_t max_name_bytes = 200;
 constexpr std::size_t max_url_bytes = 2048;
 constexpr std::size_t max_signing_key_bytes = 1024;
 constexpr std::int64_t max_record_id = std::int64_t{1} << 53;  // what a JSON number holds exactly
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string too_long(std::size_t max, std::size_t got) {
   return "must be at most " + std::to_string(max) + " bytes (got " + std::to_string(got) + ")";
@@ -62,6 +56,19 @@ boost::system::result<std::optional<std::string>, event_error> string_or_integer
   }
   if (auto bad = check_text(name, text, max_name_bytes)) return {in_place_error, std::move(*bad)};
   return std::optional<std::string>{std::move(text)};
+}
+
+// An optional string of Entity._info (lastUpdated, updatedBy): at most `max`
+// bytes, no control characters.
+boost::system::result<std::optional<std::string>, event_error> info_text(const json& info, const char* name,
+                                                                         std::size_t max) {
+  const std::string field = std::string("Entity._info.") + name;
+  auto v = optional_string(info, name);
+  if (!v) return {in_place_error, field_error(field, v.error().message)};
+  if (*v) {
+    if (auto bad = check_text(field.c_str(), **v, max)) return {in_place_error, std::move(*bad)};
+  }
+  return v;
 }
 
 // Entity: a JSON object, given as a string holding it (ConnectWise's form) or
@@ -106,7 +113,7 @@ boost::system::result<cw_callback, event_error> parse_callback(std::string_view 
 
   auto action = required_string(doc, "Action");
   if (!action) return {in_place_error, action.error()};
-  if (auto a = from_text<callback_action>(lower(*action))) {
+  if (auto a = from_text<callback_action>(ascii_lower(*action))) {
     cb.action = *a;
   } else {
     return {in_place_error, field_error("Action", "must be one of " + text_choices<callback_action>() + " (got " +
@@ -117,7 +124,7 @@ boost::system::result<cw_callback, event_error> parse_callback(std::string_view 
   if (!type) return {in_place_error, type.error()};
   if (type->empty()) return {in_place_error, field_error("Type", "must not be empty")};
   if (auto bad = check_text("Type", *type, max_type_bytes)) return {in_place_error, std::move(*bad)};
-  cb.type = lower(*type);
+  cb.type = ascii_lower(*type);
 
   const json* id = find_field(doc, "ID");
   if (id == nullptr) return {in_place_error, field_error("ID", "is required")};
@@ -169,26 +176,19 @@ boost::system::result<cw_callback, event_error> parse_callback(std::string_view 
       return {in_place_error, field_error("Entity", "must be null for a deleted record")};
     const json& e = **entity;
     if (const json* eid = find_field(e, "id")) {
-      if (!eid->is_number_integer() || eid->get<std::int64_t>() != cb.id)
+      if (!eid->is_number_integer()) return {in_place_error, wrong_type("Entity.id", "an integer", *eid)};
+      if (eid->get<std::int64_t>() != cb.id)
         return {in_place_error,
                 field_error("Entity.id", "must equal ID " + std::to_string(cb.id) + " (got " + eid->dump() + ")")};
     }
     if (const json* info = find_field(e, "_info")) {
       if (!info->is_object()) return {in_place_error, wrong_type("Entity._info", "an object", *info)};
-      auto last = optional_string(*info, "lastUpdated");
-      if (!last) return {in_place_error, field_error("Entity._info.lastUpdated", last.error().message)};
-      if (*last) {
-        if (auto bad = check_text("Entity._info.lastUpdated", **last, max_type_bytes))
-          return {in_place_error, std::move(*bad)};
-        cb.last_updated = std::move(*last);
-      }
-      auto by = optional_string(*info, "updatedBy");
-      if (!by) return {in_place_error, field_error("Entity._info.updatedBy", by.error().message)};
-      if (*by) {
-        if (auto bad = check_text("Entity._info.updatedBy", **by, max_name_bytes))
-          return {in_place_error, std::move(*bad)};
-        cb.updated_by = std::move(*by);
-      }
+      auto last = info_text(*info, "lastUpdated", max_type_bytes);
+      if (!last) return {in_place_error, last.error()};
+      cb.last_updated = std::move(*last);
+      auto by = info_text(*info, "updatedBy", max_name_bytes);
+      if (!by) return {in_place_error, by.error()};
+      cb.updated_by = std::move(*by);
     }
     cb.entity = std::move(*entity);
   }
@@ -227,15 +227,15 @@ boost::system::result<key_location, event_error> check_key_url(std::string_view 
   };
   auto u = boost::urls::parse_uri(key_url);  // a scheme is required; a fragment is refused below
   if (!u) return refuse("must be an absolute URL");
-  if (lower(u->scheme()) != "https") return refuse("must use https");
+  if (ascii_lower(u->scheme()) != "https") return refuse("must use https");
   if (u->has_userinfo()) return refuse("must not carry user information");
   if (u->has_fragment()) return refuse("must not have a fragment");
   if (u->host_type() != boost::urls::host_type::name && u->host_type() != boost::urls::host_type::ipv4 &&
       u->host_type() != boost::urls::host_type::ipv6)
     return refuse("must name a host");
-  const std::string host = lower(u->encoded_host_address());
-  const bool allowed =
-      std::any_of(allowed_hosts.begin(), allowed_hosts.end(), [&](const std::string& h) { return lower(h) == host; });
+  const std::string host = ascii_lower(u->encoded_host_address());
+  const bool allowed = std::any_of(allowed_hosts.begin(), allowed_hosts.end(),
+                                   [&](const std::string& h) { return ascii_lower(h) == host; });
   if (!allowed) {
     std::string list;
     for (const auto& h : allowed_hosts) list += (list.empty() ? "" : ", ") + h;

@@ -163,6 +163,8 @@ TEST(CwCallback, EveryRejectionNamesItsField) {
       {"Entity over-deep", with("Entity", "{\"a\":" + deep + "}"), "Entity.a", "nested deeper than 64 levels"},
       {"Entity of another record", with("Entity", json{{"id", 1002}}.dump()), "Entity.id",
        "must equal ID 1001 (got 1002)"},
+      {"Entity.id not an integer (a long string is not quoted back)",
+       with("Entity", json{{"id", std::string(5000, '9')}}.dump()), "Entity.id", "must be an integer (got string)"},
       {"Entity on a delete",
        [] {
          json b = valid_callback();
