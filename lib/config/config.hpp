@@ -99,6 +99,18 @@ enum class technician_close_policy {
   note,        ///< post the update note on the closed ticket; it stays closed
 };
 
+/// What ticketsync does when the issue's ticket is deleted in ConnectWise.
+enum class ticket_deleted_policy {
+  recreate,  ///< the issue's next event (that wants a ticket) creates a new one
+  forget,    ///< no ticket until the issue resolves and comes back
+};
+
+/// Who decides a ticket field once a person changed it in ConnectWise.
+enum class field_owner {
+  person,      ///< the person's value stays; ticketsync stops writing the field
+  ticketsync,  ///< ticketsync writes its value again with its next change
+};
+
 struct lifecycle_config {
   on_update_policy on_update = on_update_policy::patch;
   on_resolve_policy on_resolve = on_resolve_policy::close;
@@ -108,6 +120,11 @@ struct lifecycle_config {
   /// The ticket was closed in ConnectWise (a status with closedStatus) while the
   /// issue is still open. Default: respect.
   technician_close_policy on_technician_close = technician_close_policy::respect;
+  /// The ticket was deleted in ConnectWise. Default: recreate.
+  ticket_deleted_policy on_ticket_deleted = ticket_deleted_policy::recreate;
+  /// The ticket's priority after a person changed it. Default: person.
+  /// (The board is never written after the create: a person's move stays.)
+  field_owner priority_owner = field_owner::person;
 
   friend bool operator==(const lifecycle_config&, const lifecycle_config&) = default;
 };
@@ -214,6 +231,21 @@ struct storm_config {
   friend bool operator==(const storm_config&, const storm_config&) = default;
 };
 
+/// The ConnectWise → ticketsync direction: how ticketsync hears what people
+/// did to its tickets.
+struct reverse_config {
+  /// The polling sweep (always on): ticketsync's tickets changed since the
+  /// last sweep, every this often. Default: 5 min.
+  std::chrono::milliseconds poll_interval{5 * 60'000};
+  /// Deletions never show in the sweep: tracked open tickets are checked to
+  /// still exist this often. Default: 1 h.
+  std::chrono::milliseconds existence_interval{60 * 60'000};
+  /// Tickets per sweep page. Default: 200.
+  std::size_t page_size = 200;
+
+  friend bool operator==(const reverse_config&, const reverse_config&) = default;
+};
+
 struct storage_config {
   /// SQLite database file. Default: /var/lib/ticketsync/state.db
   std::string database = "/var/lib/ticketsync/state.db";
@@ -270,6 +302,7 @@ struct config {
   /// Ordered; the first match wins; none matching = `ticket` (rule "default").
   std::vector<rule> rules;
   storm_config storm;
+  reverse_config reverse;
   storage_config storage;
   intake_config intake;
   logging_config logging;
@@ -301,6 +334,22 @@ struct ts::enum_text<ts::config::unmapped_policy> {
   static constexpr std::array<std::pair<config::unmapped_policy, std::string_view>, 2> names{{
       {config::unmapped_policy::default_company, "default"},
       {config::unmapped_policy::hold, "hold"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::ticket_deleted_policy> {
+  static constexpr std::array<std::pair<config::ticket_deleted_policy, std::string_view>, 2> names{{
+      {config::ticket_deleted_policy::recreate, "recreate"},
+      {config::ticket_deleted_policy::forget, "forget"},
+  }};
+};
+
+template <>
+struct ts::enum_text<ts::config::field_owner> {
+  static constexpr std::array<std::pair<config::field_owner, std::string_view>, 2> names{{
+      {config::field_owner::person, "person"},
+      {config::field_owner::ticketsync, "ticketsync"},
   }};
 };
 

@@ -53,8 +53,8 @@ constexpr setting whole(std::string_view key, reload_effect effect) {
 // follow the top-level value in both configurations.
 
 auto members(const lifecycle_config& l) {
-  const auto& [on_update, on_resolve, reopen_window, on_technician_close] = l;
-  return std::tie(on_update, on_resolve, reopen_window, on_technician_close);
+  const auto& [on_update, on_resolve, reopen_window, on_technician_close, on_ticket_deleted, priority_owner] = l;
+  return std::tie(on_update, on_resolve, reopen_window, on_technician_close, on_ticket_deleted, priority_owner);
 }
 
 auto members(const ticket_config& t) {
@@ -157,6 +157,18 @@ constexpr setting mapping_settings[] = {
     whole<&config::storm>("storm", live),
 };
 
+// The sweep reads its intervals and page size from the configuration in
+// effect at each turn.
+constexpr setting reverse_settings[] = {
+    field<&config::reverse, &reverse_config::poll_interval>("reverse.poll_interval", live),
+    field<&config::reverse, &reverse_config::existence_interval>("reverse.existence_interval", live),
+    field<&config::reverse, &reverse_config::page_size>("reverse.page_size", live),
+};
+[[maybe_unused]] void reverse_members(const reverse_config& r) {
+  [[maybe_unused]] const auto& [poll_interval, existence_interval, page_size] = r;
+}
+static_assert(std::size(reverse_settings) == 3);
+
 // The database is opened once.
 constexpr setting storage_settings[] = {
     field<&config::storage, &storage_config::database>("storage.database", restart),
@@ -202,11 +214,12 @@ constexpr setting admin_settings[] = {
 }
 static_assert(std::size(admin_settings) == 8);
 
-constexpr std::span<const setting> tables[] = {psa_settings,    mapping_settings, storage_settings,
+constexpr std::span<const setting> tables[] = {psa_settings,    mapping_settings, reverse_settings, storage_settings,
                                                intake_settings, logging_settings, admin_settings};
 // One table per section; source_path is where the file was read from, not a setting.
 [[maybe_unused]] void config_members(const config& c) {
-  [[maybe_unused]] const auto& [psa, companies, ticket, rules, storm, storage, intake, logging, admin, source_path] = c;
+  [[maybe_unused]] const auto& [psa, companies, ticket, rules, storm, reverse, storage, intake, logging, admin,
+                                source_path] = c;
 }
 
 }  // namespace

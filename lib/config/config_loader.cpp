@@ -341,6 +341,10 @@ parse_error check_on_resolve(std::string_view v) { return check_choice<on_resolv
 
 parse_error check_on_technician_close(std::string_view v) { return check_choice<technician_close_policy>(v); }
 
+parse_error check_on_ticket_deleted(std::string_view v) { return check_choice<ticket_deleted_policy>(v); }
+
+parse_error check_field_owner(std::string_view v) { return check_choice<field_owner>(v); }
+
 parse_error check_unmapped(std::string_view v) { return check_choice<unmapped_policy>(v); }
 
 parse_error check_cw_level(std::string_view v) {
@@ -885,6 +889,11 @@ void read_ticket(map_walker& w, ticket_config& t, bool top_level) {
     l.duration("reopen_window", t.lifecycle.reopen_window, true);
     l.string("on_technician_close", on_tech, need::optional, check_on_technician_close);
     if (auto v = from_text<technician_close_policy>(on_tech)) t.lifecycle.on_technician_close = *v;
+    std::string on_deleted, priority_owner;
+    l.string("on_ticket_deleted", on_deleted, need::optional, check_on_ticket_deleted);
+    if (auto v = from_text<ticket_deleted_policy>(on_deleted)) t.lifecycle.on_ticket_deleted = *v;
+    l.string("priority_owner", priority_owner, need::optional, check_field_owner);
+    if (auto v = from_text<field_owner>(priority_owner)) t.lifecycle.priority_owner = *v;
   });
 }
 
@@ -1005,6 +1014,16 @@ void read_storm(map_walker& w, storm_config& s) {
   w.string("digest_note", s.digest_note, need::optional, check_non_empty_template);
 }
 
+void read_reverse(map_walker& w, reverse_config& r) {
+  w.duration("poll_interval", r.poll_interval);
+  w.duration("existence_interval", r.existence_interval);
+  w.integer("page_size", r.page_size, 1, 1'000);
+  if (r.poll_interval < std::chrono::seconds{1})
+    w.context().diag.report(w.mark(), "reverse.poll_interval: must be at least 1s");
+  if (r.existence_interval < std::chrono::seconds{1})
+    w.context().diag.report(w.mark(), "reverse.existence_interval: must be at least 1s");
+}
+
 void read_intake(map_walker& w, intake_config& in) {
   w.path("spool_dir", in.spool_dir, need::optional, false);
   w.size("max_event_size", in.max_event_bytes, std::uint64_t{1} << 10, std::uint64_t{16} << 20);
@@ -1037,6 +1056,7 @@ void read_document(map_walker& w, config& cfg) {
   // After `ticket`: every rule starts from it.
   read_rules(w, cfg);
   w.section("storm", need::optional, [&](map_walker& s) { read_storm(s, cfg.storm); });
+  w.section("reverse", need::optional, [&](map_walker& s) { read_reverse(s, cfg.reverse); });
   w.section("storage", need::optional,
             [&](map_walker& s) { s.path("database", cfg.storage.database, need::optional, false); });
   w.section("intake", need::optional, [&](map_walker& s) { read_intake(s, cfg.intake); });

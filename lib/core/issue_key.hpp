@@ -20,6 +20,10 @@ struct issue_identity {
 /// event source may use it: the intake parser refuses it).
 inline constexpr std::string_view digest_source = "ticketsync";
 
+/// What every correlation key starts with (the polling sweep asks for
+/// externalXRef like "ts1:%").
+inline constexpr std::string_view correlation_prefix = "ts1:";
+
 /// The deterministic correlation key of an issue: `ts1:` followed by the
 /// lowercase hex SHA-256 of the length-prefixed identity (68 characters, within
 /// ConnectWise's 100-character externalXRef). Distinct identities never share

@@ -87,6 +87,57 @@ applied_ticket decode_applied(std::string_view text) {
           int_of(j, "generation", 1)};
 }
 
+std::string encode_seen(const ticket_view& v) {
+  if (!v.known && !v.deleted && !v.forgotten && !v.person_priority && !v.merged_from) return "{}";
+  // Short keys: one of these is kept per issue.
+  json j = json::object();
+  if (v.known) {
+    j["c"] = v.closed;
+    j["s"] = v.status_id;
+    j["b"] = v.board_id;
+    j["p"] = v.priority_id;
+    if (!v.company.empty()) j["co"] = v.company;
+    if (v.last_updated) j["lu"] = to_unix_ms(*v.last_updated);
+    if (!v.updated_by.empty()) j["ub"] = v.updated_by;
+    if (!v.written_by.empty()) j["wb"] = v.written_by;
+    if (v.observed_at) j["oa"] = to_unix_ms(*v.observed_at);
+  }
+  if (v.deleted) j["del"] = true;
+  if (v.forgotten) j["fgt"] = true;
+  if (v.person_priority) j["pp"] = true;
+  if (v.merged_from) j["mf"] = *v.merged_from;
+  return json_text(j);
+}
+
+ticket_view decode_seen(std::string_view text) {
+  const json j = object_of(text);
+  const auto i64 = [&](const char* key) -> std::optional<std::int64_t> {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<std::int64_t>();
+  };
+  const auto flag = [&](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+  };
+  ticket_view v;
+  v.known = j.contains("c");
+  v.closed = flag("c");
+  v.status_id = i64("s").value_or(0);
+  v.board_id = i64("b").value_or(0);
+  v.priority_id = i64("p").value_or(0);
+  v.company = text_of(j, "co");
+  if (auto t = i64("lu")) v.last_updated = from_unix_ms(*t);
+  v.updated_by = text_of(j, "ub");
+  v.written_by = text_of(j, "wb");
+  if (auto t = i64("oa")) v.observed_at = from_unix_ms(*t);
+  v.deleted = flag("del");
+  v.forgotten = flag("fgt");
+  v.person_priority = flag("pp");
+  v.merged_from = i64("mf");
+  return v;
+}
+
 std::string encode_payload(const op_payload& p) {
   json j = {{"note", to_text(p.note)}, {"generation", p.generation}};
   if (p.member) j["member"] = *p.member;

@@ -76,6 +76,27 @@ struct operation_record {
   bool rerender = false;  ///< retried by an operator: render the issue's ticket anew before running
 };
 
+/// The issue's ticket as ticketsync last wrote or saw it in ConnectWise
+/// (issues.seen): what each change heard from ConnectWise is compared with.
+/// Ids are ConnectWise's; times are the server's, but observed_at.
+struct ticket_view {
+  bool known = false;  ///< something was written or seen since this was kept (false on older rows)
+  bool closed = false;
+  std::int64_t status_id = 0;
+  std::int64_t board_id = 0;
+  std::int64_t priority_id = 0;
+  std::string company;                      ///< company identifier
+  std::optional<sys_ms> last_updated;       ///< `_info.lastUpdated` of that state
+  std::string updated_by;                   ///< `_info.updatedBy` of that state
+  std::string written_by;                   ///< the member ticketsync's own writes were stamped with
+  std::optional<sys_ms> observed_at;        ///< local time it was last heard from ConnectWise (not a write answer)
+  bool deleted = false;                     ///< the ticket was deleted in ConnectWise
+  bool forgotten = false;                   ///< ...under on_delete: forget: no ticket until the issue comes back
+  bool person_priority = false;             ///< a person set the priority: ticketsync leaves it (field ownership)
+  std::optional<std::int64_t> merged_from;  ///< the ticket the issue had before it was merged into ticket_id
+  friend bool operator==(const ticket_view&, const ticket_view&) = default;
+};
+
 struct issue_record {
   std::int64_t id = 0;  ///< 0 before insertion
   issue_identity identity;
@@ -94,6 +115,7 @@ struct issue_record {
   std::string rule;                          ///< rule that decided the ticket (newest event)
   bool tech_closed = false;                  ///< ticket found closed by a person while the issue was open
   std::optional<std::int64_t> digest;        ///< storm digest issue this issue was folded into
+  ticket_view seen;                          ///< the ticket as last written or seen in ConnectWise
 
   /// externalXRef of the issue's current ticket generation.
   std::string xref() const { return xref_for(correlation_key, generation); }
@@ -119,6 +141,9 @@ desired_ticket decode_desired(std::string_view text);
 /// issues.applied ({} = nothing known yet)
 std::string encode_applied(const applied_ticket& a);
 applied_ticket decode_applied(std::string_view text);
+/// issues.seen ({} = nothing seen yet)
+std::string encode_seen(const ticket_view& v);
+ticket_view decode_seen(std::string_view text);
 /// operations.payload
 std::string encode_payload(const op_payload& p);
 op_payload decode_payload(std::string_view text);

@@ -1,5 +1,6 @@
 #include "psa/cw_client.hpp"
 
+#include "core/issue_key.hpp"
 #include "core/text.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -95,6 +96,8 @@ net::awaitable<answer> cw_client::perform(request r) {
   if (auto* p = std::get_if<req::patch_ticket>(&r)) co_return as_answer(co_await patch_ticket(p->id, p->ops));
   if (auto* n = std::get_if<req::post_note>(&r)) co_return as_answer(co_await post_note(n->ticket, n->text, n->area));
   if (auto* n = std::get_if<req::list_notes>(&r)) co_return as_answer(co_await recent_notes(n->ticket));
+  if (auto* s = std::get_if<req::sweep_page>(&r)) co_return as_answer(co_await sweep_page(*s));
+  if (auto* t = std::get_if<req::tickets_by_id>(&r)) co_return as_answer(co_await tickets_by_id(*t));
   const auto& l = std::get<req::list_names>(r);
   switch (l.list) {
     case name_list::boards: co_return as_answer(co_await boards());
@@ -180,6 +183,29 @@ net::awaitable<psa_result<ticket_info>> cw_client::get_ticket(std::int64_t id) {
   auto ticket = parse_ticket(res->body);
   if (!ticket) co_return psa_failure{psa_failure::kind::protocol, static_cast<int>(res->status), {}, "bad ticket body"};
   co_return *ticket;
+}
+
+net::awaitable<psa_result<sweep_reply>> cw_client::sweep_page(const req::sweep_page& p) {
+  auto res = co_await call(http::verb::get,
+                           sweep_page_target(prefix_, correlation_prefix, p.since, p.after, p.page_size), {}, true);
+  if (!res) co_return res.error();
+  auto list = parse_ticket_list(res->body);
+  if (!list)
+    co_return psa_failure{psa_failure::kind::protocol,
+                          static_cast<int>(res->status),
+                          {},
+                          "sweep answered something other than a ticket list"};
+  co_return sweep_reply{std::move(*list), parse_http_date(res->date)};
+}
+
+net::awaitable<psa_result<std::vector<ticket_info>>> cw_client::tickets_by_id(const req::tickets_by_id& r) {
+  auto res = co_await call(http::verb::get, tickets_by_id_target(prefix_, r.ids, r.full), {}, true);
+  if (!res) co_return res.error();
+  auto list = parse_ticket_list(res->body);
+  if (!list)
+    co_return psa_failure{
+        psa_failure::kind::protocol, static_cast<int>(res->status), {}, "ticket list answered something else"};
+  co_return std::move(*list);
 }
 
 net::awaitable<psa_result<ticket_info>> cw_client::patch_ticket(std::int64_t id, const std::vector<patch_op>& ops) {

@@ -51,6 +51,10 @@ class cw_client final : public client {
   /// The ticket whose externalXRef is `xref`, if any (the lowest id when several).
   boost::asio::awaitable<psa_result<std::optional<ticket_info>>> find_ticket_by_xref(std::string_view xref);
   boost::asio::awaitable<psa_result<ticket_info>> get_ticket(std::int64_t id);
+  /// One page of the polling sweep (cw_sweep.hpp), with the server's Date.
+  boost::asio::awaitable<psa_result<sweep_reply>> sweep_page(const req::sweep_page& p);
+  /// Which of `ids` exist (ids only), or their sweep fields with `full`.
+  boost::asio::awaitable<psa_result<std::vector<ticket_info>>> tickets_by_id(const req::tickets_by_id& r);
   /// PATCH with replace operations; the answer is the updated ticket.
   boost::asio::awaitable<psa_result<ticket_info>> patch_ticket(std::int64_t id, const std::vector<patch_op>& ops);
   boost::asio::awaitable<psa_result<note_info>> post_note(std::int64_t ticket_id, std::string_view text,

@@ -40,6 +40,20 @@ std::string sweep_page_target(std::string_view prefix, std::string_view xref_pre
          "&pageSize=" + std::to_string(page_size);
 }
 
+std::string tickets_by_id_target(std::string_view prefix, const std::vector<std::int64_t>& ids, bool full) {
+  if (ids.empty() || ids.size() > max_ids_per_request)
+    throw std::invalid_argument("tickets_by_id_target: 1.." + std::to_string(max_ids_per_request) + " ids");
+  std::string cond = "id in (";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) cond += ",";
+    cond += std::to_string(ids[i]);
+  }
+  cond += ")";
+  return std::string(prefix) + "/service/tickets?conditions=" + url_encode(cond) +
+         "&fields=" + url_encode(full ? sweep_fields : std::string_view("id")) +
+         "&pageSize=" + std::to_string(ids.size());
+}
+
 result<sweep_progress> read_sweep_page(std::optional<sys_ms> since, const std::optional<sweep_cursor>& after,
                                        const std::vector<ticket_info>& page, std::size_t page_size) {
   if (page.size() > page_size) return errc::psa_protocol;

@@ -48,6 +48,15 @@ struct sweep_cursor {
 std::string sweep_page_target(std::string_view prefix, std::string_view xref_prefix, std::optional<sys_ms> since,
                               const std::optional<sweep_cursor>& after, std::size_t page_size);
 
+/// Most ids asked for in one tickets_by_id_target request (the URL stays
+/// well under common 8 KiB limits).
+inline constexpr std::size_t max_ids_per_request = 200;
+
+/// Which of `ids` (1..max_ids_per_request of them) exist:
+///   {prefix}/service/tickets?conditions=id in (1,2,3)&fields=id&pageSize=N
+/// or, with `full`, their sweep_fields (a callback's re-read).
+std::string tickets_by_id_target(std::string_view prefix, const std::vector<std::int64_t>& ids, bool full);
+
 /// A page read: where the sweep stands now, and whether another page follows
 /// (the page was full).
 struct sweep_progress {

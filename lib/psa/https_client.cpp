@@ -155,6 +155,7 @@ net::awaitable<https_client::send_result> https_client::send(http_request req) {
   out.status = res.result_int();
   out.retry_after = std::string(res[http::field::retry_after]);
   out.link = std::string(res[http::field::link]);
+  out.date = std::string(res[http::field::date]);
   const bool keep = res.keep_alive();
   out.body = std::move(res.body());
   if (keep) {

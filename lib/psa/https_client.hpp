@@ -37,6 +37,7 @@ struct http_response {
   std::string body;
   std::string retry_after;  ///< Retry-After header, if any
   std::string link;         ///< Link header, if any
+  std::string date;         ///< Date header, if any (the server's clock)
 };
 
 /// Why no response was received.

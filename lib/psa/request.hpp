@@ -6,6 +6,7 @@
 
 #include "core/enum_text.hpp"
 #include "psa/cw_codec.hpp"
+#include "psa/cw_sweep.hpp"
 #include "psa/failure.hpp"
 
 #include <cstdint>
@@ -63,6 +64,19 @@ struct post_note {
 struct list_notes {
   std::int64_t ticket = 0;
 };
+/// One page of the polling sweep (psa/cw_sweep.hpp): ticketsync's tickets
+/// changed at or after `since`, after `after`, with psa::sweep_fields.
+struct sweep_page {
+  std::optional<sys_ms> since;
+  std::optional<sweep_cursor> after;
+  std::size_t page_size = 200;
+};
+/// GET /service/tickets?conditions=id in (…)&fields=…: which of `ids` exist
+/// (ids only) or, with `full`, their sweep_fields (a callback's re-read).
+struct tickets_by_id {
+  std::vector<std::int64_t> ids;
+  bool full = false;
+};
 /// A setup table (all pages).
 struct list_names {
   name_list list = name_list::boards;
@@ -71,7 +85,7 @@ struct list_names {
 }  // namespace req
 
 using request = std::variant<req::create_ticket, req::find_ticket, req::get_ticket, req::patch_ticket, req::post_note,
-                             req::list_notes, req::list_names>;
+                             req::list_notes, req::list_names, req::sweep_page, req::tickets_by_id>;
 
 /// Whether repeating the request blindly could do harm (a second ticket, a
 /// second note). Such a request is marked sent in the store before it leaves,
@@ -88,8 +102,14 @@ std::string describe(const request& r);
 ///   post_note                               -> note_info
 ///   list_notes                              -> std::vector<note_info>, newest first
 ///   list_names                              -> std::vector<named_ref>
-using reply =
-    std::variant<ticket_info, std::optional<ticket_info>, note_info, std::vector<note_info>, std::vector<named_ref>>;
+///   sweep_page                              -> sweep_reply
+///   tickets_by_id                           -> std::vector<ticket_info> (those that exist, any order)
+struct sweep_reply {
+  std::vector<ticket_info> rows;
+  std::optional<sys_ms> server_date;  ///< the answer's Date header, when well-formed
+};
+using reply = std::variant<ticket_info, std::optional<ticket_info>, note_info, std::vector<note_info>,
+                           std::vector<named_ref>, sweep_reply, std::vector<ticket_info>>;
 using answer = boost::system::result<reply, psa_failure>;
 
 /// The reply of a successful `a` as T, or nullptr when `a` failed or holds

@@ -71,7 +71,7 @@ std::string sql(std::initializer_list<std::string_view> parts) {
 
 constexpr std::string_view issue_columns =
     "id, source, tenant, issue_id, correlation_key, state, severity, last_event_at, event, ticket_id, ticket_state,"
-    " generation, phase, resolved_at, desired, applied, rule, tech_closed, digest";
+    " generation, phase, resolved_at, desired, applied, rule, tech_closed, digest, seen";
 constexpr std::string_view operation_columns =
     "id, issue, kind, payload, status, attempts, sent, next_attempt_at, last_error, step, rerender, sent_cause";
 constexpr std::string_view dead_letter_columns =
@@ -103,6 +103,7 @@ issue_record read_issue(const SQLite::Statement& s) {
   r.rule = s.getColumn(16).getString();
   r.tech_closed = s.getColumn(17).getInt() != 0;
   if (!s.isColumnNull(18)) r.digest = s.getColumn(18).getInt64();
+  r.seen = decode_seen(s.getColumn(19).getString());
   return r;
 }
 
@@ -179,6 +180,8 @@ struct store::statements {
             " WHERE id = ?1"),
         issue_set_ticket(db, "UPDATE issues SET ticket_id = ?2, ticket_state = ?3, updated_at = ?4 WHERE id = ?1"),
         issue_set_applied(db, "UPDATE issues SET applied = ?2, updated_at = ?3 WHERE id = ?1"),
+        issue_set_seen(db, "UPDATE issues SET seen = ?2, updated_at = ?3 WHERE id = ?1"),
+        issues_by_ticket(db, sql({"SELECT ", issue_columns, " FROM issues WHERE ticket_id = ?1 ORDER BY id"})),
         // NULL leaves a column as it is; ?3 = 1 takes the phase from what the ticket is known to be.
         issue_patch(db,
                     "UPDATE issues SET phase = CASE WHEN ?3 THEN (CASE ticket_state WHEN 'open' THEN 'open'"
@@ -233,7 +236,7 @@ struct store::statements {
 
   SQLite::Statement inbox_insert, inbox_peek, inbox_delete, inbox_count;
   SQLite::Statement issue_by_identity, issue_by_id, issue_by_key, issue_insert, issue_update, issue_set_ticket,
-      issue_set_applied, issue_patch;
+      issue_set_applied, issue_set_seen, issues_by_ticket, issue_patch;
   SQLite::Statement op_insert, op_by_id, op_has_pending, op_newest_pending, op_mark_sent, op_advance, dead_insert,
       dead_list, op_due, op_next_due;
   SQLite::Statement op_complete, op_retry, op_fail;
@@ -456,6 +459,52 @@ void store::set_applied(std::int64_t issue, const applied_ticket& applied, sys_m
   s.bind(2, encode_applied(applied));
   s.bind(3, to_unix_ms(now));
   if (s.exec() == 0) no_issue(issue);
+}
+
+void store::set_seen(std::int64_t issue, const ticket_view& seen, sys_ms now) {
+  auto& s = stmts_->issue_set_seen;
+  statement_use use(s);
+  s.bind(1, issue);
+  s.bind(2, encode_seen(seen));
+  s.bind(3, to_unix_ms(now));
+  if (s.exec() == 0) no_issue(issue);
+}
+
+std::vector<issue_record> store::issues_with_ticket(std::int64_t ticket_id) {
+  auto& s = stmts_->issues_by_ticket;
+  statement_use use(s);
+  s.bind(1, ticket_id);
+  std::vector<issue_record> out;
+  while (s.executeStep()) out.push_back(read_issue(s));
+  return out;
+}
+
+std::vector<std::int64_t> store::open_tickets(std::int64_t after, std::size_t limit) {
+  SQLite::Statement s(*db_,
+                      "SELECT DISTINCT ticket_id FROM issues WHERE ticket_id > ?1 AND ticket_state = 'open'"
+                      " ORDER BY ticket_id LIMIT ?2");
+  s.bind(1, after);
+  s.bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::int64_t> out;
+  while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
+  return out;
+}
+
+std::optional<std::int64_t> store::reverse_mark(std::string_view name) {
+  SQLite::Statement s(*db_, "SELECT value FROM reverse_marks WHERE name = ?1");
+  s.bind(1, std::string(name));
+  if (!s.executeStep()) return std::nullopt;
+  return s.getColumn(0).getInt64();
+}
+
+void store::set_reverse_mark(std::string_view name, std::int64_t value, sys_ms now) {
+  SQLite::Statement s(*db_,
+                      "INSERT INTO reverse_marks (name, value, updated_at) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
+  s.bind(1, std::string(name));
+  s.bind(2, value);
+  s.bind(3, to_unix_ms(now));
+  s.exec();
 }
 
 void store::set_ticket(std::int64_t issue, std::optional<std::int64_t> ticket_id, ticket_state state, sys_ms now) {

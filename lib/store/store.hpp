@@ -258,6 +258,16 @@ class store {
   /// Records the fields the ticket is now known to hold. Throws std::logic_error
   /// when the issue does not exist.
   void set_applied(std::int64_t issue, const applied_ticket& applied, sys_ms now);
+  /// The ticket as last written or seen (issues.seen).
+  void set_seen(std::int64_t issue, const ticket_view& seen, sys_ms now);
+  /// The issues whose current ticket is `ticket_id` (more than one after a
+  /// merge of two issues' tickets), in id order.
+  std::vector<issue_record> issues_with_ticket(std::int64_t ticket_id);
+  /// Ticket ids above `after` that issues hold open, ascending, at most `limit`.
+  std::vector<std::int64_t> open_tickets(std::int64_t after, std::size_t limit);
+  /// A mark of the reverse direction (reverse_marks), when set.
+  std::optional<std::int64_t> reverse_mark(std::string_view name);
+  void set_reverse_mark(std::string_view name, std::int64_t value, sys_ms now);
 
   // ---- operations (outbox) ---------------------------------------------------
   std::int64_t add_operation(std::int64_t issue, op_kind kind, const op_payload& payload, sys_ms now);

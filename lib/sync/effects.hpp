@@ -56,6 +56,16 @@ struct set_applied {
   std::int64_t issue = 0;
   applied_ticket applied;
 };
+/// The ticket as last written or seen (issues.seen).
+struct set_seen {
+  std::int64_t issue = 0;
+  ticket_view seen;
+};
+/// A mark of the reverse direction (reverse_marks).
+struct reverse_mark {
+  std::string name;
+  std::int64_t value = 0;
+};
 /// A new operation; `dead` makes it dead-lettered at once (it cannot run).
 struct add_operation {
   issue_ref issue;
@@ -122,9 +132,10 @@ struct put_directory {
 };
 }  // namespace wr
 
-using write = std::variant<wr::save_issue, wr::update_issue, wr::set_ticket, wr::set_applied, wr::add_operation,
-                           wr::mark_sent, wr::advance_step, wr::complete, wr::retry, wr::dead_letter,
-                           wr::clear_rerender, wr::history, wr::hold_event, wr::runtime, wr::put_directory>;
+using write =
+    std::variant<wr::save_issue, wr::update_issue, wr::set_ticket, wr::set_applied, wr::set_seen, wr::add_operation,
+                 wr::mark_sent, wr::advance_step, wr::complete, wr::retry, wr::dead_letter, wr::clear_rerender,
+                 wr::history, wr::hold_event, wr::runtime, wr::put_directory, wr::reverse_mark>;
 
 /// A log line: `text` starts with its stable event name ("ticket.created ...").
 struct notice {
@@ -147,6 +158,10 @@ struct engine_stats {
   std::uint64_t held = 0;               ///< events held for an unmapped tenant
   std::uint64_t digested = 0;           ///< new issues folded into a storm digest ticket
   std::uint64_t technician_closed = 0;  ///< tickets found closed by a person
+  /// What changes heard from ConnectWise meant, by change name (reverse.hpp).
+  std::map<std::string, std::uint64_t> ticket_changes;
+  std::uint64_t sweeps = 0;          ///< polling sweeps completed
+  std::uint64_t sweep_failures = 0;  ///< sweeps that stopped on a failed or unreadable page
   std::uint64_t reloads = 0;
   std::uint64_t rate_waits = 0;  ///< requests held back by the budget or a 429 pause
   double rate_wait_seconds = 0;

@@ -81,6 +81,8 @@ void apply_writes(store::store& st, const std::vector<write>& writes, sys_ms now
                    },
                    [&](const wr::set_ticket& t) { st.set_ticket(t.issue, t.ticket, t.state, now); },
                    [&](const wr::set_applied& a) { st.set_applied(a.issue, a.applied, now); },
+                   [&](const wr::set_seen& v) { st.set_seen(v.issue, v.seen, now); },
+                   [&](const wr::reverse_mark& m) { st.set_reverse_mark(m.name, m.value, now); },
                    [&](const wr::add_operation& a) {
                      op_payload payload = a.payload;
                      if (a.member) payload.member = id_of(*a.member);
@@ -165,7 +167,11 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
   load_directory();
   while (!stopping_) {
     const bool more_inbox = co_await plan_inbox_batch();
-    if (co_await ensure_connected()) dispatch();
+    std::optional<steady_time> reverse_due;
+    if (co_await ensure_connected()) {
+      dispatch();
+      reverse_due = start_reverse();
+    }
     if (more_inbox) continue;
 
     // Sleep until the next operation is due, something is notified, or a poll.
@@ -179,12 +185,16 @@ net::awaitable<void> engine::run(std::chrono::milliseconds drain) {
     }
     if (!link_.ready(deps_.client.connected()))
       wait = std::min<std::chrono::steady_clock::duration>(wait, std::chrono::seconds{1});
+    if (reverse_due)
+      wait = std::min<std::chrono::steady_clock::duration>(
+          wait,
+          std::max<std::chrono::steady_clock::duration>(*reverse_due - clk.steady_now(), std::chrono::milliseconds{1}));
     co_await wake_.wait_for(wait);
   }
   // Drain: in-flight operations finish (their requests have deadlines) or are
   // left in the store as they are, to be recovered at the next start.
   const auto deadline = clk.steady_now() + drain;
-  while (!flight_->issues.empty() && clk.steady_now() < deadline)
+  while ((!flight_->issues.empty() || flight_->reverse) && clk.steady_now() < deadline)
     co_await wake_.wait_for(std::chrono::milliseconds{50});
   if (!flight_->issues.empty())
     deps_.log.warn("sync.drain_timeout {} operation(s) still in flight; they will be recovered at the next start",

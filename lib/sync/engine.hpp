@@ -20,6 +20,7 @@
 #include "sync/name_cache.hpp"
 #include "sync/pacer.hpp"
 #include "sync/planner.hpp"
+#include "sync/reverse.hpp"
 #include "sync/timer.hpp"
 
 #include <spdlog/logger.h>
@@ -87,6 +88,20 @@ class engine {
   void log_notices(const std::vector<notice>& notices);
   void load_directory();
 
+  // The ConnectWise -> ticketsync direction (sync/reverse_loop.cpp).
+  /// Starts the polling sweep or the existence check when due and none runs;
+  /// returns when the loop should look again.
+  steady_time start_reverse();
+  struct flight;
+  boost::asio::awaitable<void> reverse_task(std::shared_ptr<flight> f, bool sweep_now);
+  /// One polling sweep: every page since the durable mark, then the new mark.
+  boost::asio::awaitable<void> sweep();
+  /// Whether the tickets issues hold open still exist (a 404 confirms a deletion).
+  boost::asio::awaitable<void> check_existence();
+  /// Decides each observation for the issues whose ticket it is, and commits
+  /// the outcome with `extra` (the link's writes, a mark).
+  boost::asio::awaitable<void> observe_all(std::vector<observation> seen, std::vector<write> extra);
+
   boost::asio::any_io_executor ex_;
   engine_deps deps_;
   std::shared_ptr<const config::config> cfg_;    // in effect; swapped by reload()
@@ -98,6 +113,7 @@ class engine {
   struct flight {
     std::set<std::int64_t> issues;
     std::set<std::int64_t> ops;
+    bool reverse = false;  ///< a sweep or an existence check runs
   };
   std::shared_ptr<flight> flight_ = std::make_shared<flight>();
   name_cache names_;
@@ -105,6 +121,8 @@ class engine {
   pacer pacer_;
   backoff_policy backoff_;
   engine_stats stats_;
+  std::optional<steady_time> next_sweep_;  ///< unset: sweep at the first chance (catching up after a stop)
+  std::optional<steady_time> next_existence_;
 };
 
 /// What ingest needs from the store for `ev`: its issue, its newest pending

@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 #include "rules/mapping.hpp"
 #include "sources/event_parser.hpp"
+#include "sync/reverse.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -158,11 +159,14 @@ ingest_result ingest(const ingest_input& in, const ingest_snapshot& snap, const 
   }
 
   const config::ticket_config& tcfg = *d.ticket;
-  const ticket_fields fields = d.desired ? d.desired->fields() : ticket_fields{};
+  // A field a person owns (lifecycle.priority_owner) keeps what the ticket holds.
+  const std::optional<desired_ticket> owned =
+      d.desired && rec ? std::optional(with_ownership(*d.desired, *rec)) : d.desired;
+  const ticket_fields fields = owned ? owned->fields() : ticket_fields{};
   std::optional<issue_snapshot> current;
   if (rec)
-    current = issue_snapshot{rec->state,       rec->last_event_at,    rec->phase,
-                             rec->resolved_at, rec->desired.fields(), rec->tech_closed};
+    current = issue_snapshot{rec->state,       rec->last_event_at, rec->phase, rec->resolved_at, rec->desired.fields(),
+                             rec->tech_closed, rec->seen.forgotten};
   const plan p = plan_event(current, ev, fields, tcfg.lifecycle);
   res.planned = p;
   res.reason = std::string(p.reason);
@@ -182,6 +186,11 @@ ingest_result ingest(const ingest_input& in, const ingest_snapshot& snap, const 
   r.event_json = std::string(in.body);
   r.rule = d.rule;
   if (p.clear_technician_closed) r.tech_closed = false;
+  if (p.clear_forgotten && rec) {
+    ticket_view seen = rec->seen;
+    seen.forgotten = false;
+    res.writes.push_back(wr::set_seen{rec->id, seen});
+  }
 
   // Why, recorded: the decision of this event, whatever follows.
   json why = decision_detail(ev, d);
@@ -209,7 +218,7 @@ ingest_result ingest(const ingest_input& in, const ingest_snapshot& snap, const 
     }
     return res;
   }
-  const desired_ticket& want = *d.desired;
+  const desired_ticket& want = *owned;
 
   // Storm protection: past the tenant's cap, a new ticket becomes a note on
   // the tenant's digest ticket of this hour.
@@ -296,7 +305,7 @@ rerender_result rerender(const operation_record& op, const issue_record& issue, 
       res.error = mapping_error(d);
       return res;
     }
-    res.issue.desired = *d.desired;
+    res.issue.desired = with_ownership(*d.desired, issue);
     res.issue.rule = d.rule;
     json why = decision_detail(*ev, d);
     why["plan"] = "retried by an operator: the ticket rendered again with the mapping in effect";

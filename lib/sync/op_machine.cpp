@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 #include "sync/ingest.hpp"
 #include "sync/link.hpp"
+#include "sync/reverse.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -200,6 +201,14 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       ++env_.stats.patches;
       if (patch_fields) issue_.applied.fields = issue_.desired.fields();
       out_.writes.push_back(wr::set_applied{issue_.id, issue_.applied});
+      // What the answer shows beyond this patch (a person's close or priority
+      // just before it) is news, decided like a change heard from ConnectWise.
+      reverse_result heard = observe_write_answer(issue_, *t, with_status, patched_priority_, tcfg_->lifecycle, now);
+      for (change c : heard.changes) ++env_.stats.ticket_changes[std::string(to_text(c))];
+      for (const write& w : heard.writes)
+        if (const auto* v = std::get_if<wr::set_seen>(&w)) issue_.seen = v->seen;  // the next step's baseline
+      out_.writes.insert(out_.writes.end(), heard.writes.begin(), heard.writes.end());
+      out_.notices.insert(out_.notices.end(), heard.notices.begin(), heard.notices.end());
       if (with_status) {
         issue_.ticket = t->closed ? ticket_state::closed : ticket_state::open;
         out_.writes.push_back(wr::set_ticket{issue_.id, issue_.ticket_id, issue_.ticket});
@@ -371,6 +380,11 @@ void op_machine::record_ticket(const psa::ticket_info& t, const ticket_fields& f
   issue_.applied = applied_ticket{fields, op_.payload.generation};
   out_.writes.push_back(wr::set_ticket{issue_.id, t.id, issue_.ticket});
   out_.writes.push_back(wr::set_applied{issue_.id, issue_.applied});
+  // A new ticket: nothing a person decided about an earlier one carries over.
+  ticket_view fresh;
+  fresh.written_by = issue_.seen.written_by;
+  issue_.seen = view_after_write(fresh, t);
+  out_.writes.push_back(wr::set_seen{issue_.id, issue_.seen});
 }
 
 }  // namespace ts::sync

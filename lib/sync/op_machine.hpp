@@ -119,6 +119,7 @@ class op_machine {
   psa::req::list_names listing_;    ///< the list being fetched
   op_kind kind_;                    ///< may become reopen (technician-close policy)
   bool note_only_ = false;          ///< an update reduced to its note
+  bool patched_priority_ = false;   ///< the patch being sent writes the priority
   std::vector<step_kind> steps_;
   std::size_t step_ = 0;
   bool adopted_ = false;                   ///< the create found the ticket an earlier attempt made

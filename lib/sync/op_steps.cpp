@@ -203,6 +203,7 @@ next_step op_machine::begin_patch(sys_ms now) {
   const bool with_status = steps_[step_] == step_kind::patch_status;
   const desired_ticket& d = issue_.desired;
   std::vector<psa::patch_op> ops;
+  patched_priority_ = false;
   // Field changes ride along with a status change only when updates patch.
   const bool patch_fields = !with_status || tcfg_->lifecycle.on_update == config::on_update_policy::patch;
   if (patch_fields) {
@@ -215,6 +216,7 @@ next_step op_machine::begin_patch(sys_ms now) {
       if (l.fetch) return ask_list(*l.fetch);
       if (l.missing) return fail(psa::rejected_error(*l.missing), false, now);
       ops.push_back(psa::replace_reference("priority", l.ref->id));
+      patched_priority_ = true;
     }
   }
   const bool closing = with_status && kind_ == op_kind::close;

@@ -55,6 +55,17 @@ plan plan_event(const std::optional<issue_snapshot>& current, const event& ev, c
 
   switch (cur.phase) {
     case ticket_phase::none:
+      if (cur.ticket_forgotten) {
+        if (open) {
+          p.reason =
+              "its ticket was deleted in ConnectWise: no new ticket until the issue resolves and comes back "
+              "(on_ticket_deleted: forget)";
+        } else {
+          p.clear_forgotten = true;
+          p.reason = "resolved; its ticket had been deleted in ConnectWise: the next return gets a new ticket";
+        }
+        return p;
+      }
       if (open) {
         p.resolved_at.reset();
         p.ops = {{op_kind::create}};

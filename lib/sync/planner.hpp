@@ -48,6 +48,7 @@ struct issue_snapshot {
   std::optional<sys_ms> resolved_at;        ///< updated_at of the event that resolved the issue
   ticket_fields fields;                     ///< desired fields as of the newest applied event
   bool technician_closed = false;           ///< the ticket was found closed while the issue was open
+  bool ticket_forgotten = false;            ///< its ticket was deleted under on_ticket_deleted: forget
 };
 
 struct planned_op {
@@ -63,6 +64,7 @@ struct plan {
   std::optional<sys_ms> resolved_at;              ///< the issue's resolved_at after this event
   bool new_generation = false;                    ///< the create opens a new ticket for a returning issue
   bool clear_technician_closed = false;           ///< the issue's technician_closed mark no longer applies
+  bool clear_forgotten = false;                   ///< the issue resolved: a deleted ticket's "forget" ends
   std::string_view reason;                        ///< why, for logs and `explain`
 };
 

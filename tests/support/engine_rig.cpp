@@ -84,6 +84,22 @@ net::awaitable<void> append(store::group_commit& commits, store::store& st, std:
 
 }  // namespace
 
+std::string engine_rig::ticket_section(const std::string& lifecycle) {
+  return "ticket:\n"
+         "  board: Security Incidents\n"
+         "  status: New\n"
+         "  closed_status: Closed\n"
+         "  reopen_status: Reopened\n"
+         "  summary: \"[{{severity}}] {{title}}\"\n"
+         "  priority:\n"
+         "    critical: Priority 1 - Emergency Response\n"
+         "    high: Priority 2 - Quick Response\n"
+         "    medium: Priority 3 - Normal Response\n"
+         "    low: Priority 4 - Schedule Maintenance\n"
+         "    info: Priority 4 - Schedule Maintenance\n" +
+         (lifecycle.empty() ? std::string() : "  lifecycle:\n" + lifecycle);
+}
+
 std::shared_ptr<const config::config> engine_rig::make_config(const std::string& sections) {
   const fs::path cfg_path = dir_.path() / "ticketsync.yaml";
   // A top-level section of `sections` replaces the default one.
@@ -104,19 +120,7 @@ std::shared_ptr<const config::config> engine_rig::make_config(const std::string&
       out << "companies:\n"
              "  default: MSPInternal\n"
              "  tenants: {acme-prod: AcmeCorp, globex: Globex, initech: Initech}\n";
-    if (!has("ticket"))
-      out << "ticket:\n"
-             "  board: Security Incidents\n"
-             "  status: New\n"
-             "  closed_status: Closed\n"
-             "  reopen_status: Reopened\n"
-             "  summary: \"[{{severity}}] {{title}}\"\n"
-             "  priority:\n"
-             "    critical: Priority 1 - Emergency Response\n"
-             "    high: Priority 2 - Quick Response\n"
-             "    medium: Priority 3 - Normal Response\n"
-             "    low: Priority 4 - Schedule Maintenance\n"
-             "    info: Priority 4 - Schedule Maintenance\n";
+    if (!has("ticket")) out << ticket_section();
     if (!has("storm")) out << "storm:\n  max_new_tickets_per_hour: 0\n";
     out << sections;
     out << "storage:\n  database: " << (dir_.path() / "state.db").string() << "\n"
@@ -143,6 +147,7 @@ engine_rig::engine_rig(const std::string& sections, const fs::path* database) {
   log_ = std::make_shared<spdlog::logger>("rig", sink);
   log_->set_level(spdlog::level::debug);
   psa.on_die = [this] { crash_requested_ = true; };
+  psa.clock = [this] { return time.now(); };
   boot();
 }
 

@@ -72,6 +72,9 @@ class engine_rig {
   /// companies of the seed, the default ticket on "Security Incidents" with a
   /// priority per severity, storm off unless `sections` sets it).
   explicit engine_rig(const std::string& sections = {});
+  /// The default `ticket` section, with `lifecycle` (YAML lines indented by
+  /// 4) under its lifecycle key: for `sections` that change only that.
+  static std::string ticket_section(const std::string& lifecycle = {});
   /// The same, starting from a copy of the database file `database` (one
   /// made by an earlier release, say).
   engine_rig(const std::string& sections, const std::filesystem::path& database);

@@ -1,5 +1,7 @@
 #include "support/fake_psa.hpp"
 
+#include "core/issue_key.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -147,14 +149,60 @@ std::string fake_psa::priority_name(const ticket& t) const {
   return "?";
 }
 
-void fake_psa::set_status(std::int64_t id, std::string_view status) {
+void fake_psa::touch(ticket& t, std::string_view by) {
+  t.last_updated = std::chrono::floor<std::chrono::seconds>(clock());
+  t.updated_by = std::string(by);
+}
+
+void fake_psa::set_status(std::int64_t id, std::string_view status, std::string_view by) {
   ticket& t = tickets_.at(id);
   for (const auto& s : (*board(t.board_id))["statuses"])
     if (s["name"] == status) {
       t.status_id = s["id"];
+      touch(t, by);
       return;
     }
   throw std::invalid_argument("fake_psa: no status " + std::string(status));
+}
+
+void fake_psa::set_priority(std::int64_t id, std::string_view name, std::string_view by) {
+  ticket& t = tickets_.at(id);
+  for (const auto& p : seed_["priorities"])
+    if (p["name"] == name) {
+      t.priority_id = p["id"];
+      touch(t, by);
+      return;
+    }
+  throw std::invalid_argument("fake_psa: no priority " + std::string(name));
+}
+
+void fake_psa::move_board(std::int64_t id, std::string_view name, std::string_view by) {
+  ticket& t = tickets_.at(id);
+  for (const auto& b : seed_["boards"])
+    if (b["name"] == name) {
+      t.board_id = b["id"];
+      t.status_id = b["statuses"].at(0)["id"];
+      touch(t, by);
+      return;
+    }
+  throw std::invalid_argument("fake_psa: no board " + std::string(name));
+}
+
+void fake_psa::merge(std::int64_t child, std::int64_t parent, std::string_view by) {
+  ticket& c = tickets_.at(child);
+  (void)tickets_.at(parent);
+  c.merged_into = parent;
+  for (const auto& s : (*board(c.board_id))["statuses"])
+    if (s.value("closedStatus", false)) {
+      c.status_id = s["id"];
+      break;
+    }
+  touch(c, by);
+  touch(tickets_.at(parent), by);
+}
+
+void fake_psa::remove(std::int64_t id) {
+  if (tickets_.erase(id) == 0) throw std::invalid_argument("fake_psa: no ticket " + std::to_string(id));
 }
 
 void fake_psa::load_tickets(const json& sim_tickets, std::int64_t next_ticket, std::int64_t next_note) {
@@ -195,6 +243,9 @@ psa::ticket_info fake_psa::info(const ticket& t) const {
   i.severity = t.severity;
   i.impact = t.impact;
   i.closed = is_closed(t);
+  i.last_updated = t.last_updated;
+  i.updated_by = t.updated_by;
+  i.merged_into = t.merged_into;
   return i;
 }
 
@@ -228,6 +279,7 @@ psa::answer fake_psa::apply(const psa::request& r) {
     t.team_id = b.team_id;
     t.source_id = b.source_id;
     t.custom_fields = b.custom_fields;
+    touch(t, api_member);
     if (!b.initial_description.empty())
       t.notes.push_back({next_note_++, b.initial_description, psa::note_area::internal_analysis, true});
     const auto id = t.id;
@@ -267,6 +319,7 @@ psa::answer fake_psa::apply(const psa::request& r) {
       else
         return http_error(400, "InvalidObject", "unknown field " + op.path, true);
     }
+    touch(t, api_member);
     return psa::reply{info(t)};
   }
   if (const auto* n = std::get_if<psa::req::post_note>(&r)) {
@@ -274,6 +327,7 @@ psa::answer fake_psa::apply(const psa::request& r) {
     if (it == tickets_.end()) return http_error(404, "NotFound", "Ticket not found", false);
     const note nt{next_note_++, n->text, n->area, false};
     it->second.notes.push_back(nt);
+    touch(it->second, api_member);
     return psa::reply{psa::note_info{nt.id, nt.text}};
   }
   if (const auto* l = std::get_if<psa::req::list_notes>(&r)) {
@@ -282,6 +336,41 @@ psa::answer fake_psa::apply(const psa::request& r) {
     std::vector<psa::note_info> out;
     for (auto n = it->second.notes.rbegin(); n != it->second.notes.rend() && out.size() < 100; ++n)
       out.push_back({n->id, n->text});
+    return psa::reply{std::move(out)};
+  }
+  if (const auto* sw = std::get_if<psa::req::sweep_page>(&r)) {
+    // What cw_sweep's query asks ConnectWise for, in its order.
+    std::vector<const ticket*> rows;
+    for (const auto& [id, t] : tickets_) {
+      if (t.xref.rfind(correlation_prefix, 0) != 0) continue;
+      if (sw->since && t.last_updated < *sw->since) continue;
+      if (sw->after &&
+          !(t.last_updated > sw->after->time || (t.last_updated == sw->after->time && t.id > sw->after->id)))
+        continue;
+      rows.push_back(&t);
+    }
+    std::sort(rows.begin(), rows.end(), [](const ticket* a, const ticket* b) {
+      return std::pair(a->last_updated, a->id) < std::pair(b->last_updated, b->id);
+    });
+    if (rows.size() > sw->page_size) rows.resize(sw->page_size);
+    psa::sweep_reply out;
+    for (const ticket* t : rows) out.rows.push_back(info(*t));
+    out.server_date = std::chrono::floor<std::chrono::seconds>(clock());
+    return psa::reply{std::move(out)};
+  }
+  if (const auto* ids = std::get_if<psa::req::tickets_by_id>(&r)) {
+    std::vector<psa::ticket_info> out;
+    for (std::int64_t id : ids->ids) {
+      const auto it = tickets_.find(id);
+      if (it == tickets_.end()) continue;
+      if (ids->full) {
+        out.push_back(info(it->second));
+      } else {
+        psa::ticket_info only_id;
+        only_id.id = id;
+        out.push_back(only_id);
+      }
+    }
     return psa::reply{std::move(out)};
   }
   const auto& l = std::get<psa::req::list_names>(r);

@@ -9,6 +9,7 @@
 // the rig to kill the engine. Every call is logged.
 #pragma once
 
+#include "core/time.hpp"
 #include "psa/client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -59,6 +60,9 @@ class fake_psa final : public psa::client {
     std::optional<std::int64_t> type_id, subtype_id, item_id, team_id, source_id;
     std::vector<psa::custom_field_value> custom_fields;
     std::vector<note> notes;
+    ts::sys_ms last_updated{};  ///< whole seconds, like ConnectWise's
+    std::string updated_by;
+    std::optional<std::int64_t> merged_into;
   };
   struct call {
     std::string what;  ///< psa::describe(), or "connect"
@@ -92,7 +96,18 @@ class fake_psa final : public psa::client {
   std::string priority_name(const ticket& t) const;
 
   // ---- a technician at work ----------------------------------------------
-  void set_status(std::int64_t ticket, std::string_view status_name);
+  /// The member ticketsync's API calls are stamped with, and a person's.
+  static constexpr std::string_view api_member = "TicketSyncAPI";
+  static constexpr std::string_view technician = "tech1";
+  /// Stamps every change's lastUpdated (floored to seconds); the rig sets its clock.
+  std::function<ts::sys_ms()> clock = [] { return ts::sys_ms{}; };
+  void set_status(std::int64_t ticket, std::string_view status_name, std::string_view by = technician);
+  void set_priority(std::int64_t ticket, std::string_view priority_name, std::string_view by = technician);
+  void move_board(std::int64_t ticket, std::string_view board_name, std::string_view by = technician);
+  /// Merges `child` into `parent`: the child closes and names its parent.
+  void merge(std::int64_t child, std::int64_t parent, std::string_view by = technician);
+  /// Deletes a ticket.
+  void remove(std::int64_t ticket);
   /// Loads tickets in the simulator's /__sim/tickets form (fixtures), and
   /// continues numbering tickets and notes after `next_ticket`, `next_note`.
   void load_tickets(const nlohmann::json& sim_tickets, std::int64_t next_ticket = 0, std::int64_t next_note = 0);
@@ -108,6 +123,7 @@ class fake_psa final : public psa::client {
   std::optional<fault> take_fault(const std::string& what);
   psa::answer apply(const psa::request& r);
   psa::ticket_info info(const ticket& t) const;
+  void touch(ticket& t, std::string_view by);
   const nlohmann::json* board(std::int64_t id) const;
   boost::asio::awaitable<void> park();
 

@@ -219,6 +219,8 @@ const key_row key_rows[] = {
     // The third rule sets its own reopen_window; the others inherit it.
     {"ticket.lifecycle.reopen_window", "8d",                               "ticket", live},
     {"ticket.lifecycle.on_technician_close", "new_ticket",                 "ticket", live},
+    {"ticket.lifecycle.on_ticket_deleted", "forget",                       "ticket", live},
+    {"ticket.lifecycle.priority_owner",    "ticketsync",                   "ticket", live},
 
     // Rules: the list is one key; these change a rule's name, match and ticket.
     {"rules.0.name",               "ransomware",                           "rules", live},
@@ -252,6 +254,9 @@ const key_row key_rows[] = {
     // The listeners are bound once; the token and the inbox limit are read
     // per request.
     {"admin.socket",               "/run/ticketsync/other.sock",           "admin.socket",          restart},
+    {"reverse.poll_interval",      "1m",                                   "reverse.poll_interval",      live},
+    {"reverse.existence_interval", "2h",                                   "reverse.existence_interval", live},
+    {"reverse.page_size",          "500",                                  "reverse.page_size",          live},
     {"admin.socket_mode",          "'0600'",                               "admin.socket_mode",     restart},
     {"admin.socket_group",         "ticketsync-admin",                     "admin.socket_group",    restart},
     {"admin.listen",               "127.0.0.1:9188",                       "admin.listen",          restart},

@@ -364,6 +364,30 @@ TEST(PlanEventPhaseNone, OpenAfterBornResolvedCreates) {
   EXPECT_FALSE(p.new_generation);
 }
 
+// Its ticket was deleted in ConnectWise under on_ticket_deleted: forget: no
+// new ticket while the issue stays open, whatever changes; resolving ends it,
+// and the issue's return gets a ticket. (Under recreate the phase-none rows
+// above apply: the next open event creates.)
+TEST(PlanEventPhaseNone, AForgottenTicketStaysGoneUntilTheIssueComesBack) {
+  sync::issue_snapshot s = snapshot(none_open);
+  s.ticket_forgotten = true;
+  for (const bool fields_changed : {false, true}) {
+    const sync::plan p = sync::plan_event(s, make_event(issue_state::open, day_newer),
+                                          fields_changed ? changed_fields : base_fields, defaults);
+    EXPECT_TRUE(p.apply) << "the event is recorded";
+    EXPECT_TRUE(p.ops.empty()) << show(p.ops);
+    EXPECT_FALSE(p.clear_forgotten);
+    EXPECT_EQ(show(p.phase_after), "none");
+  }
+  const sync::plan resolved = sync::plan_event(s, make_event(issue_state::resolved, day_newer), base_fields, defaults);
+  EXPECT_TRUE(resolved.ops.empty());
+  EXPECT_TRUE(resolved.clear_forgotten);
+  s.ticket_forgotten = false;  // what clear_forgotten leads to
+  s.state = issue_state::resolved;
+  const sync::plan back = sync::plan_event(s, make_event(issue_state::open, day_newer), base_fields, defaults);
+  EXPECT_EQ(back.ops, std::vector<planned_op>{create}) << show(back.ops);
+}
+
 TEST(PlanEventOrdering, OnlyTheTimestampDecidesStaleness) {
   // A different content at the same instant is still not newer.
   const std::optional<sync::issue_snapshot> current = snapshot(open_open);
