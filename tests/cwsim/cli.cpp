@@ -58,8 +58,9 @@ options parse_cli(const std::vector<std::string>& args) {
   options o;
   std::optional<std::string> preset;
   // Explicit knobs override the preset whatever their order on the command line.
-  std::optional<double> p429, p500, p_reset, p_hang, p_commit_drop;
-  std::optional<int> latency_ms, retry_after;
+  std::optional<double> p429, p500, p_reset, p_hang, p_commit_drop, p_callback_drop;
+  std::optional<int> latency_ms, retry_after, callback_delay_ms;
+  std::optional<bool> callback_message_id, honour_self_suppression;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
@@ -108,6 +109,18 @@ options parse_cli(const std::vector<std::string>& args) {
       p_hang = parse_double(name, value());
     else if (name == "--p-commit-drop")
       p_commit_drop = parse_double(name, value());
+    else if (name == "--p-callback-drop")
+      p_callback_drop = parse_double(name, value());
+    else if (name == "--callback-delay-ms")
+      callback_delay_ms = static_cast<int>(parse_integer(name, value(), 0, 600000));
+    else if (name == "--callback-message-id") {
+      flag();
+      callback_message_id = true;
+    } else if (name == "--honour-self-suppression") {
+      flag();
+      honour_self_suppression = true;
+    } else if (name == "--callback-ca")
+      o.callback_ca = value();
     else if (name == "--preset")
       preset = value();
     else if (name == "--fault-seed") {
@@ -139,6 +152,10 @@ options parse_cli(const std::vector<std::string>& args) {
   if (p_reset) o.faults.p_reset = *p_reset;
   if (p_hang) o.faults.p_hang = *p_hang;
   if (p_commit_drop) o.faults.p_commit_drop = *p_commit_drop;
+  if (p_callback_drop) o.faults.p_callback_drop = *p_callback_drop;
+  if (callback_delay_ms) o.faults.callback_delay_ms = *callback_delay_ms;
+  if (callback_message_id) o.faults.callback_message_id = *callback_message_id;
+  if (honour_self_suppression) o.faults.honour_self_suppression = *honour_self_suppression;
   try {
     validate(o.faults);
   } catch (const std::invalid_argument& e) {
@@ -169,6 +186,11 @@ std::string usage() {
          "  --retry-after S       Retry-After seconds on 429 (default 1)\n"
          "  --preset NAME         none, flaky, throttled, slow, chaos (explicit knobs win)\n"
          "  --fault-seed N        seed of the fault PRNG (default 1)\n"
+         "  --p-callback-drop X   probability a callback delivery is never sent\n"
+         "  --callback-delay-ms N wait N ms before sending each callback delivery\n"
+         "  --callback-message-id add a MessageId to callback bodies (not documented by CW)\n"
+         "  --honour-self-suppression  skip isSelfSuppressedFlag entries' own changes\n"
+         "  --callback-ca FILE    CA file for https callback receivers (default: system store)\n"
          "  --verbose             log every request to stderr\n";
 }
 

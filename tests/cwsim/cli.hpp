@@ -21,7 +21,8 @@ struct options {
   std::string port_file;                  ///< empty = do not write
   std::string tls_dir;                    ///< where ca.pem goes when generating
   std::string cert_file, key_file;        ///< both or neither
-  fault_knobs faults;                     ///< --preset, then the explicit knobs
+  std::string callback_ca;  ///< verify https callback receivers against this CA file (else the system store)
+  fault_knobs faults;       ///< --preset, then the explicit knobs
   std::uint64_t fault_seed = 1;
   bool verbose = false;
   bool help = false;

@@ -3,18 +3,23 @@
 # with a generated CA in a temporary directory, waits for the port file, then uses curl
 # (verifying against the written ca.pem) to fetch companyinfo, create a ticket, read it
 # back, search it by externalXRef, check /__sim/tickets, close it by PATCH, add and page
-# notes, check the deny knob, exercise keep-alive and the commit-drop, reset and hang
-# faults, and finally expects SIGTERM to end cwsim with exit status 0. Usage: cwsim_smoke.sh PATH/TO/cwsim PATH/TO/seed.json
+# notes, check the deny knob, register callbacks and receive real signed deliveries (one
+# retried after a 409) on a small python3 receiver, exercise keep-alive and the
+# commit-drop, reset and hang faults, and finally expects SIGTERM to end cwsim with exit
+# status 0. Usage: cwsim_smoke.sh PATH/TO/cwsim PATH/TO/seed.json
 set -euo pipefail
 
 cwsim=${1:?usage: cwsim_smoke.sh CWSIM SEED}
 seed=${2:?usage: cwsim_smoke.sh CWSIM SEED}
 command -v curl >/dev/null || { echo "FAIL: curl is not installed (apt-get install -y curl)"; exit 1; }
+command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
 
 work=$(mktemp -d)
 pid=""
+receiver_pid=""
 cleanup() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  if [[ -n $receiver_pid ]] && kill -0 "$receiver_pid" 2>/dev/null; then kill -KILL "$receiver_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,7 +31,10 @@ fail() {
   exit 1
 }
 
-"$cwsim" --seed "$seed" --tls-dir "$work/tls" --port-file "$work/port" --verbose 2>"$work/stderr" &
+# --callback-ca: ca.pem is written before the callback client context reads it, so https
+# deliveries to cwsim itself verify against its own CA.
+"$cwsim" --seed "$seed" --tls-dir "$work/tls" --callback-ca "$work/tls/ca.pem" --port-file "$work/port" --verbose \
+  2>"$work/stderr" &
 pid=$!
 for _ in $(seq 1 200); do
   [[ -s $work/port ]] && break
@@ -104,6 +112,87 @@ plain -X POST -d '{"deny":[]}' "$site/__sim/faults" >/dev/null
 out=$(plain "$site/__sim/stats") || fail "/__sim/stats failed"
 expect 200 '"PATCH /service/tickets/{id}":3' "$out"
 expect 200 '"POST /service/tickets/{id}/notes":2' "$out"
+
+# Callbacks: a receiver on loopback logs each POST; /retry answers 409 once (retried after 2 s).
+cat >"$work/receiver.py" <<'PY'
+import http.server, json, os, sys
+hits = {}
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path = self.path.split("?")[0]
+        hits[path] = hits.get(path, 0) + 1
+        status = 409 if path == "/retry" and hits[path] == 1 else 204
+        with open(sys.argv[2], "a") as log:
+            log.write(json.dumps({"path": self.path, "signature": self.headers.get("x-content-signature"),
+                                  "body": body.decode(), "status": status}) + "\n")
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_port))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
+PY
+python3 "$work/receiver.py" "$work/receiver.port" "$work/received.jsonl" &
+receiver_pid=$!
+for _ in $(seq 1 100); do [[ -s $work/receiver.port ]] && break; sleep 0.05; done
+[[ -s $work/receiver.port ]] || fail "callback receiver did not start"
+hook="http://127.0.0.1:$(<"$work/receiver.port")"
+out=$(cw -X POST "${json[@]}" -d "{\"url\":\"$hook/hook?recordId=\",\"objectId\":1,\"type\":\"Ticket\",\"level\":\"Owner\"}" \
+  "$api/system/callbacks") || fail "POST callback failed"
+expect 201 '"memberId":1' "$out"
+out=$(cw -X POST "${json[@]}" -d "{\"url\":\"$hook/hook?recordId=\",\"objectId\":1,\"type\":\"ticket\",\"level\":\"owner\"}" \
+  "$api/system/callbacks") || fail "duplicate POST callback failed"
+expect 400 '"code":"ObjectExists"' "$out"
+out=$(cw -X POST "${json[@]}" -d "{\"url\":\"$hook/retry\",\"objectId\":1,\"type\":\"Ticket\",\"level\":\"Board\"}" \
+  "$api/system/callbacks") || fail "POST callback 2 failed"
+expect 201 '"id":2' "$out"
+# https deliveries to cwsim itself (by name and by IP, both verified): POST /__sim/tickets
+# answers 405, which is final (not retried) and shows the TLS exchange worked.
+for target in "https://localhost:$port/__sim/tickets" "https://127.0.0.1:$port/__sim/tickets"; do
+  level=Ticket
+  [[ $target == *127.0.0.1* ]] && level=Status
+  object=1001
+  [[ $level == Status ]] && object=104
+  out=$(cw -X POST "${json[@]}" -d "{\"url\":\"$target\",\"objectId\":$object,\"type\":\"Ticket\",\"level\":\"$level\"}" \
+    "$api/system/callbacks") || fail "POST https callback failed"
+  expect 201 "\"level\":\"$level\"" "$out"
+done
+# A change by the technician member fires all four entries (ticket 1001: board 1, status 104).
+out=$(plain -u "demo+techpub:techpriv" -H "clientId: $client_id" -X PATCH "${json[@]}" \
+  -d '[{"op":"replace","path":"summary","value":"changed by tech1"}]' "$api/service/tickets/1001") ||
+  fail "tech1 PATCH failed"
+expect 200 '"updatedBy":"tech1"' "$out"
+for _ in $(seq 1 150); do
+  out=$(plain "$site/__sim/callbacks/deliveries")
+  [[ $(grep -o '"state":"delivered"' <<<"$out" | wc -l) == 2 && $(grep -o '"status":405' <<<"$out" | wc -l) == 2 ]] && break
+  sleep 0.1
+done
+expect 200 '"attempts":2' "$out"
+[[ $(grep -o '"state":"delivered"' <<<"$out" | wc -l) == 2 ]] || fail "deliveries not delivered: $out"
+[[ $(grep -o '"state":"failed","status":405' <<<"$out" | wc -l) == 2 ]] || fail "https deliveries: $out"
+key=$(plain "$api/system/callbackkeys/1") || fail "callback key request failed"
+expect 200 '"signing_key":' "$key"
+python3 - "$work/received.jsonl" "${key%$'\n'*}" <<'PY' || fail "received callbacks do not verify: $(cat "$work/received.jsonl")"
+import base64, hashlib, hmac, json, sys
+key = json.loads(sys.argv[2])["signing_key"]
+hits = [json.loads(line) for line in open(sys.argv[1])]
+hook = [h for h in hits if h["path"].startswith("/hook")]
+assert len(hook) == 1 and hook[0]["path"] == "/hook?recordId=1001&action=updated", hits
+assert len([h for h in hits if h["path"] == "/retry"]) == 2, hits
+body = json.loads(hook[0]["body"])
+assert body["Action"] == "updated" and body["ID"] == 1001 and body["MemberId"] == "tech1", body
+assert json.loads(body["Entity"])["summary"] == "changed by tech1", body
+expected = base64.b64encode(hmac.new(hashlib.sha256(key.encode()).digest(), hook[0]["body"].encode(),
+                                     hashlib.sha256).digest()).decode()
+assert hook[0]["signature"] == expected, (hook[0]["signature"], expected)
+PY
+out=$(cw -X DELETE "$api/system/callbacks/2") || fail "DELETE callback failed"
+expect 204 '' "$out"
 
 # Two requests in one curl run share one keep-alive connection.
 curl -sS -v --cacert "$work/tls/ca.pem" --max-time 10 -o /dev/null -o /dev/null \

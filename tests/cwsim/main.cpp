@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -50,9 +51,12 @@ constexpr auto write_timeout = std::chrono::seconds(30);
 constexpr auto hang_limit = std::chrono::seconds(120);
 constexpr auto tls_shutdown_timeout = std::chrono::seconds(2);
 
+constexpr auto callback_timeout = std::chrono::seconds(5);  // per delivery attempt, connect to answer
+
 struct server {
   cwsim::simulator sim;
   ssl::context tls;
+  ssl::context callback_tls;  // client side, for https callback receivers
   bool verbose;
 };
 
@@ -82,6 +86,18 @@ ssl::context make_tls_context(const cwsim::options& o) {
     ctx.use_certificate_chain(net::buffer(m.server_cert_pem));
     ctx.use_private_key(net::buffer(m.server_key_pem), ssl::context::pem);
   }
+  return ctx;
+}
+
+ssl::context make_callback_tls_context(const cwsim::options& o) {
+  ssl::context ctx(ssl::context::tls_client);
+  if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("cannot require TLS 1.2");
+  if (!o.callback_ca.empty())
+    ctx.load_verify_file(o.callback_ca);
+  else
+    ctx.set_default_verify_paths();
+  ctx.set_verify_mode(ssl::verify_peer);
   return ctx;
 }
 
@@ -130,6 +146,113 @@ net::awaitable<void> send_transport_error(tls_stream& stream, http::status statu
   beast::error_code ec;
   co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
 }
+
+// ---- callback deliveries (README "Callbacks")
+
+struct attempt_result {
+  int status = 0;     // HTTP status, 0 when no answer arrived
+  std::string error;  // transport error, "" when an answer arrived
+};
+
+attempt_result failed(std::string what, const beast::error_code& ec) {
+  attempt_result r;
+  r.error = std::move(what) + ": " + ec.message();
+  return r;
+}
+
+// Writes the POST and reads the answer on a connected (and, for https, handshaken) stream.
+template <class Stream>
+net::awaitable<attempt_result> exchange(Stream& stream, const cwsim::http_url& url, const cwsim::callback_delivery& d) {
+  http::request<http::string_body> req(http::verb::post, url.target, 11);
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls ? 443 : 80)) host += ":" + std::to_string(url.port);
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "cwsim-callback");
+  for (const auto& [name, value] : d.headers) req.set(name, value);
+  req.body() = d.body;
+  req.keep_alive(false);
+  req.prepare_payload();
+  beast::error_code ec;
+  co_await http::async_write(stream, req, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return failed("write", ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  co_await http::async_read(stream, buffer, res, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return failed("read", ec);
+  attempt_result r;
+  r.status = static_cast<int>(res.result_int());
+  co_return r;
+}
+
+// One attempt: resolve, connect, TLS for https (verified against --callback-ca or the
+// system store, host name or IP checked), POST, read the answer; 5 s in all.
+net::awaitable<attempt_result> post_once(server& srv, const cwsim::http_url& url, const cwsim::callback_delivery& d) {
+  const auto executor = co_await net::this_coro::executor;
+  beast::error_code ec;
+  tcp::resolver resolver(executor);
+  const auto endpoints =
+      co_await resolver.async_resolve(url.host, std::to_string(url.port), net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return failed("resolve", ec);
+  if (!url.tls) {
+    beast::tcp_stream stream(executor);
+    stream.expires_after(callback_timeout);
+    co_await stream.async_connect(endpoints, net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return failed("connect", ec);
+    attempt_result r = co_await exchange(stream, url, d);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    co_return r;
+  }
+  tls_stream stream(executor, srv.callback_tls);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(callback_timeout);
+  co_await tcp_layer.async_connect(endpoints, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return failed("connect", ec);
+  SSL* ssl_handle = stream.native_handle();
+  beast::error_code not_ip;
+  net::ip::make_address(url.host, not_ip);
+  if (not_ip) {
+    SSL_set_tlsext_host_name(ssl_handle, url.host.c_str());
+    SSL_set1_host(ssl_handle, url.host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url.host.c_str());
+  }
+  co_await stream.async_handshake(ssl::stream_base::client, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return failed("TLS handshake", ec);
+  attempt_result r = co_await exchange(stream, url, d);
+  co_await stream.async_shutdown(net::redirect_error(net::use_awaitable, ec));
+  co_return r;
+}
+
+// Sends one delivery with ConnectWise's retry rule: a 404/409/419/429 answer is retried
+// twice (after 2 s, then 4 s more); any 2xx is success; anything else (including a
+// connection failure) is final. Every attempt is reported to the simulator's log.
+net::awaitable<void> deliver(server& srv, cwsim::callback_delivery d) {
+  const auto executor = co_await net::this_coro::executor;
+  beast::error_code ec;
+  if (d.delay.count() > 0) {
+    net::steady_timer timer(executor, d.delay);
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  const auto url = cwsim::parse_http_url(d.url);
+  if (!url) {
+    srv.sim.record_delivery_attempt(d.id, 0, "not an http(s) URL", true);
+    co_return;
+  }
+  const std::chrono::seconds waits[] = {std::chrono::seconds(2), std::chrono::seconds(4)};
+  for (std::size_t attempt = 0;; ++attempt) {
+    const attempt_result r = co_await post_once(srv, *url, d);
+    const bool retry = attempt < 2 && (r.status == 404 || r.status == 409 || r.status == 419 || r.status == 429);
+    srv.sim.record_delivery_attempt(d.id, r.status, r.error, !retry);
+    if (srv.verbose)
+      log_line("callback " + std::to_string(d.id) + " -> " + d.url + ": " +
+               (r.error.empty() ? std::to_string(r.status) : r.error) + (retry ? ", will retry" : ""));
+    if (!retry) co_return;
+    net::steady_timer timer(executor, waits[attempt]);
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+void report_exception(std::exception_ptr e);
 
 // Serves one TLS connection until the peer closes it, a deadline passes, a fault
 // disposition ends it, or the response says Connection: close.
@@ -183,6 +306,9 @@ net::awaitable<void> serve_connection(tls_stream stream, server& srv) {
     const bool keep_alive = req.keep_alive();
     const cwsim::sim_request sreq = to_sim_request(req);
     const cwsim::sim_response sres = srv.sim.handle(sreq);
+    // Callbacks go out on their own, never delaying (or waiting for) this answer.
+    for (const auto& delivery : sres.deliveries)
+      net::co_spawn(co_await net::this_coro::executor, deliver(srv, delivery), report_exception);
     if (srv.verbose) {
       using disposition = cwsim::sim_response::disposition;
       log_line(sreq.method + " " + sreq.target + " -> " +
@@ -261,7 +387,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, server& srv) {
 
 int run(const cwsim::options& o) {
   server srv{cwsim::simulator(cwsim::load_seed_file(o.seed_file), o.faults, o.fault_seed), make_tls_context(o),
-             o.verbose};
+             make_callback_tls_context(o), o.verbose};
 
   net::io_context ioc(1);
   const tcp::endpoint endpoint(net::ip::make_address(o.listen_host), o.listen_port);

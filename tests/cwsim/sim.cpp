@@ -1,9 +1,10 @@
 // Implementation of cwsim's ConnectWise model (see sim.hpp and README.md). Layout:
 // seed loading and validation; JSON renderings of seeded records, tickets and notes
 // (hrefs kept relative and made absolute per request); ticket body validation, PATCH
-// operations and notes; list machinery (conditions, orderBy, paging with Link, fields);
-// routing and permission areas (deny); /__sim control endpoints; fault injection; stats
-// and the request log.
+// operations, notes, delete and merge; list machinery (conditions, orderBy, paging with
+// Link, forward-only paging, fields); routing, members and permission areas (deny and
+// security roles); callback entries and the deliveries ticket changes fire; /__sim
+// control endpoints; fault injection; stats and the request log.
 #include "sim.hpp"
 
 #include <algorithm>
@@ -11,6 +12,11 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "conditions.hpp"
 
@@ -37,8 +43,27 @@ constexpr std::string_view json_content_type = "application/json; charset=utf-8"
 constexpr std::string_view seeded_timestamp = "2025-01-01T00:00:00Z";  // _info.lastUpdated of seeded records
 constexpr std::string_view fault_kinds[] = {"429", "500", "reset", "hang", "commit_drop"};
 // Permission areas the "deny" knob can switch off (README "Permissions").
-constexpr std::string_view deny_areas[] = {"companies",     "tickets.read", "tickets.add", "tickets.edit",
-                                           "tickets.close", "table_setup",  "system"};
+constexpr std::string_view deny_areas[] = {"companies",      "tickets.read",   "tickets.add", "tickets.edit",
+                                           "tickets.close",  "tickets.delete", "table_setup", "members",
+                                           "security_roles", "callbacks",      "system"};
+
+// Which security-role setting grants an area (README "Security roles"): the setting whose
+// moduleFunctionName matches (case-insensitively) and the level that must not be None.
+// The real module/function identifiers are UNCONFIRMED, so cwsim matches on the name;
+// "system" and "callbacks" have no known setting and follow the deny knob alone.
+struct area_grant {
+  std::string_view area, function_name, level;  // level: add, edit, delete, inquire
+};
+constexpr area_grant area_grants[] = {
+    {"companies", "Company Maintenance", "inquire"}, {"tickets.read", "Service Tickets", "inquire"},
+    {"tickets.add", "Service Tickets", "add"},       {"tickets.edit", "Service Tickets", "edit"},
+    {"tickets.delete", "Service Tickets", "delete"}, {"tickets.close", "Close Service Tickets", "edit"},
+    {"table_setup", "Table Setup", "inquire"},       {"members", "Member Maintenance", "inquire"},
+    {"security_roles", "Security Roles", "inquire"},
+};
+constexpr std::string_view role_levels[] = {"None", "My", "All"};
+constexpr std::size_t delivery_log_capacity = 10000;
+constexpr std::size_t callback_description_max_length = 100;
 
 // The canonical spelling of a deny area (matched case-insensitively), or nullopt.
 std::optional<std::string> deny_area(std::string_view name) {
@@ -104,6 +129,24 @@ constexpr std::string_view custom_field_types[] = {"TextArea",  "Button",      "
                                                    "Hyperlink", "IPAddress",   "Checkbox", "Number",
                                                    "Percent",   "PhoneNumber", "Text",     "Password"};
 
+struct role_setting_rec {  // SecurityRoleSetting
+  record_id id;
+  std::string module_identifier, module_description, function_identifier, function_name, function_description;
+  std::string add, edit, del, inquire;  // None | My | All
+};
+struct role_rec {  // SecurityRole
+  record_id id;
+  std::string name;
+  std::vector<role_setting_rec> settings;
+};
+struct member_rec {
+  record_id id;
+  std::string identifier, first_name, last_name;
+  std::string public_key, private_key;  // both empty: cannot call the API
+  std::optional<record_id> role_id;
+  bool inactive;
+};
+
 struct directory {
   std::string company_id, public_key, private_key, client_id;
   std::string codebase;      // without the trailing '/'
@@ -116,6 +159,8 @@ struct directory {
   std::vector<source_rec> sources;
   std::vector<custom_field_rec> custom_fields;  // every ticket shows each of them
   std::set<std::string> deny;                   // permission areas answered with 403
+  std::vector<role_rec> roles;
+  std::vector<member_rec> members;  // members[0] is the integration member (top-level keys)
 
   const board_rec* board(record_id id) const {
     for (const auto& b : boards)
@@ -130,6 +175,16 @@ struct directory {
   const priority_rec* priority(record_id id) const {
     for (const auto& p : priorities)
       if (p.id == id) return &p;
+    return nullptr;
+  }
+  const role_rec* role(record_id id) const {
+    for (const auto& r : roles)
+      if (r.id == id) return &r;
+    return nullptr;
+  }
+  const member_rec* member(record_id id) const {
+    for (const auto& m : members)
+      if (m.id == id) return &m;
     return nullptr;
   }
   const source_rec* source(record_id id) const {
@@ -363,6 +418,117 @@ directory parse_seed(const json& seed) {
     d.custom_fields.push_back(std::move(rec));
   }
 
+  // Security roles, then members (which name them).
+  std::set<record_id> role_ids, setting_ids, member_ids;
+  record_id next_setting_id = 1;
+  const json& roles = seed_array(seed, "security_roles", "document", false);
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    const std::string where = "security_roles[" + std::to_string(i) + "]";
+    const json& r = roles[i];
+    require_object(r, where);
+    role_rec rec{seed_id(r, where, role_ids), seed_string(r, "name", where), {}};
+    require_unique_name(d.roles, rec.name, where);
+    const json& settings = seed_array(r, "settings", where, false);
+    for (std::size_t j = 0; j < settings.size(); ++j) {
+      const std::string sw = where + ".settings[" + std::to_string(j) + "]";
+      const json& st = settings[j];
+      require_object(st, sw);
+      record_id sid = 0;
+      if (seed_member(st, "id") != nullptr) {
+        sid = seed_id(st, sw, setting_ids);
+      } else {
+        while (setting_ids.count(next_setting_id) != 0) ++next_setting_id;
+        sid = next_setting_id;
+        setting_ids.insert(sid);
+      }
+      const auto level = [&](const char* key) {
+        const std::string v = seed_string(st, key, sw, std::string("None"));
+        for (const auto l : role_levels)
+          if (ci_equal(l, v)) return std::string(l);
+        seed_fail(sw, std::string("\"") + key + "\" must be None, My or All");
+      };
+      role_setting_rec set{sid,
+                           seed_string(st, "moduleIdentifier", sw, std::string("")),
+                           seed_string(st, "moduleDescription", sw, std::string("")),
+                           seed_string(st, "moduleFunctionIdentifier", sw, std::string("")),
+                           seed_string(st, "moduleFunctionName", sw),
+                           seed_string(st, "moduleFunctionDescription", sw, std::string("")),
+                           level("addLevel"),
+                           level("editLevel"),
+                           level("deleteLevel"),
+                           level("inquireLevel")};
+      for (const auto& other : rec.settings)
+        if (ci_equal(other.function_name, set.function_name))
+          seed_fail(sw, "duplicate moduleFunctionName \"" + set.function_name + "\"");
+      rec.settings.push_back(std::move(set));
+    }
+    d.roles.push_back(std::move(rec));
+  }
+
+  const json& members = seed_array(seed, "members", "document", false);
+  std::optional<member_rec> integration;
+  std::vector<member_rec> others;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const std::string where = "members[" + std::to_string(i) + "]";
+    const json& m = members[i];
+    require_object(m, where);
+    member_rec rec{seed_id(m, where, member_ids),
+                   seed_string(m, "identifier", where),
+                   "",
+                   "",
+                   "",
+                   "",
+                   std::nullopt,
+                   seed_bool(m, "inactiveFlag", where, false)};
+    if (utf16_length(rec.identifier) > 15) seed_fail(where, "\"identifier\" is longer than 15 characters");
+    const std::string name = seed_string(m, "name", where, rec.identifier);
+    const auto space = name.find(' ');
+    rec.first_name = seed_string(m, "firstName", where, name.substr(0, space));
+    rec.last_name = seed_string(m, "lastName", where,
+                                space == std::string::npos ? std::string() : std::string(trim(name.substr(space))));
+    if (const json* role = seed_member(m, "security_role")) {
+      const json* id = role->is_object() ? seed_member(*role, "id") : role;
+      if (id == nullptr || !id->is_number_integer() || d.role(id->get<record_id>()) == nullptr)
+        seed_fail(where, "\"security_role\" must be {\"id\": N} naming one of security_roles[]");
+      rec.role_id = id->get<record_id>();
+    }
+    const bool has_keys = seed_member(m, "public_key") != nullptr || seed_member(m, "private_key") != nullptr;
+    if (has_keys) {
+      rec.public_key = seed_string(m, "public_key", where);
+      rec.private_key = seed_string(m, "private_key", where);
+    }
+    for (const auto& other : others)
+      if (ci_equal(other.identifier, rec.identifier))
+        seed_fail(where, "duplicate identifier \"" + rec.identifier + "\"");
+    if (ci_equal(rec.identifier, d.api_member)) {
+      // The integration member: its keys are the top-level ones.
+      if (integration) seed_fail(where, "duplicate identifier \"" + rec.identifier + "\"");
+      if (has_keys && (rec.public_key != d.public_key || rec.private_key != d.private_key))
+        seed_fail(where,
+                  "the integration member (api_member) takes the top-level public_key/private_key; omit "
+                  "them here or repeat them exactly");
+      rec.identifier = d.api_member;
+      integration = std::move(rec);
+    } else {
+      others.push_back(std::move(rec));
+    }
+  }
+  if (!integration) {
+    record_id id = 1;
+    while (member_ids.count(id) != 0) ++id;
+    integration = member_rec{id, d.api_member, d.api_member, "", "", "", std::nullopt, false};
+  }
+  integration->public_key = d.public_key;
+  integration->private_key = d.private_key;
+  if (integration->inactive) seed_fail("members", "the integration member (api_member) cannot be inactive");
+  d.members.push_back(std::move(*integration));
+  for (auto& m : others) {
+    for (const auto& other : d.members)
+      if (!m.public_key.empty() && m.public_key == other.public_key)
+        seed_fail("members", "members " + other.identifier + " and " + m.identifier + " share a public_key");
+    d.members.push_back(std::move(m));
+  }
+
   const json& deny = seed_array(seed, "deny", "document", false);
   for (std::size_t i = 0; i < deny.size(); ++i) {
     const std::string where = "deny[" + std::to_string(i) + "]";
@@ -453,6 +619,7 @@ struct note_rec {
   std::string text;
   bool detail = false, internal = false, resolution = false;
   sys_clock::time_point created;
+  std::string created_by;  // member identifier
 };
 
 struct ticket_rec {
@@ -464,12 +631,16 @@ struct ticket_rec {
   std::map<record_id, json> custom_values;  // custom field id → value as sent (unset fields show null)
   json passthrough = json::object();        // accepted optional fields echoed verbatim
   sys_clock::time_point entered, updated;
+  std::string entered_by, updated_by, closed_by;  // member identifiers
   std::optional<sys_clock::time_point> closed_at;
+  std::optional<record_id> merged_parent;  // set by a merge into another ticket
+  std::string merged_parent_summary;       // the parent's summary at the merge
+  bool has_merged_child = false;
   std::vector<note_rec> notes;
   json view;  // render_ticket() of the current state
 };
 
-json render_note(const directory& d, record_id ticket_id, const note_rec& n) {
+json render_note(const directory&, record_id ticket_id, const note_rec& n) {
   const std::string when = format_datetime(n.created);
   return json{{"id", n.id},
               {"ticketId", ticket_id},
@@ -482,8 +653,8 @@ json render_note(const directory& d, record_id ticket_id, const note_rec& n) {
               {"internalFlag", n.internal},
               {"externalFlag", n.detail || n.resolution},
               {"dateCreated", when},
-              {"createdBy", d.api_member},
-              {"_info", {{"lastUpdated", when}, {"updatedBy", d.api_member}}}};
+              {"createdBy", n.created_by},
+              {"_info", {{"lastUpdated", when}, {"updatedBy", n.created_by}}}};
 }
 
 json render_ticket(const directory& d, const ticket_rec& t) {
@@ -545,14 +716,63 @@ json render_ticket(const directory& d, const ticket_rec& t) {
   v["customFields"] = std::move(custom);
   if (t.closed_at) {
     v["closedDate"] = format_datetime(*t.closed_at);
-    v["closedBy"] = d.api_member;
+    v["closedBy"] = t.closed_by;
   }
+  if (t.merged_parent)
+    v["mergedParentTicket"] = {{"id", *t.merged_parent},
+                               {"summary", t.merged_parent_summary},
+                               {"_info", {{"ticket_href", "/service/tickets/" + std::to_string(*t.merged_parent)}}}};
+  v["hasMergedChildTicketFlag"] = t.has_merged_child;
   v["_info"] = {{"dateEntered", format_datetime(t.entered)},
-                {"enteredBy", d.api_member},
+                {"enteredBy", t.entered_by},
                 {"lastUpdated", format_datetime(t.updated)},
-                {"updatedBy", d.api_member},
+                {"updatedBy", t.updated_by},
                 {"notes_href", "/service/tickets/" + std::to_string(t.id) + "/notes"}};
   return v;
+}
+
+json render_role(const directory& d, const role_rec& r) {
+  return json{{"id", r.id}, {"name", r.name}, {"roleType", "Corporate"}, {"_info", seeded_info(d)}};
+}
+
+// A role setting as read back: the seeded levels, with the levels that a denied area
+// (the deny knob, for every member) maps to shown as None.
+json render_role_setting(const directory& d, const role_rec& r, const role_setting_rec& st,
+                         const std::set<std::string>& denied) {
+  std::string add = st.add, edit = st.edit, del = st.del, inquire = st.inquire;
+  for (const auto& g : area_grants) {
+    if (denied.count(std::string(g.area)) == 0 || !ci_equal(g.function_name, st.function_name)) continue;
+    (g.level == "add" ? add : g.level == "edit" ? edit : g.level == "delete" ? del : inquire) = "None";
+  }
+  return json{{"id", st.id},
+              {"addLevel", add},
+              {"editLevel", edit},
+              {"deleteLevel", del},
+              {"inquireLevel", inquire},
+              {"moduleIdentifier", st.module_identifier},
+              {"moduleDescription", st.module_description},
+              {"moduleFunctionIdentifier", st.function_identifier},
+              {"moduleFunctionName", st.function_name},
+              {"moduleFunctionDescription", st.function_description},
+              {"myAllFlag", true},
+              {"reportFlag", false},
+              {"restrictFlag", false},
+              {"customFlag", false},
+              {"securityRoleId", r.id},
+              {"_info", seeded_info(d)}};
+}
+
+json render_member(const directory& d, const member_rec& m) {
+  json j{{"id", m.id},
+         {"identifier", m.identifier},
+         {"firstName", m.first_name},
+         {"lastName", m.last_name},
+         {"inactiveFlag", m.inactive},
+         {"_info", seeded_info(d)}};
+  if (m.role_id)
+    j["securityRole"] = reference(*m.role_id, d.role(*m.role_id)->name, "securityRole_href",
+                                  "/system/securityRoles/" + std::to_string(*m.role_id));
+  return j;
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -623,7 +843,11 @@ const field_schema& ticket_schema() {
                     f("_info/lastUpdated", k_date),
                     f("_info/dateEntered", k_date),
                     f_at("enteredBy", {"_info", "enteredBy"}, k_str),
-                    f_at("updatedBy", {"_info", "updatedBy"}, k_str)};
+                    f_at("updatedBy", {"_info", "updatedBy"}, k_str),
+                    f("_info/updatedBy", k_str),
+                    f("_info/enteredBy", k_str),
+                    f("mergedParentTicket/id", k_int),
+                    f("hasMergedChildTicketFlag", k_bool)};
     for (const char* ref : {"board", "status", "priority", "type", "subType", "item", "team", "source"}) {
       fs.push_back(f(std::string(ref) + "/id", k_int));
       fs.push_back(f(std::string(ref) + "/name", k_str));
@@ -644,6 +868,51 @@ const field_schema& note_schema() {
                               f("externalFlag", k_bool),
                               f("createdBy", k_str),
                               f("dateCreated", k_date)};
+  return s;
+}
+
+const field_schema& member_schema() {
+  static const field_schema s{f("id", k_int),
+                              f("identifier", k_str),
+                              f("firstName", k_str),
+                              f("lastName", k_str),
+                              f("inactiveFlag", k_bool),
+                              f("securityRole/id", k_int),
+                              f("securityRole/name", k_str)};
+  return s;
+}
+
+const field_schema& role_schema() {
+  static const field_schema s{f("id", k_int), f("name", k_str), f("roleType", k_str)};
+  return s;
+}
+
+const field_schema& role_setting_schema() {
+  static const field_schema s{f("id", k_int),
+                              f("addLevel", k_str),
+                              f("editLevel", k_str),
+                              f("deleteLevel", k_str),
+                              f("inquireLevel", k_str),
+                              f("moduleIdentifier", k_str),
+                              f("moduleDescription", k_str),
+                              f("moduleFunctionIdentifier", k_str),
+                              f("moduleFunctionName", k_str),
+                              f("moduleFunctionDescription", k_str)};
+  return s;
+}
+
+const field_schema& callback_schema() {
+  static const field_schema s{f("id", k_int),
+                              f("url", k_str),
+                              f("type", k_str),
+                              f("level", k_str),
+                              f("objectId", k_int),
+                              f("description", k_str),
+                              f("inactiveFlag", k_bool),
+                              f("memberId", k_int),
+                              f("payloadVersion", k_str),
+                              f("isSoapCallbackFlag", k_bool),
+                              f("isSelfSuppressedFlag", k_bool)};
   return s;
 }
 
@@ -748,6 +1017,7 @@ struct call {
   header_map query;                   // decoded; the first occurrence of a key wins
   std::string origin;                 // "https://host:port"
   std::string api_base;               // origin + "/{codebase}/apis/3.0"
+  std::string key;                    // the {identifier} of /system/members/{identifier}
 };
 
 std::vector<std::string> split_path(std::string_view raw_path) {
@@ -865,32 +1135,65 @@ std::string_view fault_name(fault f) {
 // ---------------------------------------------------------------------------------
 // Routes
 
-enum class op_kind { list, count, get, search, create_ticket, patch_ticket, create_note, system_info };
+enum class op_kind {
+  list,
+  count,
+  get,
+  search,
+  create_ticket,
+  patch_ticket,
+  delete_ticket,
+  merge_tickets,
+  create_note,
+  system_info,
+  create_callback,
+  put_callback,
+  patch_callback,
+  delete_callback,
+  callback_key,
+};
 
 struct route_def {
   std::string method;
   std::string pattern;
   op_kind op;
-  std::string base;  // collection route the op works on
-  std::string area;  // permission area (deny_areas); "tickets.close" is checked inside PATCH
+  std::string base;   // collection route the op works on
+  std::string area;   // permission area (deny_areas); "tickets.close" is checked inside PATCH
+  std::string area2;  // a second area the route also needs ("" = none)
 };
 
 const std::vector<route_def>& routes() {
   static const std::vector<route_def> table = [] {
     std::vector<route_def> t;
-    const auto collection = [&](const std::string& base, const std::string& area) {
-      t.push_back({"GET", base, op_kind::list, base, area});
-      t.push_back({"GET", base + "/count", op_kind::count, base, area});
-      t.push_back({"GET", base + "/{id}", op_kind::get, base, area});
+    const auto collection = [&](const std::string& base, const std::string& area, const std::string& area2 = {}) {
+      t.push_back({"GET", base, op_kind::list, base, area, area2});
+      t.push_back({"GET", base + "/count", op_kind::count, base, area, area2});
+      t.push_back({"GET", base + "/{id}", op_kind::get, base, area, area2});
     };
-    t.push_back({"GET", "/system/info", op_kind::system_info, "", "system"});
-    t.push_back({"POST", "/service/tickets", op_kind::create_ticket, "/service/tickets", "tickets.add"});
-    t.push_back({"POST", "/service/tickets/search", op_kind::search, "/service/tickets", "tickets.read"});
+    t.push_back({"GET", "/system/info", op_kind::system_info, "", "system", ""});
+    t.push_back({"POST", "/service/tickets", op_kind::create_ticket, "/service/tickets", "tickets.add", ""});
+    t.push_back({"POST", "/service/tickets/search", op_kind::search, "/service/tickets", "tickets.read", ""});
     collection("/service/tickets", "tickets.read");
     collection("/service/tickets/{id}/notes", "tickets.read");
-    t.push_back({"PATCH", "/service/tickets/{id}", op_kind::patch_ticket, "/service/tickets", "tickets.edit"});
+    t.push_back({"PATCH", "/service/tickets/{id}", op_kind::patch_ticket, "/service/tickets", "tickets.edit", ""});
+    t.push_back({"DELETE", "/service/tickets/{id}", op_kind::delete_ticket, "/service/tickets", "tickets.delete", ""});
+    t.push_back({"POST", "/service/tickets/{id}/merge", op_kind::merge_tickets, "/service/tickets", "tickets.edit",
+                 "tickets.close"});
+    t.push_back({"POST", "/service/tickets/{id}/notes", op_kind::create_note, "/service/tickets/{id}/notes",
+                 "tickets.edit", ""});
+    collection("/system/members", "system", "members");
+    t.push_back({"GET", "/system/members/{identifier}", op_kind::get, "/system/members", "system", "members"});
+    collection("/system/securityRoles", "system", "security_roles");
+    collection("/system/securityRoles/{id}/settings", "system", "security_roles");
+    collection("/system/callbacks", "system", "callbacks");
+    t.push_back({"POST", "/system/callbacks", op_kind::create_callback, "/system/callbacks", "system", "callbacks"});
+    t.push_back({"PUT", "/system/callbacks/{id}", op_kind::put_callback, "/system/callbacks", "system", "callbacks"});
     t.push_back(
-        {"POST", "/service/tickets/{id}/notes", op_kind::create_note, "/service/tickets/{id}/notes", "tickets.edit"});
+        {"PATCH", "/system/callbacks/{id}", op_kind::patch_callback, "/system/callbacks", "system", "callbacks"});
+    t.push_back(
+        {"DELETE", "/system/callbacks/{id}", op_kind::delete_callback, "/system/callbacks", "system", "callbacks"});
+    // Unauthenticated (README: UNCONFIRMED); no permission area.
+    t.push_back({"GET", "/system/callbackkeys/{id}", op_kind::callback_key, "", "", ""});
     collection("/service/boards", "table_setup");
     for (const char* sub : {"statuses", "types", "subtypes", "items", "teams"})
       collection(std::string("/service/boards/{id}/") + sub, "table_setup");
@@ -1005,9 +1308,77 @@ struct collection {
 struct list_params {
   std::string conditions, order_by, fields;
   std::int64_t page = 1, page_size = default_page_size;
+  bool forward_only = false;  // header pagination-type: forward-only
+  record_id page_id = 0;      // forward-only: rows with id > page_id
 };
 
+// A registered CallbackEntry.
+struct callback_rec {
+  record_id id = 0;
+  std::string url, type, level, description, payload_version, connectwise_id;
+  record_id object_id = 0, member_id = 0;
+  bool inactive = false, soap = false, self_suppressed = false;
+  std::string signing_key;  // served by /system/callbackkeys/{id}
+  sys_clock::time_point updated;
+  std::string updated_by;
+};
+
+json render_callback(const callback_rec& cb) {
+  json j{{"id", cb.id},
+         {"description", cb.description},
+         {"url", cb.url},
+         {"objectId", cb.object_id},
+         {"type", cb.type},
+         {"level", cb.level},
+         {"memberId", cb.member_id},
+         {"inactiveFlag", cb.inactive},
+         {"isSoapCallbackFlag", cb.soap},
+         {"isSelfSuppressedFlag", cb.self_suppressed},
+         {"connectWiseID", cb.connectwise_id},
+         {"_info", {{"lastUpdated", format_datetime(cb.updated)}, {"updatedBy", cb.updated_by}}}};
+  if (!cb.payload_version.empty()) j["payloadVersion"] = cb.payload_version;
+  return j;
+}
+
+// Random bytes from OpenSSL's CSPRNG (signing keys, message ids).
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return out;
+}
+
+// "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" from 16 random bytes.
+std::string random_uuid() {
+  std::string b = random_bytes(16);
+  b[6] = static_cast<char>((static_cast<unsigned char>(b[6]) & 0x0FU) | 0x40U);
+  b[8] = static_cast<char>((static_cast<unsigned char>(b[8]) & 0x3FU) | 0x80U);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[static_cast<unsigned char>(b[i]) >> 4];
+    out += hex[static_cast<unsigned char>(b[i]) & 0x0FU];
+  }
+  return out;
+}
+
 }  // namespace
+
+// Base64(HMAC-SHA256(key = SHA-256(signing_key), data = body)): ConnectWise's
+// x-content-signature (reference §10).
+std::string callback_signature(std::string_view signing_key, std::string_view body) {
+  unsigned char key[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(signing_key.data()), signing_key.size(), key);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (HMAC(EVP_sha256(), key, sizeof key, reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac,
+           &mac_len) == nullptr)
+    throw std::runtime_error("HMAC failed");
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+}
+
+namespace {}  // namespace
 
 // ---------------------------------------------------------------------------------
 // fault_knobs API
@@ -1021,6 +1392,9 @@ void validate(const fault_knobs& k) {
   prob(k.p_reset, "p_reset");
   prob(k.p_hang, "p_hang");
   prob(k.p_commit_drop, "p_commit_drop");
+  prob(k.p_callback_drop, "p_callback_drop");
+  if (k.callback_delay_ms < 0 || k.callback_delay_ms > 600000)
+    throw std::invalid_argument("callback_delay_ms must be within [0, 600000]");
   if (k.latency_ms < 0 || k.latency_ms > 600000) throw std::invalid_argument("latency_ms must be within [0, 600000]");
   if (k.retry_after < 0 || k.retry_after > 3600) throw std::invalid_argument("retry_after must be within [0, 3600]");
 }
@@ -1058,9 +1432,17 @@ std::optional<fault_knobs> fault_preset(std::string_view name) {
 std::vector<std::string> fault_preset_names() { return {"none", "flaky", "throttled", "slow", "chaos"}; }
 
 json to_json(const fault_knobs& k) {
-  return json{{"latency_ms", k.latency_ms},  {"p429", k.p429},     {"p500", k.p500},
-              {"p_reset", k.p_reset},        {"p_hang", k.p_hang}, {"p_commit_drop", k.p_commit_drop},
-              {"retry_after", k.retry_after}};
+  return json{{"latency_ms", k.latency_ms},
+              {"p429", k.p429},
+              {"p500", k.p500},
+              {"p_reset", k.p_reset},
+              {"p_hang", k.p_hang},
+              {"p_commit_drop", k.p_commit_drop},
+              {"retry_after", k.retry_after},
+              {"p_callback_drop", k.p_callback_drop},
+              {"callback_delay_ms", k.callback_delay_ms},
+              {"callback_message_id", k.callback_message_id},
+              {"honour_self_suppression", k.honour_self_suppression}};
 }
 
 void apply_fault_update(fault_knobs& knobs, const json& update) {
@@ -1098,7 +1480,14 @@ void apply_fault_update(fault_knobs& knobs, const json& update) {
       probability(next.p_hang);
     else if (key == "p_commit_drop")
       probability(next.p_commit_drop);
-    else
+    else if (key == "p_callback_drop")
+      probability(next.p_callback_drop);
+    else if (key == "callback_delay_ms")
+      integer(next.callback_delay_ms);
+    else if (key == "callback_message_id" || key == "honour_self_suppression") {
+      if (!it->is_boolean()) throw std::invalid_argument(key + " must be true or false");
+      (key == "callback_message_id" ? next.callback_message_id : next.honour_self_suppression) = it->get<bool>();
+    } else
       throw std::invalid_argument("unknown fault knob '" + key + "'");
   }
   validate(next);
@@ -1135,6 +1524,18 @@ struct simulator::impl {
   record_id next_ticket_id = first_ticket_id;
   record_id next_note_id = first_note_id;
 
+  // Callbacks: the registered entries, the deliveries the current request fired, the
+  // delivery log, and the PRNG of p_callback_drop (apart from the fault PRNG, so callback
+  // knobs do not shift the fault draws).
+  std::map<record_id, callback_rec> callbacks;
+  record_id next_callback_id = 1;
+  std::vector<callback_delivery> pending_deliveries;
+  std::deque<json> delivery_log;
+  std::uint64_t next_delivery_id = 1;
+  fault_rng callback_rng;
+
+  const member_rec* actor = nullptr;  // who the current API request authenticated as
+
   std::map<std::string, std::int64_t> requests_by_route, responses_by_status, faults_by_kind, accept_versions, hosts;
   std::deque<json> request_log;
 
@@ -1143,7 +1544,8 @@ struct simulator::impl {
         knobs(k),
         denied(dir.deny),
         rng(fault_seed),
-        clock(c ? std::move(c) : clock_fn([] { return sys_clock::now(); })) {
+        clock(c ? std::move(c) : clock_fn([] { return sys_clock::now(); })),
+        callback_rng(fault_seed ^ 0x5DEECE66DULL) {
     validate(knobs);
     reset_counters();
   }
@@ -1172,7 +1574,7 @@ struct simulator::impl {
   sim_response handle(const sim_request& req) {
     const std::string_view target = req.target;
     const auto cut = target.find_first_of("?#");
-    call c{req, std::string(target.substr(0, cut)), {}, {}, {}, {}, {}, {}, {}};
+    call c{req, std::string(target.substr(0, cut)), {}, {}, {}, {}, {}, {}, {}, {}};
     if (cut != std::string_view::npos && target[cut] == '?') {
       const auto hash = target.find('#', cut);
       c.raw_query = target.substr(cut + 1, hash == std::string_view::npos ? std::string_view::npos : hash - cut - 1);
@@ -1192,6 +1594,13 @@ struct simulator::impl {
     std::string stats_route;
     if (is_api) {
       c.route = normalize(c.segments, 3, &c.ids);
+      // /system/members/{identifier}: a member is also addressed by its identifier.
+      if (c.segments.size() == 6 && ci_equal(c.segments[3], "system") && ci_equal(c.segments[4], "members") &&
+          c.ids.empty() && !ci_equal(c.segments[5], "count") && !ci_equal(c.segments[5], "calendarsync") &&
+          !ci_equal(c.segments[5], "withSso")) {
+        c.route = "/system/members/{identifier}";
+        c.key = c.segments[5];
+      }
       c.api_base = c.origin + "/" + c.segments[0] + "/apis/3.0";
       stats_route = c.route;
     } else if (is_companyinfo) {
@@ -1238,6 +1647,9 @@ struct simulator::impl {
           break;
         case fault::none: r = handle_api(c); break;
       }
+      r.deliveries = std::move(pending_deliveries);
+      pending_deliveries.clear();
+      actor = nullptr;
       if (f != fault::none) {
         ++faults_by_kind[std::string(fault_name(f))];
         log_entry["fault"] = fault_name(f);
@@ -1318,7 +1730,8 @@ struct simulator::impl {
 
   // ---- API
 
-  std::optional<sim_response> check_auth(const sim_request& req) const {
+  // Authenticates as the member whose keys the Basic credentials carry (sets `actor`).
+  std::optional<sim_response> check_auth(const sim_request& req) {
     bool ok = false;
     if (const auto it = req.headers.find("Authorization"); it != req.headers.end()) {
       const std::string_view value = trim(it->second);
@@ -1327,9 +1740,13 @@ struct simulator::impl {
           const auto plus = decoded->find('+');
           const auto colon = decoded->find(':', plus == std::string::npos ? 0 : plus);
           if (plus != std::string::npos && colon != std::string::npos) {
-            ok = ci_equal(std::string_view(*decoded).substr(0, plus), dir.company_id) &&
-                 decoded->substr(plus + 1, colon - plus - 1) == dir.public_key &&
-                 decoded->substr(colon + 1) == dir.private_key;
+            const std::string pub = decoded->substr(plus + 1, colon - plus - 1);
+            const std::string priv = decoded->substr(colon + 1);
+            if (ci_equal(std::string_view(*decoded).substr(0, plus), dir.company_id)) {
+              for (const auto& m : dir.members)
+                if (!m.public_key.empty() && !m.inactive && m.public_key == pub && m.private_key == priv) actor = &m;
+            }
+            ok = actor != nullptr;
           }
         }
       }
@@ -1345,8 +1762,32 @@ struct simulator::impl {
     return std::nullopt;
   }
 
+  // Whether `area` is denied to the current caller: by the deny knob (every member), or
+  // because the caller's security role does not grant it (README "Security roles").
+  bool is_denied(std::string_view area) const {
+    if (area.empty()) return false;
+    if (denied.count(std::string(area)) != 0) return true;
+    if (actor == nullptr || !actor->role_id) return false;
+    const role_rec* role = dir.role(*actor->role_id);
+    for (const auto& g : area_grants) {
+      if (g.area != area) continue;
+      for (const auto& st : role->settings) {
+        if (!ci_equal(st.function_name, g.function_name)) continue;
+        const std::string& level = g.level == "add"      ? st.add
+                                   : g.level == "edit"   ? st.edit
+                                   : g.level == "delete" ? st.del
+                                                         : st.inquire;
+        return level == "None";
+      }
+      return true;  // the role lacks the setting: not granted
+    }
+    return false;
+  }
+
   sim_response handle_api(call& c) {
-    if (auto denied = check_auth(c.req)) return *denied;
+    // The callback signing key is fetched without credentials (README: UNCONFIRMED).
+    if (c.req.method == "GET" && ci_equal(c.route, "/system/callbackkeys/{id}")) return callback_key(c.ids.at(0));
+    if (auto refused = check_auth(c.req)) return *refused;
     const route_def* match = nullptr;
     std::string allowed;
     for (const auto& r : routes()) {
@@ -1358,7 +1799,7 @@ struct simulator::impl {
       if (!allowed.empty()) return method_not_allowed(allowed);
       return not_found("The requested resource was not found: " + c.route);
     }
-    if (denied.count(match->area) != 0) return forbidden();
+    if (is_denied(match->area) || is_denied(match->area2)) return forbidden();
     switch (match->op) {
       case op_kind::system_info:
         return json_response(200, json{{"version", dir.version_code + "." + dir.build},
@@ -1367,6 +1808,20 @@ struct simulator::impl {
                                        {"cloudRegion", "NA"}});
       case op_kind::create_ticket: return create_ticket(c);
       case op_kind::patch_ticket: return patch_ticket(c);
+      case op_kind::delete_ticket: return delete_ticket(c);
+      case op_kind::merge_tickets: return merge_tickets(c);
+      case op_kind::create_callback: return write_callback(c, nullptr);
+      case op_kind::put_callback:
+      case op_kind::patch_callback: {
+        const auto it = callbacks.find(c.ids.at(0));
+        if (it == callbacks.end()) return not_found("CallbackEntry not found");
+        return write_callback(c, &it->second);
+      }
+      case op_kind::delete_callback: {
+        if (callbacks.erase(c.ids.at(0)) == 0) return not_found("CallbackEntry not found");
+        return no_content();
+      }
+      case op_kind::callback_key: return callback_key(c.ids.at(0));
       case op_kind::create_note: return create_note(c);
       case op_kind::search: return search(c, *match);
       case op_kind::list:
@@ -1375,31 +1830,47 @@ struct simulator::impl {
     }
     std::vector<record_id> parents = c.ids;
     record_id member = 0;
-    if (match->op == op_kind::get) {
+    const bool by_identifier = !c.key.empty();
+    if (match->op == op_kind::get && !by_identifier) {
       member = parents.back();
       parents.pop_back();
     }
     if (match->op == op_kind::get && match->base == "/service/tickets") {
       const auto it = tickets.find(member);
       if (it == tickets.end()) return not_found("Ticket not found");
-      json out = it->second.view;
-      externalize(out, c.api_base);
-      return json_response(200, out);
+      return json_response(200, shaped(c, it->second.view));
     }
     collection col;
     if (auto missing = load_collection(match->base, parents, col)) return *missing;
     if (match->op == op_kind::get) {
       for (const json* item : col.items)
-        if (item->at("id").get<record_id>() == member) {
-          json out = *item;
-          externalize(out, c.api_base);
-          return json_response(200, out);
-        }
+        if (by_identifier ? ci_equal(item->at("identifier").get_ref<const std::string&>(), c.key)
+                          : item->at("id").get<record_id>() == member)
+          return json_response(200, shaped(c, *item));
       return not_found(col.not_found);
     }
     list_params p;
     if (auto bad = read_list_params(c, col.resource, p)) return *bad;
     return match->op == op_kind::count ? count_of(col, p) : list_of(c, col, p);
+  }
+
+  // A single record as answered: the `fields` partial response when asked for, hrefs
+  // made absolute.
+  static json shaped(const call& c, const json& item) {
+    json out = item;
+    if (const auto it = c.query.find("fields"); it != c.query.end() && !trim(it->second).empty()) {
+      std::vector<std::vector<std::string>> projection;
+      for (const auto& name : split_list(it->second)) projection.push_back(f(name, k_str).json_path);
+      out = project(item, projection);
+    }
+    externalize(out, c.api_base);
+    return out;
+  }
+
+  static sim_response no_content() {
+    sim_response r;
+    r.status = 204;
+    return r;
   }
 
   // Fills `out` with the members of the collection at `base` under `parents`; a 404 when
@@ -1459,6 +1930,28 @@ struct simulator::impl {
       out.not_found = "Source not found";
       out.schema = &source_schema();
       for (const auto& s : dir.sources) out.owned.push_back(render_source(dir, s));
+    } else if (base == "/system/members") {
+      out.resource = "member";
+      out.not_found = "Member not found";
+      out.schema = &member_schema();
+      for (const auto& m : dir.members) out.owned.push_back(render_member(dir, m));
+    } else if (base == "/system/securityRoles") {
+      out.resource = "securityRole";
+      out.not_found = "SecurityRole not found";
+      out.schema = &role_schema();
+      for (const auto& r : dir.roles) out.owned.push_back(render_role(dir, r));
+    } else if (base == "/system/securityRoles/{id}/settings") {
+      const role_rec* role = dir.role(parents.at(0));
+      if (role == nullptr) return not_found("SecurityRole not found");
+      out.resource = "securityRoleSetting";
+      out.not_found = "SecurityRoleSetting not found";
+      out.schema = &role_setting_schema();
+      for (const auto& st : role->settings) out.owned.push_back(render_role_setting(dir, *role, st, denied));
+    } else if (base == "/system/callbacks") {
+      out.resource = "callbackEntry";
+      out.not_found = "CallbackEntry not found";
+      out.schema = &callback_schema();
+      for (const auto& [id, cb] : callbacks) out.owned.push_back(render_callback(cb));
     } else if (base == "/company/companies") {
       out.resource = "company";
       out.not_found = "Company not found";
@@ -1493,6 +1986,36 @@ struct simulator::impl {
     if (auto bad = number("page", p.page)) return bad;
     if (auto bad = number("pageSize", p.page_size)) return bad;
     p.page_size = std::min(p.page_size, max_page_size);
+    // Documented list parameters cwsim does not model are refused, not ignored.
+    for (const char* key : {"childConditions", "customFieldConditions"}) {
+      if (const auto it = c.query.find(key); it != c.query.end() && !trim(it->second).empty()) {
+        const std::string msg = std::string("cwsim does not support the ") + key + " parameter";
+        return invalid_object(resource, {{"InvalidField", msg, key}}, msg);
+      }
+    }
+    // Forward-only paging: header pagination-type: forward-only, pageId = "id > pageId".
+    const auto paging = c.req.headers.find("pagination-type");
+    p.forward_only = paging != c.req.headers.end() && ci_equal(trim(paging->second), "forward-only");
+    if (paging != c.req.headers.end() && !p.forward_only) {
+      const std::string msg = "pagination-type must be forward-only (got '" + paging->second + "')";
+      return invalid_object(resource, {{"InvalidField", msg, "pagination-type"}}, msg);
+    }
+    if (const auto it = c.query.find("pageId"); it != c.query.end() && !trim(it->second).empty()) {
+      const auto v = parse_int(trim(it->second));
+      if (!v || *v < 0) {
+        const std::string msg = "pageId must be a non-negative integer";
+        return invalid_object(resource, {{"InvalidField", msg, "pageId"}}, msg);
+      }
+      if (!p.forward_only) {
+        const std::string msg = "pageId needs the header pagination-type: forward-only";
+        return invalid_object(resource, {{"InvalidField", msg, "pageId"}}, msg);
+      }
+      p.page_id = *v;
+    }
+    if (p.forward_only && !trim(p.order_by).empty()) {
+      const std::string msg = "orderBy is not allowed with pagination-type: forward-only (rows are ordered by id)";
+      return invalid_object(resource, {{"InvalidField", msg, "orderBy"}}, msg);
+    }
     return std::nullopt;
   }
 
@@ -1518,6 +2041,7 @@ struct simulator::impl {
   static sim_response list_of(const call& c, const collection& col, const list_params& p) {
     std::vector<const json*> hits;
     if (auto bad = filter(col, p.conditions, hits)) return *bad;
+    if (p.forward_only) return forward_page(c, col, p, hits);
 
     // orderBy: "path [asc|desc], ..." over the condition schema; id asc breaks ties.
     std::vector<std::pair<field_def, bool>> keys;
@@ -1568,6 +2092,51 @@ struct simulator::impl {
     }
     sim_response r = json_response(200, page);
     if (const std::string link = link_header(c, p.page, last_page); !link.empty()) set_header(r, "Link", link);
+    return r;
+  }
+
+  // Forward-only paging: rows with id > pageId in id order (col.items are in id order);
+  // a Link rel="next" carrying the next pageId while more rows follow.
+  static sim_response forward_page(const call& c, const collection& col, const list_params& p,
+                                   const std::vector<const json*>& hits) {
+    if (!trim(p.order_by).empty()) {  // also reached from POST .../search with a body orderBy
+      const std::string msg = "orderBy is not allowed with pagination-type: forward-only (rows are ordered by id)";
+      return invalid_object(col.resource, {{"InvalidField", msg, "orderBy"}}, msg);
+    }
+    std::vector<std::vector<std::string>> projection;
+    if (!trim(p.fields).empty())
+      for (const auto& name : split_list(p.fields)) projection.push_back(f(name, k_str).json_path);
+    json page = json::array();
+    record_id last = p.page_id;
+    bool more = false;
+    for (const json* item : hits) {
+      const auto id = item->at("id").get<record_id>();
+      if (id <= p.page_id) continue;
+      if (static_cast<std::int64_t>(page.size()) == p.page_size) {
+        more = true;
+        break;
+      }
+      json out = projection.empty() ? *item : project(*item, projection);
+      externalize(out, c.api_base);
+      page.push_back(std::move(out));
+      last = id;
+    }
+    sim_response r = json_response(200, page);
+    if (more) {
+      std::string base_query;
+      std::size_t start = 0;
+      const std::string& q = c.raw_query;
+      while (start < q.size()) {
+        const auto amp = q.find('&', start);
+        const std::string part = q.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        const std::string key = percent_decode(std::string_view(part).substr(0, part.find('=')), true);
+        if (!part.empty() && !ci_equal(key, "pageId")) base_query += part + "&";
+        if (amp == std::string::npos) break;
+        start = amp + 1;
+      }
+      set_header(r, "Link",
+                 "<" + c.origin + c.raw_path + "?" + base_query + "pageId=" + std::to_string(last) + ">; rel=\"next\"");
+    }
     return r;
   }
 
@@ -1657,6 +2226,13 @@ struct simulator::impl {
     if (auto missing = load_collection(route.base, {}, col)) return *missing;
     list_params p;
     if (auto bad = read_list_params(c, col.resource, p)) return *bad;
+    for (const char* key : {"childConditions", "customFieldConditions"}) {
+      if (const json* v = member_ci(body, key);
+          v != nullptr && !(v->is_string() && trim(v->get<std::string>()).empty())) {
+        const std::string msg = std::string("cwsim does not support the ") + key + " parameter";
+        return invalid_object(col.resource, {{"InvalidField", msg, key}}, msg);
+      }
+    }
     for (const auto& [key, target] : {std::pair<const char*, std::string*>{"conditions", &p.conditions},
                                       std::pair<const char*, std::string*>{"orderBy", &p.order_by},
                                       std::pair<const char*, std::string*>{"fields", &p.fields}}) {
@@ -1967,18 +2543,24 @@ struct simulator::impl {
     const auto now = clock();
     t.id = next_ticket_id++;
     t.entered = t.updated = now;
+    t.entered_by = t.updated_by = actor->identifier;
     const board_rec& board = *dir.board(t.board_id);
-    if (find_by_id(board.statuses, t.status_id)->closed) t.closed_at = now;
+    if (find_by_id(board.statuses, t.status_id)->closed) {
+      t.closed_at = now;
+      t.closed_by = actor->identifier;
+    }
     for (auto& n : notes) {
       n.id = next_note_id++;
       n.created = now;
+      n.created_by = actor->identifier;
     }
     t.notes = std::move(notes);
     t.view = render_ticket(dir, t);
     json out = t.view;
     externalize(out, c.api_base);
     const record_id id = t.id;
-    tickets.emplace(id, std::move(t));
+    const auto& stored = tickets.emplace(id, std::move(t)).first->second;
+    fire_callbacks(c, stored, "added");
     return json_response(201, out);
   }
 
@@ -2021,7 +2603,7 @@ struct simulator::impl {
   sim_response patch_ticket(const call& c) {
     // Without tickets.close, naming a closed status is refused before the ticket is even
     // looked up (a simulator assumption, see README "Permissions").
-    if (denied.count("tickets.close") != 0 && names_closed_status(c.req.body)) return forbidden();
+    if (is_denied("tickets.close") && names_closed_status(c.req.body)) return forbidden();
     const auto found = tickets.find(c.ids.at(0));
     if (found == tickets.end()) return not_found("Ticket not found");
     json body;
@@ -2125,20 +2707,24 @@ struct simulator::impl {
     if (!errs.empty()) return invalid_object("ticket", errs);
 
     const status_rec& status = *find_by_id(dir.board(next.board_id)->statuses, next.status_id);
-    if (status.closed && next.status_id != found->second.status_id && denied.count("tickets.close") != 0)
-      return forbidden();
+    if (status.closed && next.status_id != found->second.status_id && is_denied("tickets.close")) return forbidden();
     if (!body.empty()) {  // CW saves the record for any operation, even one that changes nothing
       const auto now = clock();
       next.updated = now;
-      if (!status.closed)
+      next.updated_by = actor->identifier;
+      if (!status.closed) {
         next.closed_at.reset();
-      else if (!next.closed_at)
+        next.closed_by.clear();
+      } else if (!next.closed_at) {
         next.closed_at = now;
+        next.closed_by = actor->identifier;
+      }
     }
     next.view = render_ticket(dir, next);
     found->second = std::move(next);
     json out = found->second.view;
     externalize(out, c.api_base);
+    if (!body.empty()) fire_callbacks(c, found->second, "updated");
     return json_response(200, out);
   }
 
@@ -2195,10 +2781,389 @@ struct simulator::impl {
 
     n.id = next_note_id++;
     n.created = clock();
-    found->second.notes.push_back(n);
+    n.created_by = actor->identifier;
+    ticket_rec& t = found->second;
+    t.notes.push_back(n);
+    // Adding a note saves the ticket (lastUpdated/updatedBy; README: UNCONFIRMED).
+    t.updated = n.created;
+    t.updated_by = actor->identifier;
+    t.view = render_ticket(dir, t);
+    fire_callbacks(c, t, "updated");
     json out = render_note(dir, found->first, n);
     externalize(out, c.api_base);
     return json_response(201, out);
+  }
+
+  // DELETE /service/tickets/{id}: 204, then the ticket (and its notes) is gone.
+  sim_response delete_ticket(const call& c) {
+    const auto found = tickets.find(c.ids.at(0));
+    if (found == tickets.end()) return not_found("Ticket not found");
+    fire_callbacks(c, found->second, "deleted");
+    tickets.erase(found);
+    return no_content();
+  }
+
+  // POST /service/tickets/{parentId}/merge {"mergeTicketIds":[...], "status":{"id":N}}
+  // (TicketMerge as far as known; README: UNCONFIRMED). Each child gets
+  // mergedParentTicket and is closed: moved to `status` when that is a closed status of
+  // the child's board, else to its board's first closed status. All or nothing.
+  sim_response merge_tickets(const call& c) {
+    const auto parent = tickets.find(c.ids.at(0));
+    if (parent == tickets.end()) return not_found("Ticket not found");
+    json body;
+    try {
+      body = json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      const std::string msg = std::string("The request body is not valid JSON: ") + e.what();
+      return invalid_object("ticketMerge", {{"InvalidObject", msg, ""}}, msg);
+    }
+    if (!body.is_object()) {
+      const std::string msg =
+          "The request body must be a JSON object (a ticketMerge), not " + std::string(body.type_name()) + ".";
+      return invalid_object("ticketMerge", {{"InvalidObject", msg, ""}}, msg);
+    }
+    field_errors errs;
+    if (parent->second.merged_parent)
+      errs.push_back({"InvalidField",
+                      "Ticket " + std::to_string(parent->first) + " was merged into ticket " +
+                          std::to_string(*parent->second.merged_parent) + " and cannot take merged tickets.",
+                      "id"});
+    std::vector<record_id> children;
+    const json* ids = member_ci(body, "mergeTicketIds");
+    if (ids == nullptr) {
+      errs.push_back({"Required", "The mergeTicketIds field is required.", "mergeTicketIds"});
+    } else if (!ids->is_array() || ids->empty() ||
+               !std::all_of(ids->begin(), ids->end(), [](const json& e) { return e.is_number_integer(); })) {
+      errs.push_back(
+          {"InvalidField", "The mergeTicketIds field must be a non-empty array of ticket ids.", "mergeTicketIds"});
+    } else {
+      for (const json& e : *ids) {
+        const auto id = e.get<record_id>();
+        const auto it = tickets.find(id);
+        std::string problem;
+        if (id == parent->first)
+          problem = "Ticket " + std::to_string(id) + " cannot be merged into itself.";
+        else if (it == tickets.end())
+          problem = "Ticket " + std::to_string(id) + " was not found.";
+        else if (it->second.merged_parent)
+          problem = "Ticket " + std::to_string(id) + " is already merged into ticket " +
+                    std::to_string(*it->second.merged_parent) + ".";
+        else if (std::find(children.begin(), children.end(), id) != children.end())
+          problem = "Ticket " + std::to_string(id) + " is listed twice.";
+        if (!problem.empty()) {
+          errs.push_back({"InvalidField", problem, "mergeTicketIds"});
+          continue;
+        }
+        children.push_back(id);
+      }
+    }
+    std::optional<record_id> wanted_status;
+    if (const json* st = member_ci(body, "status")) {
+      const json* id = st->is_object() ? member_ci(*st, "id") : nullptr;
+      bool known = false;
+      if (id != nullptr && id->is_number_integer())
+        for (const auto& b : dir.boards) known = known || find_by_id(b.statuses, id->get<record_id>()) != nullptr;
+      if (!known)
+        errs.push_back({"InvalidField", "The status field must be {\"id\":N} naming a board status.", "status"});
+      else
+        wanted_status = id->get<record_id>();
+    }
+    // Where each child goes.
+    std::vector<std::pair<record_id, record_id>> moves;  // child → closed status
+    if (errs.empty()) {
+      for (const record_id id : children) {
+        const board_rec& board = *dir.board(tickets.at(id).board_id);
+        const status_rec* target = wanted_status ? find_by_id(board.statuses, *wanted_status) : nullptr;
+        if (target == nullptr || !target->closed) {
+          target = nullptr;
+          for (const auto& st : board.statuses)
+            if (st.closed && target == nullptr) target = &st;
+        }
+        if (target == nullptr) {
+          errs.push_back({"InvalidField",
+                          "Ticket " + std::to_string(id) + " is on board " + std::to_string(board.id) + " (" +
+                              board.name + "), which has no closed status to merge it into.",
+                          "mergeTicketIds"});
+          continue;
+        }
+        moves.emplace_back(id, target->id);
+      }
+    }
+    if (!errs.empty()) return invalid_object("ticketMerge", errs);
+
+    const auto now = clock();
+    for (const auto& [id, status_id] : moves) {
+      ticket_rec& child = tickets.at(id);
+      child.merged_parent = parent->first;
+      child.merged_parent_summary = parent->second.summary;
+      child.status_id = status_id;
+      child.updated = now;
+      child.updated_by = actor->identifier;
+      if (!child.closed_at) {
+        child.closed_at = now;
+        child.closed_by = actor->identifier;
+      }
+      child.view = render_ticket(dir, child);
+      fire_callbacks(c, child, "updated");
+    }
+    ticket_rec& p = parent->second;
+    p.has_merged_child = true;
+    p.updated = now;
+    p.updated_by = actor->identifier;
+    p.view = render_ticket(dir, p);
+    fire_callbacks(c, p, "updated");
+    return json_response(200, shaped(c, p.view));
+  }
+
+  // ---- callbacks
+
+  sim_response callback_key(record_id id) const {
+    const auto it = callbacks.find(id);
+    if (it == callbacks.end()) return not_found("CallbackEntry not found");
+    return json_response(200, json{{"signing_key", it->second.signing_key}});
+  }
+
+  // POST /system/callbacks (existing == nullptr), PUT and PATCH /system/callbacks/{id}.
+  // PATCH applies its operations onto the entry's writable fields; then the resulting
+  // object is validated like a POST/PUT body (README "Callbacks"). All or nothing.
+  sim_response write_callback(const call& c, callback_rec* existing) {
+    static constexpr std::string_view writable[] = {"url",
+                                                    "objectId",
+                                                    "type",
+                                                    "level",
+                                                    "description",
+                                                    "inactiveFlag",
+                                                    "payloadVersion",
+                                                    "isSoapCallbackFlag",
+                                                    "isSelfSuppressedFlag"};
+    static constexpr std::string_view read_only[] = {"id", "memberId", "connectWiseID", "_info"};
+    json body;
+    try {
+      body = json::parse(c.req.body);
+    } catch (const json::parse_error& e) {
+      const std::string msg = std::string("The request body is not valid JSON: ") + e.what();
+      return invalid_object("callbackEntry", {{"InvalidObject", msg, ""}}, msg);
+    }
+    const bool patching = c.req.method == "PATCH";
+    if (patching ? !body.is_array() : !body.is_object()) {
+      const std::string msg =
+          std::string("The request body must be ") +
+          (patching ? "a JSON array of patch operations {op, path, value}" : "a JSON object (a callbackEntry)") +
+          ", not " + body.type_name() + ".";
+      return invalid_object("callbackEntry", {{"InvalidObject", msg, ""}}, msg);
+    }
+    field_errors errs;
+    json candidate = json::object();
+    if (patching) {
+      const json current = render_callback(*existing);
+      for (const auto name : writable)
+        if (current.contains(name)) candidate[std::string(name)] = current.at(std::string(name));
+      for (std::size_t i = 0; i < body.size(); ++i) {
+        const json& op = body[i];
+        const std::string where = "operations[" + std::to_string(i) + "]";
+        const json* path_value = op.is_object() ? member_ci(op, "path") : nullptr;
+        if (path_value == nullptr || !path_value->is_string()) {
+          errs.push_back({"InvalidField", where + ": an operation is {op, path, value} with a string path.", ""});
+          continue;
+        }
+        std::string_view path = path_value->get_ref<const std::string&>();
+        if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+        std::string name;
+        for (const auto w : writable)
+          if (ci_equal(w, path)) name = std::string(w);
+        const bool ro = std::any_of(std::begin(read_only), std::end(read_only),
+                                    [&](std::string_view r) { return ci_equal(r, path); });
+        if (name.empty()) {
+          errs.push_back({"InvalidField",
+                          where + (ro ? ": the " + std::string(path) + " field is read-only."
+                                      : ": unknown callbackEntry field '" + std::string(path) + "'."),
+                          std::string(path)});
+          continue;
+        }
+        const json* kind_value = member_ci(op, "op");
+        const std::string kind =
+            kind_value != nullptr && kind_value->is_string() ? to_lower(kind_value->get<std::string>()) : "";
+        if (kind == "remove") {
+          candidate.erase(name);
+          continue;
+        }
+        if (kind != "add" && kind != "replace") {
+          errs.push_back({"InvalidField", where + ": op must be add, replace or remove.", name});
+          continue;
+        }
+        bool has_value = false;
+        for (auto it = op.begin(); it != op.end(); ++it) has_value = has_value || ci_equal(it.key(), "value");
+        if (!has_value) {
+          errs.push_back({"InvalidField", where + ": " + kind + " needs a value.", name});
+          continue;
+        }
+        const json* value = member_ci(op, "value");
+        if (value == nullptr)
+          candidate.erase(name);
+        else
+          candidate[name] = *value;
+      }
+      if (!errs.empty()) return invalid_object("callbackEntry", errs);
+    } else {
+      candidate = body;
+    }
+
+    callback_rec next = existing != nullptr ? *existing : callback_rec{};
+    const auto text = [&](const char* name, bool required, std::size_t max_len, std::string& out) {
+      const json* v = member_ci(candidate, name);
+      if (v == nullptr) {
+        if (required) errs.push_back({"Required", std::string("The ") + name + " field is required.", name});
+        out.clear();
+        return;
+      }
+      if (!v->is_string() || (required && trim(v->get_ref<const std::string&>()).empty())) {
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be a non-empty string.", name});
+        return;
+      }
+      if (max_len != 0 && utf16_length(v->get_ref<const std::string&>()) > max_len) {
+        errs.push_back(
+            {"MaxLength",
+             std::string("The ") + name + " field can not be longer than " + std::to_string(max_len) + " characters.",
+             name});
+        return;
+      }
+      out = v->get<std::string>();
+    };
+    const auto flag = [&](const char* name, bool& out) {
+      const json* v = member_ci(candidate, name);
+      if (v == nullptr) {
+        out = false;
+        return;
+      }
+      if (!v->is_boolean())
+        errs.push_back({"InvalidField", std::string("The ") + name + " field must be true or false.", name});
+      else
+        out = v->get<bool>();
+    };
+    text("url", true, 0, next.url);
+    if (!next.url.empty() && !parse_http_url(next.url))
+      errs.push_back({"InvalidField", "The url field must be an absolute http:// or https:// URL.", "url"});
+    if (const json* v = member_ci(candidate, "objectId"); v == nullptr)
+      errs.push_back({"Required", "The objectId field is required.", "objectId"});
+    else if (!v->is_number_integer())
+      errs.push_back({"InvalidField", "The objectId field must be an integer.", "objectId"});
+    else
+      next.object_id = v->get<record_id>();
+    text("type", true, 0, next.type);
+    if (!next.type.empty() && !ci_equal(next.type, "ticket"))
+      errs.push_back({"InvalidField",
+                      "Callback type '" + next.type + "' is not modelled by cwsim (only Ticket callbacks are).",
+                      "type"});
+    text("level", true, 0, next.level);
+    if (!next.level.empty()) {
+      const bool modelled = ci_equal(next.level, "owner") || ci_equal(next.level, "board") ||
+                            ci_equal(next.level, "status") || ci_equal(next.level, "ticket");
+      const bool known =
+          ci_equal(next.level, "project") || ci_equal(next.level, "phase") || ci_equal(next.level, "integratorTag");
+      if (!modelled)
+        errs.push_back({"InvalidField",
+                        known ? "Callback level '" + next.level +
+                                    "' is not modelled by cwsim (Owner, Board, Status, "
+                                    "Ticket are)."
+                              : "The level field must be one of Owner, Board, Status, Ticket.",
+                        "level"});
+    }
+    text("description", false, callback_description_max_length, next.description);
+    text("payloadVersion", false, 0, next.payload_version);
+    flag("inactiveFlag", next.inactive);
+    flag("isSoapCallbackFlag", next.soap);
+    flag("isSelfSuppressedFlag", next.self_suppressed);
+    if (errs.empty()) {
+      for (const auto& [id, other] : callbacks) {
+        if (existing != nullptr && id == existing->id) continue;
+        if (other.url == next.url && ci_equal(other.type, next.type) && ci_equal(other.level, next.level) &&
+            other.object_id == next.object_id)
+          errs.push_back({"ObjectExists", "A matching callback entry already exists", "objectId"});
+      }
+    }
+    if (!errs.empty()) return invalid_object("callbackEntry", errs);
+
+    next.updated = clock();
+    next.updated_by = actor->identifier;
+    if (existing == nullptr) {
+      next.id = next_callback_id++;
+      next.member_id = actor->id;
+      next.connectwise_id = random_uuid();
+      next.signing_key = base64_encode(random_bytes(32));
+      const auto& stored = callbacks.emplace(next.id, std::move(next)).first->second;
+      return json_response(201, shaped(c, render_callback(stored)));
+    }
+    *existing = std::move(next);
+    return json_response(200, shaped(c, render_callback(*existing)));
+  }
+
+  // The deliveries a ticket change fires: every active Ticket entry whose level matches
+  // (Owner: all; Board/Status/Ticket: objectId = the ticket's board/status/id after the
+  // change). Each is logged; p_callback_drop drops some (logged, never sent).
+  void fire_callbacks(const call& c, const ticket_rec& t, std::string_view action) {
+    std::optional<std::string> entity;
+    for (const auto& [id, cb] : callbacks) {
+      if (cb.inactive || !ci_equal(cb.type, "ticket")) continue;
+      const bool hit = ci_equal(cb.level, "owner") || (ci_equal(cb.level, "board") && cb.object_id == t.board_id) ||
+                       (ci_equal(cb.level, "status") && cb.object_id == t.status_id) ||
+                       (ci_equal(cb.level, "ticket") && cb.object_id == t.id);
+      if (!hit) continue;
+      if (knobs.honour_self_suppression && cb.self_suppressed && actor != nullptr && cb.member_id == actor->id)
+        continue;
+      if (!entity && action != "deleted") {
+        json view = t.view;
+        externalize(view, c.api_base);
+        entity = dump(view);
+      }
+      json body{
+          {"FromUrl", c.api_base},
+          {"CompanyId", dir.company_id},
+          {"MemberId", actor != nullptr ? actor->identifier : dir.api_member},
+          {"Action", action},
+          {"Type", "ticket"},
+          {"ID", t.id},
+          {"Entity", action == "deleted" ? json(nullptr) : json(*entity)},
+          {"Metadata",
+           {{"key_url", c.origin + "/" + dir.codebase + "/apis/3.0/system/callbackkeys/" + std::to_string(cb.id)}}}};
+      if (knobs.callback_message_id) body["MessageId"] = random_uuid();
+      callback_delivery d;
+      d.id = next_delivery_id++;
+      d.callback_id = cb.id;
+      d.url = cb.url;
+      if (!d.url.empty() && d.url.back() == '=') d.url += std::to_string(t.id) + "&action=" + std::string(action);
+      d.body = dump(body);
+      d.headers = {{"Content-Type", "application/json"},
+                   {"x-content-signature", callback_signature(cb.signing_key, d.body)}};
+      d.delay = std::chrono::milliseconds(knobs.callback_delay_ms);
+      const bool dropped = callback_rng.uniform() < knobs.p_callback_drop;
+      delivery_log.push_back(json{
+          {"id", d.id},
+          {"callback_id", cb.id},
+          {"url", d.url},
+          {"action", action},
+          {"ticket_id", t.id},
+          {"member", actor != nullptr ? actor->identifier : dir.api_member},
+          {"attempts", 0},
+          {"status", nullptr},
+          {"error", nullptr},
+          {"dropped", dropped},
+          {"state", dropped ? "dropped" : "pending"},
+          {"fired_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clock().time_since_epoch()).count()}});
+      while (delivery_log.size() > delivery_log_capacity) delivery_log.pop_front();
+      if (!dropped) pending_deliveries.push_back(std::move(d));
+    }
+  }
+
+  void record_delivery_attempt(std::uint64_t delivery_id, int status, const std::string& error, bool final) {
+    for (auto it = delivery_log.rbegin(); it != delivery_log.rend(); ++it) {
+      if ((*it)["id"].get<std::uint64_t>() != delivery_id) continue;
+      json& e = *it;
+      e["attempts"] = e["attempts"].get<int>() + 1;
+      e["status"] = status > 0 ? json(status) : json(nullptr);
+      e["error"] = error.empty() ? json(nullptr) : json(error);
+      e["state"] = !final ? "retrying" : (status >= 200 && status < 300) ? "delivered" : "failed";
+      return;
+    }
   }
 
   // ---- /__sim
@@ -2206,6 +3171,17 @@ struct simulator::impl {
   sim_response handle_sim(const call& c) {
     const std::string what = c.segments.size() == 2 ? c.segments[1] : std::string();
     const std::string& method = c.req.method;
+    if (c.segments.size() == 3 && c.segments[1] == "callbacks" && c.segments[2] == "deliveries") {
+      if (method == "DELETE") {
+        const auto n = delivery_log.size();
+        delivery_log.clear();
+        return json_response(200, json{{"cleared", n}});
+      }
+      if (method != "GET") return method_not_allowed("GET, DELETE");
+      json all = json::array();
+      for (const auto& e : delivery_log) all.push_back(e);
+      return json_response(200, all);
+    }
     const std::string api_base = c.origin + "/" + dir.codebase + "/apis/3.0";
     if (what == "tickets") {
       if (method != "GET") return method_not_allowed("GET");
@@ -2303,6 +3279,9 @@ struct simulator::impl {
       tickets.clear();
       next_ticket_id = first_ticket_id;
       next_note_id = first_note_id;
+      callbacks.clear();
+      next_callback_id = 1;
+      delivery_log.clear();  // delivery ids keep counting: deliveries in flight still report
       script.clear();
       api_requests = 0;
       reset_counters();
@@ -2319,12 +3298,22 @@ simulator::simulator(simulator&&) noexcept = default;
 simulator& simulator::operator=(simulator&&) noexcept = default;
 
 sim_response simulator::handle(const sim_request& request) {
+  sim_response r;
   try {
-    return impl_->handle(request);
+    r = impl_->handle(request);
   } catch (const std::exception& e) {
     // A defect in cwsim, not client input: answer like CW's own unexpected errors.
-    return error_response(500, "UnexpectedError", std::string("cwsim internal error: ") + e.what());
+    impl_->pending_deliveries.clear();
+    impl_->actor = nullptr;
+    r = error_response(500, "UnexpectedError", std::string("cwsim internal error: ") + e.what());
   }
+  // Every answer carries an HTTP Date from the simulator's clock.
+  if (r.action == sim_response::disposition::respond) set_header(r, "Date", format_http_date(impl_->clock()));
+  return r;
+}
+
+void simulator::record_delivery_attempt(std::uint64_t delivery_id, int status, const std::string& error, bool final) {
+  impl_->record_delivery_attempt(delivery_id, status, error, final);
 }
 
 const fault_knobs& simulator::faults() const noexcept { return impl_->knobs; }

@@ -7,13 +7,18 @@
 #include <cctype>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -425,7 +430,7 @@ TEST_F(sim_test, unknown_ticket_and_routes) {
 
   const sim_response put = api_call("PUT", "/service/tickets/1001", "{}");
   EXPECT_EQ(put.status, 405);
-  EXPECT_EQ(header(put, "Allow"), "GET, PATCH");
+  EXPECT_EQ(header(put, "Allow"), "GET, PATCH, DELETE");
   const sim_response del = api_call("DELETE", "/service/tickets/1001/notes");
   EXPECT_EQ(del.status, 405);
   EXPECT_EQ(header(del, "Allow"), "GET, POST");
@@ -777,8 +782,8 @@ TEST_F(sim_test, create_note_returns_the_note) {
   EXPECT_EQ(body_of(other)["externalFlag"], true);
   EXPECT_EQ(body_of(add_note(1001, {{"text", "again"}, {"detailDescriptionFlag", true}}))["id"], 4);
 
-  // The ticket itself is untouched; /__sim/tickets lists the notes.
-  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001"))["_info"]["lastUpdated"], "2026-01-01T00:00:00Z");
+  // Adding a note saves the ticket; /__sim/tickets lists the notes.
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/1001"))["_info"]["lastUpdated"], "2026-01-01T00:05:00Z");
   const json stored = stored_ticket(1001);
   ASSERT_EQ(stored["notes"].size(), 3u);
   EXPECT_EQ(stored["notes"][0]["text"], "opened");
@@ -1805,7 +1810,7 @@ TEST_F(sim_test, deny_precedence_and_knob) {
   no_auth.erase("Authorization");
   EXPECT_EQ(call("GET", std::string(api) + "/system/info", {}, no_auth).status, 401);
   EXPECT_EQ(api_call("GET", "/system/nothing").status, 404);
-  EXPECT_EQ(api_call("DELETE", "/service/tickets/1").status, 405);
+  EXPECT_EQ(api_call("PUT", "/service/tickets/1").status, 405);
   EXPECT_EQ(api_call("GET", "/service/tickets/4242").status, 403);
   EXPECT_EQ(body_of(call("GET", "/__sim/stats"))["responses"]["403"], 1);
 
@@ -1874,6 +1879,36 @@ TEST(cwsim_seed, rejects_inconsistent_seeds) {
       {"duplicate custom field caption", [](json& s) { s["custom_fields"][1]["caption"] = "SOURCE PRODUCT"; },
        "duplicate caption"},
       {"custom_fields not an array", [](json& s) { s["custom_fields"] = json::object(); }, "custom_fields"},
+      {"member naming an unknown role",
+       [](json& s) {
+         s["members"][1]["security_role"] = {{"id", 9}};
+       },
+       "members[1]: \"security_role\""},
+      {"duplicate member id", [](json& s) { s["members"][1]["id"] = 1; }, "members[1]: duplicate id 1"},
+      {"member identifier over 15", [](json& s) { s["members"][1]["identifier"] = "a-very-long-identifier"; },
+       "longer than 15"},
+      {"duplicate member identifier", [](json& s) { s["members"][1]["identifier"] = "TICKETSYNCAPI"; },
+       "members[1]: duplicate identifier"},
+      {"integration member with other keys",
+       [](json& s) {
+         s["members"][0]["public_key"] = "x";
+         s["members"][0]["private_key"] = "demo-private-key";
+       },
+       "top-level public_key"},
+      {"member with only one key", [](json& s) { s["members"][1].erase("private_key"); }, "members[1]: missing"},
+      {"members share a public key", [](json& s) { s["members"][1]["public_key"] = "demo-public-key"; },
+       "share a public_key"},
+      {"inactive integration member", [](json& s) { s["members"][0]["inactiveFlag"] = true; }, "cannot be inactive"},
+      {"bad role level", [](json& s) { s["security_roles"][0]["settings"][0]["addLevel"] = "Some"; },
+       "security_roles[0].settings[0]: \"addLevel\" must be None, My or All"},
+      {"setting without a function name",
+       [](json& s) { s["security_roles"][1]["settings"][0].erase("moduleFunctionName"); },
+       "security_roles[1].settings[0]"},
+      {"duplicate function in a role",
+       [](json& s) { s["security_roles"][1]["settings"][1]["moduleFunctionName"] = "company maintenance"; },
+       "duplicate moduleFunctionName"},
+      {"duplicate role name", [](json& s) { s["security_roles"][1]["name"] = "ticketsync integration"; },
+       "security_roles[1]: duplicate name"},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
@@ -1889,7 +1924,1039 @@ TEST(cwsim_seed, rejects_inconsistent_seeds) {
 }
 
 // ---------------------------------------------------------------------------------
+// Members, attribution, Date, lastUpdated
+
+std::string enc(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' || c == ',') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+header_map tech_headers() {
+  header_map h = good_headers();
+  h["Authorization"] = "Basic " + base64("demo+techpub:techpriv");
+  return h;
+}
+
+class sim_member_test : public sim_test {
+ protected:
+  sim_response as_tech(const std::string& method, const std::string& path, const std::string& body = {}) {
+    return call(method, std::string(api) + path, body, tech_headers());
+  }
+  json ticket(std::int64_t id) { return body_of(api_call("GET", "/service/tickets/" + std::to_string(id))); }
+};
+
+TEST_F(sim_member_test, any_members_keys_authenticate_as_that_member) {
+  struct row {
+    const char* name;
+    std::string credentials;
+    int status;
+  };
+  const std::vector<row> rows = {
+      {"integration member", "demo+demo-public-key:demo-private-key", 200},
+      {"tech1", "demo+techpub:techpriv", 200},
+      {"tech1, company case-insensitive", "DEMO+techpub:techpriv", 200},
+      {"tech1 public key with the integration private key", "demo+techpub:demo-private-key", 401},
+      {"tech1 wrong private key", "demo+techpub:nope", 401},
+      {"tech1 keys, other company", "acme+techpub:techpriv", 401},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    header_map h = good_headers();
+    h["Authorization"] = "Basic " + base64(r.credentials);
+    EXPECT_EQ(call("GET", std::string(api) + "/system/info", {}, h).status, r.status);
+  }
+  // An inactive member cannot call the API.
+  json s = seed();
+  s["members"][1]["inactiveFlag"] = true;
+  cwsim::simulator sim(s);
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/system/info", tech_headers(), ""}).status, 401);
+}
+
+TEST_F(sim_member_test, every_change_is_stamped_with_the_member_who_made_it) {
+  const json created = create({{"summary", "a"}, {"company", {{"id", 250}}}, {"initialDescription", "first"}});
+  EXPECT_EQ(created["_info"]["enteredBy"], "TicketSyncAPI");
+  EXPECT_EQ(created["_info"]["updatedBy"], "TicketSyncAPI");
+  const sim_response by_tech = as_tech(
+      "POST", "/service/tickets", json{{"summary", "b"}, {"company", {{"id", 250}}}, {"status", {{"id", 105}}}}.dump());
+  ASSERT_EQ(by_tech.status, 201) << by_tech.body;
+  EXPECT_EQ(body_of(by_tech)["_info"]["enteredBy"], "tech1");
+  EXPECT_EQ(body_of(by_tech)["closedBy"], "tech1");
+
+  struct row {
+    const char* name;
+    std::function<sim_response()> act;
+    const char* updated_by;
+    const char* closed_by;  // "" = not closed
+  };
+  const std::vector<row> rows = {
+      {"tech1 patches",
+       [&] { return as_tech("PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"summary","value":"x"}])"); },
+       "tech1", ""},
+      {"integration adds a note",
+       [&] {
+         return add_note(1001, {{"text", "n"}, {"internalAnalysisFlag", true}});
+       },
+       "TicketSyncAPI", ""},
+      {"tech1 closes",
+       [&] {
+         return as_tech("PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"status","value":{"id":104}}])");
+       },
+       "tech1", "tech1"},
+      {"integration moves between closed statuses",
+       [&] {
+         return patch(1001, json::array({{{"op", "replace"}, {"path", "status"}, {"value", {{"id", 105}}}}}));
+       },
+       "TicketSyncAPI", "tech1"},
+      {"tech1 adds a note",
+       [&] { return as_tech("POST", "/service/tickets/1001/notes", R"({"text":"t","detailDescriptionFlag":true})"); },
+       "tech1", "tech1"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    now_ += std::chrono::seconds(1);
+    const sim_response res = r.act();
+    ASSERT_LT(res.status, 300) << res.body;
+    const json t = ticket(1001);
+    EXPECT_EQ(t["_info"]["updatedBy"], r.updated_by);
+    EXPECT_EQ(t["_info"]["enteredBy"], "TicketSyncAPI");
+    EXPECT_EQ(t["_info"]["lastUpdated"], cwsim::format_datetime(now_));
+    if (std::string_view(r.closed_by).empty()) {
+      EXPECT_FALSE(t.contains("closedBy"));
+    } else {
+      EXPECT_EQ(t["closedBy"], r.closed_by);
+    }
+  }
+  const json notes = body_of(api_call("GET", "/service/tickets/1001/notes"));
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[0]["createdBy"], "TicketSyncAPI");
+  EXPECT_EQ(notes[2]["createdBy"], "tech1");
+  EXPECT_EQ(notes[2]["_info"]["updatedBy"], "tech1");
+  // Attribution is queryable.
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=" + enc("updatedBy=\"tech1\""))),
+            std::vector<std::int64_t>({1001, 1002}));
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=" + enc("_info/enteredBy=\"tech1\""))),
+            std::vector<std::int64_t>({1002}));
+}
+
+TEST_F(sim_member_test, last_updated_changes_on_every_ticket_change_with_one_second_resolution) {
+  create({{"summary", "parent"}, {"company", {{"id", 250}}}});
+  create({{"summary", "child"}, {"company", {{"id", 250}}}});
+  struct row {
+    const char* name;
+    std::int64_t ticket;
+    std::function<sim_response()> act;
+  };
+  const std::vector<row> rows = {
+      {"patch", 1001,
+       [&] {
+         return patch(1001, json::array({{{"op", "replace"}, {"path", "summary"}, {"value", "p"}}}));
+       }},
+      {"note", 1001,
+       [&] {
+         return add_note(1001, {{"text", "n"}, {"detailDescriptionFlag", true}});
+       }},
+      {"close", 1001,
+       [&] {
+         return patch(1001, json::array({{{"op", "replace"}, {"path", "status"}, {"value", {{"id", 104}}}}}));
+       }},
+      {"merge (child)", 1002,
+       [&] { return api_call("POST", "/service/tickets/1001/merge", R"({"mergeTicketIds":[1002]})"); }},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const std::string before = ticket(r.ticket)["_info"]["lastUpdated"];
+    now_ += std::chrono::milliseconds(1700);  // a fraction of a second is not shown
+    const sim_response res = r.act();
+    ASSERT_LT(res.status, 300) << res.body;
+    const std::string after = ticket(r.ticket)["_info"]["lastUpdated"];
+    EXPECT_NE(after, before);
+    EXPECT_EQ(after, cwsim::format_datetime(now_));
+    EXPECT_EQ(after.size(), 20u) << after;  // 2026-01-01T00:00:01Z: no fraction
+    EXPECT_EQ(after.back(), 'Z');
+    EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=" +
+                                         enc("lastUpdated>=[" + after + "] and id=" + std::to_string(r.ticket)))),
+              std::vector<std::int64_t>{r.ticket});
+  }
+}
+
+TEST_F(sim_member_test, every_answer_carries_a_date_header_from_the_simulator_clock) {
+  now_ = pinned_now + std::chrono::hours(36) + std::chrono::milliseconds(250);
+  header_map no_auth = good_headers();
+  no_auth.erase("Authorization");
+  const std::vector<std::pair<const char*, sim_response>> answers = {
+      {"200", api_call("GET", "/system/info")},
+      {"401", call("GET", std::string(api) + "/system/info", {}, no_auth)},
+      {"404", api_call("GET", "/service/tickets/1")},
+      {"405", api_call("PUT", "/service/tickets/1")},
+      {"companyinfo", call("GET", "/login/companyinfo/demo")},
+      {"unknown path", call("GET", "/nothing")},
+      {"/__sim", call("GET", "/__sim/stats")},
+  };
+  for (const auto& [name, r] : answers) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(header(r, "Date"), "Fri, 02 Jan 2026 12:00:00 GMT");
+  }
+}
+
+TEST_F(sim_member_test, members_routes_table) {
+  struct row {
+    std::string path;
+    int status;
+    std::vector<std::int64_t> ids;  // list: the ids; single: {id}
+  };
+  const std::vector<row> rows = {
+      {"/system/members", 200, {1, 2}},
+      {"/system/members?conditions=" + enc("identifier=\"tech1\""), 200, {2}},
+      {"/system/members?conditions=" + enc("identifier=\"TICKETSYNCAPI\""), 200, {1}},
+      {"/system/members?conditions=" + enc("id>1"), 200, {2}},
+      {"/system/members?conditions=" + enc("inactiveFlag=false"), 200, {1, 2}},
+      {"/system/members?conditions=" + enc("inactiveFlag=true"), 200, {}},
+      {"/system/members?orderBy=" + enc("identifier asc"), 200, {2, 1}},  // tech1 < TicketSyncAPI, ignoring case
+      {"/system/members/2", 200, {2}},
+      {"/system/members/tech1", 200, {2}},
+      {"/system/members/TECH1", 200, {2}},
+      {"/system/members/TicketSyncAPI", 200, {1}},
+      {"/system/members/nobody", 404, {}},
+      {"/system/members/99", 404, {}},
+      {"/system/members?conditions=" + enc("nickname=\"x\""), 400, {}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.path);
+    const sim_response res = api_call("GET", r.path);
+    ASSERT_EQ(res.status, r.status) << res.body;
+    if (r.status != 200) continue;
+    const json b = body_of(res);
+    if (b.is_array()) {
+      EXPECT_EQ(ids_of(res), r.ids);
+    } else {
+      EXPECT_EQ(std::vector<std::int64_t>{b["id"].get<std::int64_t>()}, r.ids);
+    }
+  }
+  const json tech = body_of(api_call("GET", "/system/members/tech1"));
+  EXPECT_EQ(tech["identifier"], "tech1");
+  EXPECT_EQ(tech["firstName"], "Tina");
+  EXPECT_EQ(tech["lastName"], "Tech");
+  EXPECT_EQ(tech["inactiveFlag"], false);
+  EXPECT_EQ(tech["securityRole"]["id"], 2);
+  EXPECT_EQ(tech["securityRole"]["name"], "Technician");
+  EXPECT_EQ(tech["securityRole"]["_info"]["securityRole_href"], std::string(api_base_url) + "/system/securityRoles/2");
+  EXPECT_TRUE(tech["_info"].contains("lastUpdated"));
+  EXPECT_FALSE(tech.contains("public_key"));
+  EXPECT_EQ(body_of(api_call("GET", "/system/members/count")), (json{{"count", 2}}));
+  EXPECT_EQ(body_of(api_call("GET", "/system/members/count?conditions=" + enc("identifier like \"tech%\""))),
+            (json{{"count", 1}}));
+  EXPECT_EQ(body_of(api_call("GET", "/system/members/1?fields=id,identifier")),
+            (json{{"id", 1}, {"identifier", "TicketSyncAPI"}}));
+  EXPECT_EQ(body_of(call("GET", "/__sim/stats"))["requests"]["GET /system/members/{identifier}"], 5);
+}
+
+TEST(cwsim_seed, member_entries_with_or_without_keys) {
+  json s = seed();
+  s["members"][0]["public_key"] = "demo-public-key";  // repeating the top-level keys exactly is fine
+  s["members"][0]["private_key"] = "demo-private-key";
+  s["members"].push_back({{"id", 3}, {"identifier", "desk"}, {"name", "Front Desk"}});  // no keys: no API access
+  cwsim::simulator sim(s);
+  const sim_response list =
+      sim.handle(sim_request{"GET", std::string(api) + "/system/members?fields=id,identifier", good_headers(), ""});
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(body_of(list), json::parse(R"([{"id":1,"identifier":"TicketSyncAPI"},{"id":2,"identifier":"tech1"},
+    {"id":3,"identifier":"desk"}])"));
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/system/info", good_headers(), ""}).status, 200);
+  header_map blank = good_headers();
+  blank["Authorization"] = "Basic " + base64("demo+:");
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/system/info", blank, ""}).status, 401);
+}
+
+TEST(cwsim_seed, members_without_a_members_list_keep_the_top_level_member) {
+  json s = seed();
+  s.erase("members");
+  cwsim::simulator sim(s);
+  const sim_response r = sim.handle(sim_request{"GET", std::string(api) + "/system/members", good_headers(), ""});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), json::parse(R"([{"id":1,"identifier":"TicketSyncAPI","firstName":"TicketSyncAPI",
+    "lastName":"","inactiveFlag":false,"_info":{"lastUpdated":"2025-01-01T00:00:00Z","updatedBy":"TicketSyncAPI"}}])"));
+  EXPECT_EQ(sim.handle(sim_request{"GET", std::string(api) + "/system/info", tech_headers(), ""}).status, 401);
+}
+
+// ---------------------------------------------------------------------------------
+// Delete and merge
+
+TEST_F(sim_member_test, delete_ticket_removes_it) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}, {"initialDescription", "n"}});
+  create({{"summary", "b"}, {"company", {{"id", 250}}}});
+  const sim_response del = api_call("DELETE", "/service/tickets/1001");
+  EXPECT_EQ(del.status, 204);
+  EXPECT_TRUE(del.body.empty());
+  EXPECT_EQ(api_call("GET", "/service/tickets/1001").status, 404);
+  EXPECT_EQ(api_call("GET", "/service/tickets/1001/notes").status, 404);
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets")), std::vector<std::int64_t>{1002});
+  EXPECT_EQ(body_of(api_call("GET", "/service/tickets/count")), (json{{"count", 1}}));
+  EXPECT_EQ(api_call("DELETE", "/service/tickets/1001").status, 404);
+  EXPECT_EQ(api_call("PATCH", "/service/tickets/1001", "[]").status, 404);
+  // tech1's role has Service Tickets delete None; the deny knob refuses it for everyone.
+  EXPECT_EQ(as_tech("DELETE", "/service/tickets/1002").status, 403);
+  set_faults({{"deny", {"tickets.delete"}}});
+  EXPECT_EQ(api_call("DELETE", "/service/tickets/1002").status, 403);
+  EXPECT_EQ(stored_tickets(), 1u);
+  EXPECT_EQ(create({{"summary", "c"}, {"company", {{"id", 250}}}})["id"], 1003);  // ids are not reused
+}
+
+TEST_F(sim_member_test, merge_closes_the_children_and_links_them_to_the_parent) {
+  create({{"summary", "parent"}, {"company", {{"id", 250}}}});                                     // 1001
+  create({{"summary", "child a"}, {"company", {{"id", 250}}}});                                    // 1002
+  create({{"summary", "child b"}, {"company", {{"id", 250}}}, {"board", {{"id", 2}}}});            // 1003
+  create({{"summary", "child c closed"}, {"company", {{"id", 250}}}, {"status", {{"id", 104}}}});  // 1004
+  create({{"summary", "other"}, {"company", {{"id", 250}}}});                                      // 1005
+  now_ += std::chrono::seconds(10);
+  const sim_response r =
+      as_tech("POST", "/service/tickets/1001/merge", R"({"mergeTicketIds":[1002,1003,1004],"status":{"id":105}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["id"], 1001);
+  EXPECT_EQ(body_of(r)["hasMergedChildTicketFlag"], true);
+  struct expect_row {
+    std::int64_t id;
+    std::int64_t status;  // 105 as asked on board 1; board 2's first closed status (204) otherwise
+    const char* closed_date;
+    const char* closed_by;
+  };
+  for (const auto& e :
+       {expect_row{1002, 105, "2026-01-01T00:00:10Z", "tech1"}, expect_row{1003, 204, "2026-01-01T00:00:10Z", "tech1"},
+        expect_row{1004, 105, "2026-01-01T00:00:00Z", "TicketSyncAPI"}}) {
+    SCOPED_TRACE(e.id);
+    const json t = ticket(e.id);
+    EXPECT_EQ(t["mergedParentTicket"]["id"], 1001);
+    EXPECT_EQ(t["mergedParentTicket"]["summary"], "parent");
+    EXPECT_EQ(t["mergedParentTicket"]["_info"]["ticket_href"], std::string(api_base_url) + "/service/tickets/1001");
+    EXPECT_EQ(t["closedFlag"], true);
+    EXPECT_EQ(t["status"]["id"], e.status);
+    EXPECT_EQ(t["closedDate"], e.closed_date);
+    EXPECT_EQ(t["closedBy"], e.closed_by);
+    EXPECT_EQ(t["_info"]["lastUpdated"], "2026-01-01T00:00:10Z");
+    EXPECT_EQ(t["_info"]["updatedBy"], "tech1");
+  }
+  EXPECT_FALSE(ticket(1005).contains("mergedParentTicket"));
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=" + enc("mergedParentTicket/id=1001"))),
+            std::vector<std::int64_t>({1002, 1003, 1004}));
+  EXPECT_EQ(ids_of(api_call("GET", "/service/tickets?conditions=" + enc("mergedParentTicket/id=null"))),
+            std::vector<std::int64_t>({1001, 1005}));
+
+  // The sweep's partial response works on lists.
+  const sim_response list = api_call(
+      "GET", "/service/tickets?conditions=" + enc("id in (1002,1005)") +
+                 "&fields=mergedParentTicket/id,_info/lastUpdated,_info/updatedBy,closedFlag,status/id,board/id,"
+                 "company/identifier,priority/id");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(body_of(list), json::parse(R"([
+    {"mergedParentTicket":{"id":1001},"_info":{"lastUpdated":"2026-01-01T00:00:10Z","updatedBy":"tech1"},
+     "closedFlag":true,"status":{"id":105},"board":{"id":1},"company":{"identifier":"AcmeCorp"},"priority":{"id":17}},
+    {"_info":{"lastUpdated":"2026-01-01T00:00:00Z","updatedBy":"TicketSyncAPI"},
+     "closedFlag":false,"status":{"id":101},"board":{"id":1},"company":{"identifier":"AcmeCorp"},"priority":{"id":17}}
+  ])"));
+  // Without a status: the child's board's first closed status.
+  ASSERT_EQ(api_call("POST", "/service/tickets/1001/merge", R"({"mergeTicketIds":[1005]})").status, 200);
+  EXPECT_EQ(ticket(1005)["status"]["id"], 104);
+}
+
+TEST_F(sim_member_test, merge_validation_table_changes_nothing) {
+  create({{"summary", "parent"}, {"company", {{"id", 250}}}});  // 1001
+  create({{"summary", "child"}, {"company", {{"id", 250}}}});   // 1002
+  create({{"summary", "merged"}, {"company", {{"id", 250}}}});  // 1003
+  create({{"summary", "host"}, {"company", {{"id", 250}}}});    // 1004
+  ASSERT_EQ(api_call("POST", "/service/tickets/1004/merge", R"({"mergeTicketIds":[1003]})").status, 200);
+  const json before = body_of(call("GET", "/__sim/tickets"));
+  struct row {
+    const char* name;
+    std::int64_t parent;
+    std::string body;
+    int status;
+    const char* message_part;
+  };
+  const std::vector<row> rows = {
+      {"unknown child", 1001, R"({"mergeTicketIds":[4242]})", 400, "Ticket 4242 was not found"},
+      {"self", 1001, R"({"mergeTicketIds":[1001]})", 400, "cannot be merged into itself"},
+      {"already merged", 1001, R"({"mergeTicketIds":[1002,1003]})", 400, "already merged into ticket 1004"},
+      {"listed twice", 1001, R"({"mergeTicketIds":[1002,1002]})", 400, "listed twice"},
+      {"parent already merged", 1003, R"({"mergeTicketIds":[1002]})", 400, "was merged into ticket 1004"},
+      {"missing ids", 1001, R"({"status":{"id":105}})", 400, "mergeTicketIds field is required"},
+      {"empty ids", 1001, R"({"mergeTicketIds":[]})", 400, "non-empty array"},
+      {"ids not integers", 1001, R"({"mergeTicketIds":["1002"]})", 400, "non-empty array"},
+      {"unknown status", 1001, R"({"mergeTicketIds":[1002],"status":{"id":999}})", 400, "status"},
+      {"not JSON", 1001, "{", 400, "not valid JSON"},
+      {"array body", 1001, "[]", 400, "JSON object"},
+      {"unknown parent", 4242, R"({"mergeTicketIds":[1002]})", 404, "Ticket not found"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call("POST", "/service/tickets/" + std::to_string(r.parent) + "/merge", r.body);
+    ASSERT_EQ(res.status, r.status) << res.body;
+    EXPECT_NE(res.body.find(r.message_part), std::string::npos) << res.body;
+    if (r.status == 400) {
+      EXPECT_EQ(body_of(res)["code"], "InvalidObject");
+      EXPECT_EQ(body_of(res)["errors"][0]["resource"], "ticketMerge");
+    }
+  }
+  EXPECT_EQ(body_of(call("GET", "/__sim/tickets")), before);
+  set_faults({{"deny", {"tickets.close"}}});  // merging closes the children
+  EXPECT_EQ(api_call("POST", "/service/tickets/1001/merge", R"({"mergeTicketIds":[1002]})").status, 403);
+}
+
+// ---------------------------------------------------------------------------------
+// Query parameters cwsim must not ignore
+
+TEST_F(sim_member_test, fields_on_single_record_gets) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}, {"initialDescription", "n"}});
+  struct row {
+    std::string path;
+    json expected;
+  };
+  const std::vector<row> rows = {
+      {"/service/tickets/1001?fields=id,status/id,_info/lastUpdated",
+       {{"id", 1001}, {"status", {{"id", 101}}}, {"_info", {{"lastUpdated", "2026-01-01T00:00:00Z"}}}}},
+      {"/service/tickets/1001?fields=id,noSuchField", {{"id", 1001}}},
+      {"/service/tickets/1001/notes/1?fields=id,text", {{"id", 1}, {"text", "n"}}},
+      {"/service/boards/1?fields=name", {{"name", "Security Incidents"}}},
+      {"/company/companies/250?fields=identifier", {{"identifier", "AcmeCorp"}}},
+      {"/system/members/tech1?fields=id,securityRole/id", {{"id", 2}, {"securityRole", {{"id", 2}}}}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.path);
+    const sim_response res = api_call("GET", r.path);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(body_of(res), r.expected);
+  }
+}
+
+TEST_F(sim_member_test, forward_only_paging) {
+  for (int i = 0; i < 5; ++i) create({{"summary", "t" + std::to_string(i)}, {"company", {{"id", 250}}}});
+  ASSERT_EQ(api_call("DELETE", "/service/tickets/1002").status, 204);  // ids 1001, 1003, 1004, 1005
+  header_map h = good_headers();
+  h["pagination-type"] = "forward-only";
+  struct row {
+    std::string query;
+    int status;
+    std::vector<std::int64_t> ids;
+    std::string next;  // the Link rel="next" target ("" = no Link header)
+  };
+  const std::string base = "https://cw.test/v2025_1/apis/3.0/service/tickets?";
+  const std::vector<row> rows = {
+      {"pageSize=2", 200, {1001, 1003}, base + "pageSize=2&pageId=1003"},
+      {"pageSize=2&pageId=1003", 200, {1004, 1005}, ""},
+      {"pageId=1001&pageSize=2&page=7", 200, {1003, 1004}, base + "pageSize=2&page=7&pageId=1004"},
+      {"pageId=1005", 200, {}, ""},
+      {"pageId=0&pageSize=3&conditions=" + enc("id!=1004"), 200, {1001, 1003, 1005}, ""},
+      {"pageSize=1&fields=id,summary", 200, {1001}, base + "pageSize=1&fields=id,summary&pageId=1001"},
+      {"orderBy=" + enc("id desc"), 400, {}, ""},
+      {"pageId=x", 400, {}, ""},
+      {"pageId=-1", 400, {}, ""},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.query);
+    const sim_response res = call("GET", std::string(api) + "/service/tickets?" + r.query, {}, h);
+    ASSERT_EQ(res.status, r.status) << res.body;
+    if (r.status != 200) {
+      EXPECT_EQ(body_of(res)["code"], "InvalidObject");
+      continue;
+    }
+    EXPECT_EQ(ids_of(res), r.ids);
+    EXPECT_EQ(header(res, "Link"), r.next.empty() ? std::string() : "<" + r.next + ">; rel=\"next\"");
+  }
+  // Following the Link header visits every row once.
+  std::vector<std::int64_t> seen;
+  std::string target = std::string(api) + "/service/tickets?pageSize=1";
+  for (int guard = 0; guard < 10 && !target.empty(); ++guard) {
+    const sim_response res = call("GET", target, {}, h);
+    ASSERT_EQ(res.status, 200);
+    for (const auto id : ids_of(res)) seen.push_back(id);
+    const std::string link = header(res, "Link");
+    target = link.empty() ? std::string() : link.substr(link.find("/v2025_1"), link.find('>') - link.find("/v2025_1"));
+  }
+  EXPECT_EQ(seen, std::vector<std::int64_t>({1001, 1003, 1004, 1005}));
+  // POST .../search follows the header too; a body orderBy is refused.
+  EXPECT_EQ(ids_of(call("POST", std::string(api) + "/service/tickets/search?pageId=1003", "{}", h)),
+            std::vector<std::int64_t>({1004, 1005}));
+  EXPECT_EQ(call("POST", std::string(api) + "/service/tickets/search", R"({"orderBy":"id desc"})", h).status, 400);
+  // pageId without the header, or another pagination-type, is refused rather than ignored.
+  const sim_response no_header = api_call("GET", "/service/tickets?pageId=1001");
+  EXPECT_EQ(no_header.status, 400);
+  EXPECT_NE(body_of(no_header)["message"].get<std::string>().find("pagination-type: forward-only"), std::string::npos);
+  h["pagination-type"] = "navigable";
+  EXPECT_EQ(call("GET", std::string(api) + "/service/tickets", {}, h).status, 400);
+}
+
+TEST_F(sim_member_test, unsupported_list_parameters_are_refused) {
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  struct row {
+    std::string method, path, body;
+    const char* parameter;
+  };
+  const std::vector<row> rows = {
+      {"GET", "/service/tickets?childConditions=" + enc("x=1"), "", "childConditions"},
+      {"GET", "/service/tickets?customFieldConditions=" + enc("caption=\"Risk Score\" AND value != null"), "",
+       "customFieldConditions"},
+      {"GET", "/service/tickets/count?customfieldconditions=" + enc("caption=\"x\""), "", "customFieldConditions"},
+      {"GET", "/company/companies?childconditions=" + enc("a=1"), "", "childConditions"},
+      {"POST", "/service/tickets/search", R"({"childConditions":"x=1"})", "childConditions"},
+      {"POST", "/service/tickets/search", R"({"customFieldConditions":"caption=\"x\""})", "customFieldConditions"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.path + r.body);
+    const sim_response res = api_call(r.method, r.path, r.body);
+    ASSERT_EQ(res.status, 400) << res.body;
+    const json b = body_of(res);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    EXPECT_EQ(b["message"], std::string("cwsim does not support the ") + r.parameter + " parameter");
+    EXPECT_EQ(b["errors"][0]["field"], r.parameter);
+  }
+  // Blank values are ignored like a blank conditions.
+  EXPECT_EQ(api_call("GET", "/service/tickets?childConditions=").status, 200);
+}
+
+// ---------------------------------------------------------------------------------
+// Callbacks
+
+std::string independent_signature(const std::string& signing_key, const std::string& body) {
+  unsigned char key[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(signing_key.data()), signing_key.size(), key);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key, sizeof key, reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  return base64(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+class sim_callback_test : public sim_member_test {
+ protected:
+  json register_callback(const json& entry, bool as_tech1 = false) {
+    const sim_response r = as_tech1 ? as_tech("POST", "/system/callbacks", entry.dump())
+                                    : api_call("POST", "/system/callbacks", entry.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body_of(r);
+  }
+  static json entry(const char* level, std::int64_t object_id, const std::string& url = "https://hooks.test/cw") {
+    return {{"url", url}, {"objectId", object_id}, {"type", "Ticket"}, {"level", level}, {"description", "t"}};
+  }
+  using fired = std::vector<std::tuple<std::int64_t, std::string, std::int64_t>>;  // callback id, Action, ID
+  static fired fired_by(const sim_response& r) {
+    fired out;
+    for (const auto& d : r.deliveries) {
+      const json b = json::parse(d.body);
+      out.emplace_back(d.callback_id, b["Action"].get<std::string>(), b["ID"].get<std::int64_t>());
+    }
+    return out;
+  }
+};
+
+TEST_F(sim_callback_test, crud) {
+  const json created = register_callback({{"url", "https://hooks.test/cw?recordId="},
+                                          {"objectId", 1},
+                                          {"type", "ticket"},
+                                          {"level", "owner"},
+                                          {"description", "ticketsync"},
+                                          {"payloadVersion", "2025.1"},
+                                          {"id", 77},
+                                          {"memberId", 9}});
+  EXPECT_EQ(created["id"], 1);  // read-only members ignored
+  EXPECT_EQ(created["memberId"], 1);
+  EXPECT_EQ(created["url"], "https://hooks.test/cw?recordId=");
+  EXPECT_EQ(created["type"], "ticket");
+  EXPECT_EQ(created["level"], "owner");
+  EXPECT_EQ(created["objectId"], 1);
+  EXPECT_EQ(created["description"], "ticketsync");
+  EXPECT_EQ(created["payloadVersion"], "2025.1");
+  EXPECT_EQ(created["inactiveFlag"], false);
+  EXPECT_EQ(created["isSoapCallbackFlag"], false);
+  EXPECT_EQ(created["isSelfSuppressedFlag"], false);
+  EXPECT_EQ(created["connectWiseID"].get<std::string>().size(), 36u);
+  EXPECT_EQ(created["_info"]["updatedBy"], "TicketSyncAPI");
+  EXPECT_FALSE(created.contains("signing_key"));
+  const json by_tech = register_callback(entry("Board", 1), true);
+  EXPECT_EQ(by_tech["memberId"], 2);
+  register_callback(entry("Status", 104, "http://127.0.0.1:9/hook"));
+
+  struct row {
+    std::string query;
+    std::vector<std::int64_t> ids;
+  };
+  for (const auto& r : std::vector<row>{{"", {1, 2, 3}},
+                                        {"?conditions=" + enc("url contains \"recordId\""), {1}},
+                                        {"?conditions=" + enc("type=\"TICKET\" and level=\"board\""), {2}},
+                                        {"?conditions=" + enc("objectId=104"), {3}},
+                                        {"?conditions=" + enc("description=\"t\""), {2, 3}},
+                                        {"?conditions=" + enc("inactiveFlag=false and memberId=2"), {2}},
+                                        {"?pageSize=2&page=2", {3}}}) {
+    SCOPED_TRACE(r.query);
+    const sim_response res = api_call("GET", "/system/callbacks" + r.query);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(ids_of(res), r.ids);
+  }
+  EXPECT_EQ(body_of(api_call("GET", "/system/callbacks/count")), (json{{"count", 3}}));
+  EXPECT_EQ(body_of(api_call("GET", "/system/callbacks/2"))["level"], "Board");
+
+  now_ += std::chrono::seconds(5);
+  const sim_response put = as_tech("PUT", "/system/callbacks/2", entry("Board", 2).dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(body_of(put)["objectId"], 2);
+  EXPECT_EQ(body_of(put)["memberId"], 2);
+  EXPECT_EQ(body_of(put)["_info"]["lastUpdated"], "2026-01-01T00:00:05Z");
+  const sim_response patched =
+      api_call("PATCH", "/system/callbacks/2",
+               R"([{"op":"replace","path":"/inactiveFlag","value":true},{"op":"remove","path":"description"}])");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(body_of(patched)["inactiveFlag"], true);
+  EXPECT_EQ(body_of(patched)["description"], "");
+  EXPECT_EQ(body_of(patched)["objectId"], 2);
+  EXPECT_EQ(body_of(patched)["_info"]["updatedBy"], "TicketSyncAPI");
+
+  const sim_response del = api_call("DELETE", "/system/callbacks/2");
+  EXPECT_EQ(del.status, 204);
+  EXPECT_EQ(api_call("GET", "/system/callbacks/2").status, 404);
+  EXPECT_EQ(api_call("DELETE", "/system/callbacks/2").status, 404);
+  EXPECT_EQ(api_call("PUT", "/system/callbacks/2", entry("Board", 2).dump()).status, 404);
+  EXPECT_EQ(ids_of(api_call("GET", "/system/callbacks")), std::vector<std::int64_t>({1, 3}));
+  set_faults({{"deny", {"callbacks"}}});
+  EXPECT_EQ(api_call("GET", "/system/callbacks").status, 403);
+}
+
+TEST_F(sim_callback_test, validation_table_changes_nothing) {
+  register_callback(entry("Owner", 1));
+  register_callback(entry("Board", 1));
+  const json before = body_of(api_call("GET", "/system/callbacks"));
+  const auto without = [](const char* key) {
+    json e = entry("Owner", 5);
+    e.erase(key);
+    return e.dump();
+  };
+  const auto with = [](const char* key, json value) {
+    json e = entry("Owner", 5);
+    e[key] = std::move(value);
+    return e.dump();
+  };
+  struct row {
+    const char* name;
+    std::string method, path, body;
+    const char* code;
+    const char* field;
+    const char* message_part;
+  };
+  const std::vector<row> rows = {
+      {"missing url", "POST", "/system/callbacks", without("url"), "Required", "url", "url field is required"},
+      {"missing objectId", "POST", "/system/callbacks", without("objectId"), "Required", "objectId", "objectId"},
+      {"missing type", "POST", "/system/callbacks", without("type"), "Required", "type", "type field is required"},
+      {"missing level", "POST", "/system/callbacks", without("level"), "Required", "level", "level field"},
+      {"objectId not an integer", "POST", "/system/callbacks", with("objectId", "5"), "InvalidField", "objectId",
+       "integer"},
+      {"url not http(s)", "POST", "/system/callbacks", with("url", "ftp://x/y"), "InvalidField", "url", "http"},
+      {"description too long", "POST", "/system/callbacks", with("description", std::string(101, 'd')), "MaxLength",
+       "description", "100"},
+      {"type not modelled", "POST", "/system/callbacks", with("type", "Company"), "InvalidField", "type",
+       "not modelled"},
+      {"level not modelled", "POST", "/system/callbacks", with("level", "Project"), "InvalidField", "level",
+       "not modelled"},
+      {"level unknown", "POST", "/system/callbacks", with("level", "Galaxy"), "InvalidField", "level", "one of"},
+      {"flag not boolean", "POST", "/system/callbacks", with("inactiveFlag", "yes"), "InvalidField", "inactiveFlag",
+       "true or false"},
+      {"duplicate", "POST", "/system/callbacks", entry("owner", 1).dump(), "ObjectExists", "objectId",
+       "A matching callback entry already exists"},
+      {"PUT onto another entry", "PUT", "/system/callbacks/2", entry("OWNER", 1).dump(), "ObjectExists", "objectId",
+       "already exists"},
+      {"PATCH read-only", "PATCH", "/system/callbacks/2", R"([{"op":"replace","path":"memberId","value":2}])",
+       "InvalidField", "memberId", "read-only"},
+      {"PATCH unknown field", "PATCH", "/system/callbacks/2", R"([{"op":"replace","path":"colour","value":2}])",
+       "InvalidField", "colour", "unknown"},
+      {"PATCH removes a required field", "PATCH", "/system/callbacks/2", R"([{"op":"remove","path":"url"}])",
+       "Required", "url", "required"},
+      {"PATCH into a duplicate", "PATCH", "/system/callbacks/2", R"([{"op":"replace","path":"level","value":"Owner"}])",
+       "ObjectExists", "objectId", "already exists"},
+      {"PATCH not an array", "PATCH", "/system/callbacks/2", "{}", "InvalidObject", "", "array"},
+      {"POST not JSON", "POST", "/system/callbacks", "{", "InvalidObject", "", "not valid JSON"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const sim_response res = api_call(r.method, r.path, r.body);
+    ASSERT_EQ(res.status, 400) << res.body;
+    const json b = body_of(res);
+    EXPECT_EQ(b["code"], "InvalidObject");
+    EXPECT_EQ(b["errors"][0]["code"], r.code);
+    EXPECT_EQ(b["errors"][0]["field"], r.field);
+    EXPECT_EQ(b["errors"][0]["resource"], "callbackEntry");
+    EXPECT_NE(b["errors"][0]["message"].get<std::string>().find(r.message_part), std::string::npos) << b.dump();
+  }
+  EXPECT_EQ(
+      body_of(api_call("POST", "/system/callbacks", entry("Owner", 1).dump())),
+      json::parse(
+          R"({"code":"InvalidObject","message":"callbackEntry object is invalid","errors":[{"code":"ObjectExists","message":"A matching callback entry already exists","resource":"callbackEntry","field":"objectId"}]})"));
+  EXPECT_EQ(body_of(api_call("GET", "/system/callbacks")), before);
+}
+
+TEST_F(sim_callback_test, signing_keys_are_served_without_credentials) {
+  register_callback(entry("Owner", 1));
+  register_callback(entry("Board", 1));
+  const sim_response one =
+      call("GET", std::string(api) + "/system/callbackkeys/1", {}, header_map{{"Host", "cw.test"}});
+  const sim_response two =
+      call("GET", std::string(api) + "/system/callbackkeys/2", {}, header_map{{"Host", "cw.test"}});
+  ASSERT_EQ(one.status, 200) << one.body;
+  ASSERT_EQ(two.status, 200);
+  const std::string key = body_of(one)["signing_key"];
+  EXPECT_GE(key.size(), 32u);
+  EXPECT_NE(key, body_of(two)["signing_key"].get<std::string>());  // one key per entry
+  EXPECT_EQ(call("GET", std::string(api) + "/system/callbackkeys/3", {}, header_map{}).status, 404);
+  ASSERT_EQ(api_call("DELETE", "/system/callbacks/1").status, 204);
+  EXPECT_EQ(call("GET", std::string(api) + "/system/callbackkeys/1", {}, header_map{}).status, 404);
+}
+
+TEST_F(sim_callback_test, which_entries_fire_for_each_ticket_change) {
+  register_callback(entry("Owner", 1));      // 1: every ticket
+  register_callback(entry("Board", 2));      // 2: board 2
+  register_callback(entry("Status", 104));   // 3: status Resolved
+  register_callback(entry("Ticket", 1002));  // 4: one ticket
+  json inactive = entry("Owner", 7);
+  inactive["inactiveFlag"] = true;
+  register_callback(inactive);  // 5: never
+  struct row {
+    const char* name;
+    std::function<sim_response()> act;
+    fired expected;
+  };
+  const std::vector<row> rows = {
+      {"create on board 1",
+       [&] { return api_call("POST", "/service/tickets", R"({"summary":"a","company":{"id":250}})"); },
+       {{1, "added", 1001}}},
+      {"create the watched ticket",
+       [&] { return api_call("POST", "/service/tickets", R"({"summary":"b","company":{"id":250}})"); },
+       {{1, "added", 1002}, {4, "added", 1002}}},
+      {"move to board 2 (the board after the change)",
+       [&] {
+         return patch(1001, json::array({{{"op", "replace"}, {"path", "board"}, {"value", {{"id", 2}}}}}));
+       },
+       {{1, "updated", 1001}, {2, "updated", 1001}}},
+      {"close to status 104",
+       [&] {
+         return patch(1002, json::array({{{"op", "replace"}, {"path", "status"}, {"value", {{"id", 104}}}}}));
+       },
+       {{1, "updated", 1002}, {3, "updated", 1002}, {4, "updated", 1002}}},
+      {"note",
+       [&] {
+         return add_note(1002, {{"text", "n"}, {"detailDescriptionFlag", true}});
+       },
+       {{1, "updated", 1002}, {3, "updated", 1002}, {4, "updated", 1002}}},
+      {"merge: child, then parent",
+       [&] { return api_call("POST", "/service/tickets/1001/merge", R"({"mergeTicketIds":[1002]})"); },
+       {{1, "updated", 1002}, {3, "updated", 1002}, {4, "updated", 1002}, {1, "updated", 1001}, {2, "updated", 1001}}},
+      {"delete",
+       [&] { return api_call("DELETE", "/service/tickets/1001"); },
+       {{1, "deleted", 1001}, {2, "deleted", 1001}}},
+      {"rejected patch",
+       [&] {
+         return patch(1002, json::array({{{"op", "replace"}, {"path", "id"}, {"value", 1}}}));
+       },
+       {}},
+      {"empty patch", [&] { return patch(1002, json::array()); }, {}},
+      {"read", [&] { return api_call("GET", "/service/tickets/1002"); }, {}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    EXPECT_EQ(fired_by(r.act()), r.expected);
+  }
+  EXPECT_EQ(body_of(call("GET", "/__sim/callbacks/deliveries")).size(), 18u);  // 1+2+2+3+3+5+2
+}
+
+TEST_F(sim_callback_test, delivery_body_headers_and_signature) {
+  register_callback(entry("Owner", 1, "https://hooks.test/cw?recordId="));
+  register_callback(entry("Board", 1, "http://127.0.0.1:9/plain"));
+  const sim_response r = as_tech("POST", "/service/tickets", R"({"summary":"a","company":{"id":250}})");
+  ASSERT_EQ(r.status, 201);
+  ASSERT_EQ(r.deliveries.size(), 2u);
+  const cwsim::callback_delivery& d = r.deliveries[0];
+  EXPECT_EQ(d.callback_id, 1);
+  EXPECT_EQ(d.url, "https://hooks.test/cw?recordId=1001&action=added");  // the URL ended in '='
+  EXPECT_EQ(r.deliveries[1].url, "http://127.0.0.1:9/plain");            // kept as registered
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(0));
+  const json body = json::parse(d.body);
+  EXPECT_EQ(body["FromUrl"], api_base_url);
+  EXPECT_EQ(body["CompanyId"], "demo");
+  EXPECT_EQ(body["MemberId"], "tech1");
+  EXPECT_EQ(body["Action"], "added");
+  EXPECT_EQ(body["Type"], "ticket");
+  EXPECT_EQ(body["ID"], 1001);
+  EXPECT_FALSE(body.contains("MessageId"));  // not documented: off by default
+  ASSERT_TRUE(body["Entity"].is_string());
+  EXPECT_EQ(json::parse(body["Entity"].get<std::string>()), body_of(api_call("GET", "/service/tickets/1001")));
+  const std::string key_url = body["Metadata"]["key_url"];
+  EXPECT_EQ(key_url, std::string(api_base_url) + "/system/callbackkeys/1");
+  std::map<std::string, std::string, cwsim::ci_less> headers(d.headers.begin(), d.headers.end());
+  EXPECT_EQ(headers["content-type"], "application/json");
+  // The signature verifies with the key the key_url serves.
+  const sim_response key = call("GET", key_url.substr(std::string("https://cw.test").size()), {}, header_map{});
+  ASSERT_EQ(key.status, 200);
+  const std::string signing_key = body_of(key)["signing_key"];
+  EXPECT_EQ(headers["x-content-signature"], independent_signature(signing_key, d.body));
+  EXPECT_EQ(cwsim::callback_signature(signing_key, d.body), headers["x-content-signature"]);
+  EXPECT_NE(headers["x-content-signature"], independent_signature(signing_key, d.body + " "));
+
+  const sim_response del = api_call("DELETE", "/service/tickets/1001");
+  ASSERT_EQ(del.deliveries.size(), 2u);
+  const json gone = json::parse(del.deliveries[0].body);
+  EXPECT_EQ(gone["Action"], "deleted");
+  EXPECT_TRUE(gone["Entity"].is_null());
+  EXPECT_EQ(gone["MemberId"], "TicketSyncAPI");
+  EXPECT_EQ(del.deliveries[0].url, "https://hooks.test/cw?recordId=1001&action=deleted");
+}
+
+TEST_F(sim_callback_test, callback_knobs) {
+  json suppressed = entry("Owner", 1);
+  suppressed["isSelfSuppressedFlag"] = true;
+  register_callback(suppressed);  // registered by the integration member
+  const auto create_as = [&](bool tech) {
+    const std::string body = R"({"summary":"a","company":{"id":250}})";
+    return tech ? as_tech("POST", "/service/tickets", body) : api_call("POST", "/service/tickets", body);
+  };
+  struct row {
+    const char* name;
+    json knobs;
+    bool by_tech;
+    std::size_t sent;
+    bool dropped;
+  };
+  const std::vector<row> rows = {
+      {"self-suppression not honoured by default", json::object(), false, 1, false},
+      {"honoured: own change not delivered", {{"honour_self_suppression", true}}, false, 0, false},
+      {"honoured: another member's change is", {{"honour_self_suppression", true}}, true, 1, false},
+      {"dropped", {{"p_callback_drop", 1.0}}, false, 0, true},
+      {"delayed", {{"callback_delay_ms", 250}}, false, 1, false},
+      {"message id", {{"callback_message_id", true}}, false, 1, false},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    set_faults({{"preset", "none"}});
+    set_faults(r.knobs);
+    ASSERT_EQ(call("DELETE", "/__sim/callbacks/deliveries").status, 200);
+    const sim_response res = create_as(r.by_tech);
+    ASSERT_EQ(res.status, 201);
+    EXPECT_EQ(res.deliveries.size(), r.sent);
+    const json log = body_of(call("GET", "/__sim/callbacks/deliveries"));
+    EXPECT_EQ(log.size(), r.sent + (r.dropped ? 1 : 0));
+    if (r.dropped) {
+      ASSERT_EQ(log.size(), 1u);
+      EXPECT_EQ(log[0]["dropped"], true);
+      EXPECT_EQ(log[0]["state"], "dropped");
+    }
+    if (res.deliveries.empty()) continue;
+    EXPECT_EQ(res.deliveries[0].delay, std::chrono::milliseconds(r.knobs.value("callback_delay_ms", 0)));
+    const json body = json::parse(res.deliveries[0].body);
+    EXPECT_EQ(body.contains("MessageId"), r.knobs.value("callback_message_id", false));
+    if (body.contains("MessageId")) {
+      EXPECT_EQ(body["MessageId"].get<std::string>().size(), 36u);
+    }
+  }
+  for (const char* bad : {R"({"p_callback_drop":2})", R"({"callback_delay_ms":-1})", R"({"callback_delay_ms":700000})",
+                          R"({"callback_message_id":1})", R"({"honour_self_suppression":"yes"})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(call("POST", "/__sim/faults", bad).status, 400);
+  }
+  const json knobs = body_of(call("GET", "/__sim/faults"));
+  EXPECT_EQ(knobs["callback_message_id"], true);
+  EXPECT_EQ(knobs["p_callback_drop"], 0.0);
+  EXPECT_EQ(knobs["honour_self_suppression"], false);
+}
+
+TEST_F(sim_callback_test, delivery_log_records_the_attempts) {
+  register_callback(entry("Owner", 1, "http://127.0.0.1:9/a"));
+  register_callback(entry("Ticket", 1001, "http://127.0.0.1:9/b"));
+  const sim_response r = api_call("POST", "/service/tickets", R"({"summary":"a","company":{"id":250}})");
+  ASSERT_EQ(r.deliveries.size(), 2u);
+  sim_.record_delivery_attempt(r.deliveries[0].id, 409, "", false);
+  sim_.record_delivery_attempt(r.deliveries[0].id, 204, "", true);
+  sim_.record_delivery_attempt(r.deliveries[1].id, 0, "connect: Connection refused", true);
+  sim_.record_delivery_attempt(999, 200, "", true);  // unknown: ignored
+  const json log = body_of(call("GET", "/__sim/callbacks/deliveries"));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0]["callback_id"], 1);
+  EXPECT_EQ(log[0]["url"], "http://127.0.0.1:9/a");
+  EXPECT_EQ(log[0]["action"], "added");
+  EXPECT_EQ(log[0]["ticket_id"], 1001);
+  EXPECT_EQ(log[0]["attempts"], 2);
+  EXPECT_EQ(log[0]["status"], 204);
+  EXPECT_EQ(log[0]["state"], "delivered");
+  EXPECT_EQ(log[0]["dropped"], false);
+  EXPECT_EQ(log[1]["attempts"], 1);
+  EXPECT_TRUE(log[1]["status"].is_null());
+  EXPECT_EQ(log[1]["error"], "connect: Connection refused");
+  EXPECT_EQ(log[1]["state"], "failed");
+  const sim_response cleared = call("DELETE", "/__sim/callbacks/deliveries");
+  EXPECT_EQ(body_of(cleared)["cleared"], 2);
+  EXPECT_TRUE(body_of(call("GET", "/__sim/callbacks/deliveries")).empty());
+  EXPECT_EQ(call("POST", "/__sim/callbacks/deliveries").status, 405);
+  // /__sim/reset drops the entries too.
+  ASSERT_EQ(call("POST", "/__sim/reset").status, 200);
+  EXPECT_TRUE(body_of(api_call("GET", "/system/callbacks")).empty());
+}
+
+// ---------------------------------------------------------------------------------
+// Security roles
+
+TEST_F(sim_member_test, security_roles_and_settings) {
+  struct row {
+    std::string path;
+    int status;
+    std::vector<std::int64_t> ids;
+  };
+  const std::vector<row> rows = {
+      {"/system/securityRoles", 200, {1, 2}},
+      {"/system/securityRoles?conditions=" + enc("name=\"technician\""), 200, {2}},
+      {"/system/securityRoles/1/settings", 200, {1, 2, 3, 4, 5, 6}},
+      {"/system/securityRoles/1/settings?pageSize=4&page=2", 200, {5, 6}},
+      {"/system/securityRoles/1/settings?conditions=" + enc("moduleFunctionName=\"Close Service Tickets\""), 200, {3}},
+      {"/system/securityRoles/2/settings?conditions=" + enc("deleteLevel=\"None\" and moduleIdentifier=\"Service\""),
+       200,
+       {8, 9}},
+      {"/system/securityRoles/9/settings", 404, {}},
+      {"/system/securityRoles/9", 404, {}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.path);
+    const sim_response res = api_call("GET", r.path);
+    ASSERT_EQ(res.status, r.status) << res.body;
+    if (r.status == 200) {
+      EXPECT_EQ(ids_of(res), r.ids);
+    }
+  }
+  EXPECT_EQ(body_of(api_call("GET", "/system/securityRoles/1"))["name"], "TicketSync Integration");
+  EXPECT_EQ(body_of(api_call("GET", "/system/securityRoles/count")), (json{{"count", 2}}));
+  EXPECT_EQ(body_of(api_call("GET", "/system/securityRoles/1/settings/count")), (json{{"count", 6}}));
+  const json close = body_of(api_call("GET", "/system/securityRoles/1/settings/3"));
+  EXPECT_EQ(close["moduleFunctionName"], "Close Service Tickets");
+  EXPECT_EQ(close["moduleIdentifier"], "Service");
+  EXPECT_EQ(close["editLevel"], "All");
+  EXPECT_EQ(close["inquireLevel"], "All");
+  EXPECT_EQ(close["deleteLevel"], "None");
+  EXPECT_EQ(api_call("GET", "/system/securityRoles/2/settings/3").status, 404);  // another role's setting
+}
+
+TEST_F(sim_member_test, the_deny_knob_and_the_role_settings_agree) {
+  const auto level = [&](std::int64_t role, const char* function, const char* field) {
+    const sim_response r = api_call("GET", "/system/securityRoles/" + std::to_string(role) + "/settings?conditions=" +
+                                               enc(std::string("moduleFunctionName=\"") + function + "\""));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json b = body_of(r);
+    return b.empty() ? std::string("(missing)") : b[0][field].get<std::string>();
+  };
+  struct row {
+    const char* area;
+    const char* function;
+    const char* field;
+  };
+  for (const auto& r :
+       {row{"tickets.close", "Close Service Tickets", "editLevel"}, row{"tickets.add", "Service Tickets", "addLevel"},
+        row{"tickets.edit", "Service Tickets", "editLevel"}, row{"tickets.read", "Service Tickets", "inquireLevel"},
+        row{"tickets.delete", "Service Tickets", "deleteLevel"},
+        row{"companies", "Company Maintenance", "inquireLevel"}, row{"table_setup", "Table Setup", "inquireLevel"},
+        row{"members", "Member Maintenance", "inquireLevel"}}) {
+    SCOPED_TRACE(r.area);
+    set_faults({{"deny", json::array()}});
+    EXPECT_EQ(level(1, r.function, r.field), "All");
+    set_faults({{"deny", {r.area}}});
+    EXPECT_EQ(level(1, r.function, r.field), "None");  // the knob shows in every role's settings
+  }
+  set_faults({{"deny", {"tickets.close"}}});
+  EXPECT_EQ(level(1, "Close Service Tickets", "inquireLevel"), "All");  // only the mapped level
+  EXPECT_EQ(level(1, "Service Tickets", "editLevel"), "All");
+  set_faults({{"deny", {"security_roles"}}});
+  EXPECT_EQ(api_call("GET", "/system/securityRoles/1/settings").status, 403);
+  EXPECT_EQ(api_call("GET", "/system/securityRoles").status, 403);
+  EXPECT_EQ(api_call("GET", "/system/members").status, 200);
+  set_faults({{"deny", json::array()}});
+
+  // The other way round: what a member's role does not grant is denied to that member.
+  struct grant_row {
+    const char* name;
+    std::string method, path, body;
+    int integration, tech;
+  };
+  create({{"summary", "a"}, {"company", {{"id", 250}}}});
+  const std::vector<grant_row> grants = {
+      {"members need Member Maintenance", "GET", "/system/members", "", 200, 403},
+      {"roles need Security Roles", "GET", "/system/securityRoles/2", "", 200, 403},
+      {"delete needs Service Tickets delete", "DELETE", "/service/tickets/4242", "", 404, 403},
+      {"reading tickets", "GET", "/service/tickets/1001", "", 200, 200},
+      {"closing", "PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"status","value":{"id":104}}])", 200,
+       200},
+      {"system/info follows the knob alone", "GET", "/system/info", "", 200, 200},
+  };
+  for (const auto& g : grants) {
+    SCOPED_TRACE(g.name);
+    EXPECT_EQ(as_tech(g.method, g.path, g.body).status, g.tech);
+    EXPECT_EQ(api_call(g.method, g.path, g.body).status, g.integration);
+  }
+}
+
+TEST(cwsim_seed, a_role_without_a_right_denies_it_and_shows_it) {
+  json s = seed();
+  s["security_roles"][0]["settings"][2]["editLevel"] = "none";  // Close Service Tickets, normalised
+  s["security_roles"][0]["settings"].erase(5);                  // no Security Roles setting at all
+  cwsim::simulator sim(s);
+  const auto run = [&](const std::string& method, const std::string& path, const std::string& body) {
+    return sim.handle(sim_request{method, std::string(api) + path, good_headers(), body});
+  };
+  ASSERT_EQ(run("POST", "/service/tickets", R"({"summary":"a","company":{"id":250}})").status, 201);
+  EXPECT_EQ(run("PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"status","value":{"id":104}}])").status,
+            403);
+  EXPECT_EQ(run("PATCH", "/service/tickets/4242", R"([{"op":"replace","path":"status","value":{"id":104}}])").status,
+            403);  // the early probe of README "Permissions" follows the role too
+  EXPECT_EQ(run("PATCH", "/service/tickets/1001", R"([{"op":"replace","path":"summary","value":"b"}])").status, 200);
+  EXPECT_EQ(run("GET", "/system/securityRoles/1/settings", "").status, 403);
+  EXPECT_EQ(run("GET", "/system/members/TicketSyncAPI", "").status, 200);
+}
+
+// ---------------------------------------------------------------------------------
 // Helpers
+
+TEST(cwsim_util, encodings_dates_and_urls) {
+  for (const std::string& text : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
+                                  std::string("foob"), std::string("\xFF\x00\x80", 3)}) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(cwsim::base64_encode(text), base64(text));
+    EXPECT_EQ(cwsim::base64_decode(cwsim::base64_encode(text)), text);
+  }
+  EXPECT_EQ(cwsim::format_http_date(pinned_now), "Thu, 01 Jan 2026 00:00:00 GMT");
+  EXPECT_EQ(cwsim::format_http_date(pinned_now + std::chrono::hours(24 * 59) + std::chrono::seconds(61)),
+            "Sun, 01 Mar 2026 00:01:01 GMT");
+
+  struct row {
+    const char* url;
+    bool ok;
+    bool tls;
+    const char* host;
+    int port;
+    const char* target;
+  };
+  for (const auto& r :
+       {row{"https://hooks.test/cw?recordId=", true, true, "hooks.test", 443, "/cw?recordId="},
+        row{"http://127.0.0.1:8080", true, false, "127.0.0.1", 8080, "/"},
+        row{"HTTP://[::1]:9/x#frag", true, false, "::1", 9, "/x"}, row{"https://h?q=1", true, true, "h", 443, "/?q=1"},
+        row{"ftp://h/x", false, false, "", 0, ""}, row{"https://", false, false, "", 0, ""},
+        row{"https://h:0/", false, false, "", 0, ""}, row{"https://h:99999/", false, false, "", 0, ""},
+        row{"https://user@h/", false, false, "", 0, ""}, row{"https://[::1/", false, false, "", 0, ""}}) {
+    SCOPED_TRACE(r.url);
+    const auto u = cwsim::parse_http_url(r.url);
+    ASSERT_EQ(u.has_value(), r.ok);
+    if (!u) continue;
+    EXPECT_EQ(u->tls, r.tls);
+    EXPECT_EQ(u->host, r.host);
+    EXPECT_EQ(u->port, r.port);
+    EXPECT_EQ(u->target, r.target);
+  }
+}
 
 TEST(cwsim_util, text_helpers) {
   EXPECT_EQ(cwsim::utf16_length("abc"), 3u);
@@ -1934,6 +3001,17 @@ TEST(cwsim_cli, parses_options) {
   EXPECT_EQ(defaults.faults, cwsim::fault_knobs{});
   EXPECT_TRUE(cwsim::parse_cli({"--help"}).help);
 
+  const cwsim::options callbacks =
+      cwsim::parse_cli({"--seed", "s", "--tls-dir", "d", "--p-callback-drop", "0.25", "--callback-delay-ms=40",
+                        "--callback-message-id", "--honour-self-suppression", "--callback-ca", "ca.pem"});
+  EXPECT_EQ(callbacks.faults.p_callback_drop, 0.25);
+  EXPECT_EQ(callbacks.faults.callback_delay_ms, 40);
+  EXPECT_TRUE(callbacks.faults.callback_message_id);
+  EXPECT_TRUE(callbacks.faults.honour_self_suppression);
+  EXPECT_EQ(callbacks.callback_ca, "ca.pem");
+  EXPECT_FALSE(defaults.faults.callback_message_id);
+  EXPECT_TRUE(defaults.callback_ca.empty());
+
   const std::vector<std::vector<std::string>> bad = {
       {"--tls-dir", "d"},
       {"--seed", "s"},
@@ -1944,6 +3022,9 @@ TEST(cwsim_cli, parses_options) {
       {"--seed", "s", "--tls-dir", "d", "--listen", "127.0.0.1:70000"},
       {"--seed", "s", "--tls-dir", "d", "--preset", "wild"},
       {"--seed", "s", "--tls-dir", "d", "--bogus"},
+      {"--seed", "s", "--tls-dir", "d", "--p-callback-drop", "1.5"},
+      {"--seed", "s", "--tls-dir", "d", "--callback-delay-ms", "-1"},
+      {"--seed", "s", "--tls-dir", "d", "--callback-message-id=yes"},
       {"--seed"},
   };
   for (const auto& args : bad) {

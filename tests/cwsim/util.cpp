@@ -3,6 +3,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 
 namespace cwsim {
@@ -154,6 +155,81 @@ std::optional<std::int64_t> parse_int(std::string_view s) noexcept {
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
   return v;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 2 < bytes.size(); i += 3) {
+    const std::uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(v >> shift) & 63U];
+  }
+  if (i < bytes.size()) {
+    std::uint32_t v = byte(i) << 16;
+    if (i + 1 < bytes.size()) v |= byte(i + 1) << 8;
+    out += alphabet[(v >> 18) & 63U];
+    out += alphabet[(v >> 12) & 63U];
+    out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63U] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string format_http_date(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::array<char, 48> buf{};
+  const int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+                              tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+std::optional<http_url> parse_http_url(std::string_view url) {
+  http_url out;
+  if (url.size() > 7 && ci_equal(url.substr(0, 7), "http://")) {
+    url.remove_prefix(7);
+  } else if (url.size() > 8 && ci_equal(url.substr(0, 8), "https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else {
+    return std::nullopt;
+  }
+  url = url.substr(0, url.find('#'));
+  const auto slash = url.find_first_of("/?");
+  std::string_view authority = url.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  if (!out.target.empty() && out.target.front() == '?') out.target.insert(0, "/");
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    out.host = std::string(authority.substr(1, close - 1));
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return std::nullopt;
+  out.port = out.tls ? 443 : 80;
+  if (!port.empty()) {
+    const auto p = parse_int(port);
+    if (!p || *p < 1 || *p > 65535) return std::nullopt;
+    out.port = static_cast<std::uint16_t>(*p);
+  }
+  return out;
 }
 
 std::string format_datetime(std::chrono::system_clock::time_point t) {

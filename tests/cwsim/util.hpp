@@ -40,6 +40,9 @@ std::string percent_decode(std::string_view s, bool plus_is_space);
 /// Standard (RFC 4648) base64 with optional padding; nullopt on any invalid character.
 std::optional<std::string> base64_decode(std::string_view s);
 
+/// Standard (RFC 4648) base64 with padding.
+std::string base64_encode(std::string_view bytes);
+
 /// Length of UTF-8 text in UTF-16 code units (.NET string.Length). Assumes valid UTF-8.
 std::size_t utf16_length(std::string_view utf8) noexcept;
 
@@ -48,6 +51,22 @@ std::optional<std::int64_t> parse_int(std::string_view s) noexcept;
 
 /// "YYYY-MM-DDTHH:MM:SSZ", the format ConnectWise uses for every date.
 std::string format_datetime(std::chrono::system_clock::time_point t);
+
+/// RFC 9110 IMF-fixdate, e.g. "Thu, 01 Jan 2026 00:00:00 GMT" (the HTTP Date header).
+std::string format_http_date(std::chrono::system_clock::time_point t);
+
+/// An absolute http:// or https:// URL split for a client: host without brackets, port
+/// (default 80/443), target (path + query, "/" when empty).
+struct http_url {
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string target;
+};
+
+/// nullopt unless `url` is http(s)://HOST[:PORT][/...] with a non-empty host (IPv6 in
+/// brackets) and a valid port. No user info, no fragment handling beyond cutting it off.
+std::optional<http_url> parse_http_url(std::string_view url);
 
 /// Seconds since the Unix epoch for "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS" with optional
 /// fraction and optional "Z" or ±HH:MM offset; nullopt when malformed.
