@@ -33,6 +33,14 @@ int cmd_doctor(const std::string& config_path);
 /// `history -c FILE KEY`: an issue's decisions and operations, in order.
 int cmd_history(const std::string& config_path, const std::string& key, bool as_json);
 
+/// `callbacks register|list|remove -c FILE [--json]` (daemon/callbacks_command.cpp):
+/// ticketsync's ConnectWise callback entries, one per board it writes to, at
+/// reverse.callback_url. `register` adds what is missing and removes its
+/// stale entries (exit 2 without reverse.callback_url or with a board name
+/// that does not resolve); `list` shows its entries and counts the others;
+/// `remove` deletes its entries. Entries of others are never changed.
+int cmd_callbacks(const std::string& config_path, const std::string& action, bool as_json);
+
 // ---- over the state database, while the daemon runs (daemon/state_commands.cpp) ----
 // Human-readable aligned text, or stable JSON with --json.
 

@@ -6,6 +6,8 @@
 
 #include <exception>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 int main(int argc, char** argv) try {
   CLI::App app{"ticketsyncd: security issues to ConnectWise PSA tickets"};
@@ -77,6 +79,19 @@ int main(int argc, char** argv) try {
   issue_show->add_flag("--json", as_json, "Machine-readable output");
   issue_show->add_option("key", key, "source/tenant/issue_id, or the correlation key (ts1:...)")->required();
 
+  auto* callbacks = app.add_subcommand("callbacks", "Register, list or remove ticketsync's ConnectWise callbacks");
+  callbacks->require_subcommand(1);
+  std::vector<CLI::App*> cb_actions;
+  for (const auto& [name, what] :
+       {std::pair{"register", "One callback per board ticketsync writes to, at reverse.callback_url"},
+        std::pair{"list", "ticketsync's callbacks (others' are counted)"},
+        std::pair{"remove", "Delete ticketsync's callbacks (never others')"}}) {
+    auto* a = callbacks->add_subcommand(name, what);
+    a->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+    a->add_flag("--json", as_json, "Machine-readable output");
+    cb_actions.push_back(a);
+  }
+
   CLI11_PARSE(app, argc, argv);
   if (*status) return ts::daemon::cmd_status(config, as_json);
   if (*dl_list) return ts::daemon::cmd_deadletter_list(config, limit, as_json);
@@ -86,6 +101,8 @@ int main(int argc, char** argv) try {
   if (*issue_show) return ts::daemon::cmd_issue_show(config, key, as_json);
   if (*explain) return ts::daemon::cmd_explain(config, event_file, as_json, offline);
   if (*doctor) return ts::daemon::cmd_doctor(config);
+  for (auto* a : cb_actions)
+    if (*a) return ts::daemon::cmd_callbacks(config, a->get_name(), as_json);
   if (*history) return ts::daemon::cmd_history(config, key, as_json);
   if (*run) return ts::daemon::cmd_run(config);
   if (*check) return ts::daemon::cmd_check_config(config);

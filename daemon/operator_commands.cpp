@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/issue_key.hpp"
 #include "ops/logging.hpp"
+#include "psa/cw_callbacks.hpp"
 #include "psa/cw_client.hpp"
 #include "rules/ruleset.hpp"
 #include "sources/event_parser.hpp"
@@ -25,6 +26,7 @@
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -359,7 +361,11 @@ struct check_line {
   std::string what;
   std::string detail;
   std::string hint;
+  bool warn = false;  ///< ⚠: not a failure, but something the operator should know
 };
+
+const std::string callbacks_off_line =
+    "callbacks off (reverse.callback_url is not set): the polling sweep alone hears changes made in ConnectWise";
 
 net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const config::config& cfg) {
   std::vector<check_line> out;
@@ -390,6 +396,10 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
     }
     for (auto p : psa::all_permissions) skip("permission " + std::string(psa::describe(p)));
     skip("names in the rules resolve");
+    if (cfg.reverse.callback_url.empty())
+      out.push_back({false, true, callbacks_off_line, {}, {}});
+    else
+      skip("callbacks registered");
     co_return out;
   }
   add(true, site_check, "", "");
@@ -482,6 +492,54 @@ net::awaitable<std::vector<check_line>> run_doctor(psa::cw_client& client, const
       add(found->has_value(), "company '" + company + "' exists", *found ? "" : "no company has this identifier",
           "use the Company ID shown in ConnectWise (Companies > Company), or fix companies: in the configuration");
   }
+
+  // Callbacks: one line per board ticketsync writes to.
+  const std::string& url = cfg.reverse.callback_url;
+  if (url.empty()) {
+    out.push_back({false, true, callbacks_off_line, {}, {}});
+    co_return out;
+  }
+  auto entries = co_await client.list_callbacks();
+  if (!entries) {
+    add(false, "callbacks readable (GET /system/callbacks)", entries.error().to_string(),
+        "give the API member's security role access to callbacks (which right ConnectWise checks is not "
+        "documented, UNCONFIRMED; see the README)");
+    co_return out;
+  }
+  std::vector<std::string> boards{cfg.ticket.board};
+  for (const auto& r : cfg.rules)
+    if (std::find(boards.begin(), boards.end(), r.ticket.board) == boards.end()) boards.push_back(r.ticket.board);
+  for (const auto& name : boards) {
+    const std::string what = "callback for board '" + name + "' registered and active";
+    auto board = co_await n.find("boards", 0, name);
+    if (!board.first) {
+      out.push_back({false, true, what, "not checked: the board does not resolve (see above)", {}});
+      continue;
+    }
+    const auto st = psa::board_callback_status_of(*entries, board.first->id, url);
+    const std::string register_hint = "run ticketsyncd callbacks register";
+    switch (st.state) {
+      case psa::board_callback_state::active: add(true, what, "", ""); break;
+      case psa::board_callback_state::missing:
+        add(false, what, "no callback entry for board " + std::to_string(board.first->id) + " at " + url,
+            register_hint);
+        break;
+      case psa::board_callback_state::stale:
+        add(false, what,
+            "ticketsync's entry " + std::to_string(st.entry.id) + " posts to " + st.entry.url +
+                ", not to reverse.callback_url " + url,
+            register_hint);
+        break;
+      case psa::board_callback_state::inactive:
+        out.push_back(
+            {false, false, what,
+             "entry " + std::to_string(st.entry.id) +
+                 ": ConnectWise disabled it after failed deliveries (inactiveFlag)",
+             "make " + url + " reachable from ConnectWise, then " + register_hint + " (it registers the entry again)",
+             true});
+        break;
+    }
+  }
   co_return out;
 }
 
@@ -505,14 +563,19 @@ int cmd_doctor(const std::string& config_path) {
   std::cout << "\u2713 private key readable\n";
   auto log = quiet_logger();
   const auto lines = with_client(*cfg, *private_key, *log, [&](psa::cw_client& c) { return run_doctor(c, *cfg); });
-  int bad = 0;
+  int bad = 0, warned = 0;
   for (const auto& l : lines) {
-    std::cout << (l.skipped ? "- " : l.ok ? "\u2713 " : "\u2717 ") << l.what << "\n";
+    std::cout << (l.skipped ? "- " : l.warn ? "\u26a0 " : l.ok ? "\u2713 " : "\u2717 ") << l.what << "\n";
     if (!l.ok && !l.detail.empty()) std::cout << "    " << l.detail << "\n";
     if (!l.ok && !l.hint.empty()) std::cout << "    fix: " << l.hint << "\n";
-    if (!l.ok && !l.skipped) ++bad;
+    if (l.warn)
+      ++warned;
+    else if (!l.ok && !l.skipped)
+      ++bad;
   }
-  std::cout << (bad == 0 ? "all checks passed\n" : std::to_string(bad) + " check(s) failed\n");
+  const std::string warnings = warned == 0 ? "" : " (" + std::to_string(warned) + " warning(s))";
+  std::cout << (bad == 0 ? "all checks passed" + warnings + "\n"
+                         : std::to_string(bad) + " check(s) failed" + warnings + "\n");
   return bad == 0 ? 0 : 1;
 }
 

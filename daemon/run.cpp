@@ -7,6 +7,7 @@
 #include "config/config_diff.hpp"
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
+#include "intake/callback_receiver.hpp"
 #include "intake/event_api.hpp"
 #include "intake/spool.hpp"
 #include "intake/spool_watcher.hpp"
@@ -14,6 +15,7 @@
 #include "ops/logging.hpp"
 #include "ops/metrics.hpp"
 #include "ops/sd_notify.hpp"
+#include "psa/cw_callbacks_client.hpp"
 #include "psa/cw_client.hpp"
 #include "sources/event_parser.hpp"
 #include "store/group_commit.hpp"
@@ -58,6 +60,8 @@ struct reloadable {
   sync::engine& engine;
   intake::spool_watcher& watcher;
   intake::event_api& events;
+  intake::callback_receiver& callbacks;
+  ops::public_server* public_listener;  ///< none when not configured
   psa::cw_client& client;
   spdlog::logger& log;
 };
@@ -96,6 +100,13 @@ bool reload(const std::string& path, reloadable r) {
   r.client.reconfigure(effective->psa);
   r.watcher.reconfigure(effective->intake);
   r.events.reconfigure(effective->admin, std::move(admin_token));
+  r.callbacks.reconfigure(effective);
+  if (r.public_listener && effective->public_listener.tls()) {
+    // A renewed certificate is taken without a restart; a bad one leaves the old in use.
+    if (auto why = r.public_listener->load_certificate(effective->public_listener.cert_file,
+                                                       effective->public_listener.key_file))
+      r.log.error("config.reload_failed {}; the public listener keeps its certificate", *why);
+  }
   const std::int64_t released = r.engine.reload(effective);
   r.running = effective;
   r.log.info("config.reloaded path={} rules={} held_released={} applied=\"{}\"", path, effective->rules.size(),
@@ -106,6 +117,14 @@ bool reload(const std::string& path, reloadable r) {
                  c.key.substr(0, c.key.find('.')), c.key);
   ops::notify_ready();
   return true;
+}
+
+/// Registers ConnectWise callbacks for the boards of `cfg` (none without
+/// reverse.callback_url): at start and after each reload, so a board a reload
+/// adds gets its callback. A failure is logged; the sweep hears changes anyway.
+net::awaitable<void> reconcile_task(psa::cw_client& client, std::shared_ptr<const config::config> cfg,
+                                    spdlog::logger& log) {
+  co_await psa::reconcile_callbacks(client, *cfg, log);
 }
 
 double unix_seconds(sys_ms t) { return static_cast<double>(to_unix_ms(t)) / 1000.0; }
@@ -142,6 +161,10 @@ struct runtime {
     metrics.set("ticketsync_dead_letters_total", static_cast<double>(es.dead));
     metrics.set("ticketsync_storm_digested_total", static_cast<double>(es.digested));
     metrics.set("ticketsync_technician_closed_total", static_cast<double>(es.technician_closed));
+    for (const auto& [what, n] : es.ticket_changes)
+      metrics.set("ticketsync_ticket_changes_total", {{"change", what}}, static_cast<double>(n));
+    metrics.set("ticketsync_sweeps_total", {{"result", "ok"}}, static_cast<double>(es.sweeps));
+    metrics.set("ticketsync_sweeps_total", {{"result", "failed"}}, static_cast<double>(es.sweep_failures));
     metrics.set("ticketsync_store_commits_total", static_cast<double>(commits.batches()));
     metrics.set("ticketsync_store_commit_writes_total", static_cast<double>(commits.writes()));
     metrics.set("ticketsync_rate_limit_waits_total", static_cast<double>(es.rate_waits));
@@ -282,13 +305,39 @@ int cmd_run(const std::string& config_path) {
       admin->open();  // throws naming the socket or address it cannot use
     }
 
+    // The public listener: ConnectWise's callbacks (intake/callback_receiver.hpp).
+    const auto key_source = intake::https_key_source(ioc.get_executor(), cfg.psa, clk);
+    intake::callback_receiver callbacks(shared_cfg, st, commits, *key_source, metrics, *log, clk,
+                                        [&engine] { engine.hints_arrived(); });
     std::shared_ptr<const config::config> running_cfg = shared_cfg;  // what a reload swaps
+    std::optional<ops::public_server> public_listener;
+    if (cfg.public_listener.enabled()) {
+      public_listener.emplace(
+          ioc.get_executor(), cfg.public_listener,
+          [&](ops::admin_request req) -> net::awaitable<ops::admin_reply> {
+            const std::string path = req.target.substr(0, req.target.find('?'));
+            if (path != running_cfg->reverse.callback_path) co_return ops::json_error(404, "no such endpoint");
+            if (req.method != "POST") {
+              auto r = ops::json_error(405, "callbacks are POSTed");
+              r.headers.emplace_back("Allow", "POST");
+              co_return r;
+            }
+            co_return co_await callbacks.post(std::move(req));
+          },
+          *log, timers);
+      if (cfg.public_listener.tls())
+        if (auto why = public_listener->load_certificate(cfg.public_listener.cert_file, cfg.public_listener.key_file))
+          throw std::runtime_error(*why);
+      public_listener->open();  // throws naming the address it cannot use
+    }
     int exit_code = 0;
-    int running = admin ? 3 : 2;
+    int running = (admin ? 3 : 2) + (public_listener ? 1 : 0);
     net::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
     auto stop_all = [&] {
       events.stop();
+      callbacks.stop();
       if (admin) admin->stop();
+      if (public_listener) public_listener->stop();
       watcher.stop();
       engine.stop();
     };
@@ -315,7 +364,10 @@ int cmd_run(const std::string& config_path) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        const bool ok = reload(config_path, reloadable{running_cfg, engine, watcher, events, client, *log});
+        const bool ok = reload(config_path, reloadable{running_cfg, engine, watcher, events, callbacks,
+                                                       public_listener ? &*public_listener : nullptr, client, *log});
+        if (ok && !running_cfg->reverse.callback_url.empty())
+          net::co_spawn(ioc, reconcile_task(client, running_cfg, *log), net::detached);
         metrics.add("ticketsync_config_reloads_total", {{"result", ok ? "ok" : "failed"}});
         metrics.set("ticketsync_config_last_reload_success", ok ? 1 : 0);
         metrics.set("ticketsync_config_last_reload_timestamp_seconds", unix_seconds(clk.now()));
@@ -359,15 +411,19 @@ int cmd_run(const std::string& config_path) {
     net::co_spawn(ioc, watcher.run(), on_done("intake"));
     net::co_spawn(ioc, engine.run(), on_done("sync"));
     if (admin) net::co_spawn(ioc, admin->run(), on_done("admin"));
+    if (public_listener) net::co_spawn(ioc, public_listener->run(), on_done("public"));
+    if (!cfg.reverse.callback_url.empty()) net::co_spawn(ioc, reconcile_task(client, shared_cfg, *log), net::detached);
     const auto watchdog = ops::watchdog_interval();
     net::co_spawn(ioc, keepalive(rt, watchdog), net::detached);
     // Ready: store open, migrations applied; uncertain operations are
     // recovered by the engine as it runs. The PSA need not be reachable.
     ops::notify_ready();
-    log->info("daemon.ready spool={} database={} psa={} admin_socket={} admin_tcp={} watchdog_ms={}",
+    log->info("daemon.ready spool={} database={} psa={} admin_socket={} admin_tcp={} public={}{} watchdog_ms={}",
               cfg.intake.spool_dir, cfg.storage.database, cfg.psa.site,
               cfg.admin.socket.empty() ? "-" : cfg.admin.socket,
               admin && !cfg.admin.listen.empty() ? admin->tcp_address() : "-",
+              public_listener ? public_listener->tcp_address() : "-",
+              public_listener ? (cfg.public_listener.tls() ? " (tls)" : " (plain http)") : "",
               watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count() : 0);
     ioc.run();
     commits.sync_with(nullptr);

@@ -34,3 +34,23 @@ INSERT INTO history_new (id, issue, at, kind, operation, detail)
 DROP TABLE history;
 ALTER TABLE history_new RENAME TO history;
 CREATE INDEX history_issue ON history(issue, id);
+
+-- ticket_hints: tickets a verified ConnectWise callback said changed,
+-- committed before the callback is answered 2xx. The engine re-reads them
+-- (batched) and decides on what ConnectWise holds, never on the callback's
+-- Entity; a row goes in the commit of those decisions.
+CREATE TABLE ticket_hints (
+  id          INTEGER PRIMARY KEY,
+  ticket      INTEGER NOT NULL,
+  action      TEXT    NOT NULL CHECK (action IN ('added', 'updated', 'deleted')),
+  received_at INTEGER NOT NULL
+);
+
+-- callback_deliveries: what identifies each callback delivery taken (a
+-- message id, or ticket + action + the Entity's lastUpdated), so a repeat
+-- is answered 2xx and dropped. Kept for a day.
+CREATE TABLE callback_deliveries (
+  key         TEXT    PRIMARY KEY,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX callback_deliveries_age ON callback_deliveries(received_at);

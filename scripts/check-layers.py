@@ -21,7 +21,7 @@ MODULES = [
     (r"^config/", "config"),
     (r"^rules/", "rules"),
     (r"^sources/", "sources"),
-    (r"^psa/(cw_codec|cw_sweep|failure|request)\.", "psa_codec"),
+    (r"^psa/(cw_codec|cw_sweep|cw_callbacks|failure|request)\.", "psa_codec"),
     (r"^psa/", "psa"),
     (r"^sync/(engine|reverse_loop|timer)\.", "sync"),
     (r"^sync/", "sync_core"),
@@ -46,7 +46,7 @@ DEPS = {
     "psa": ["psa_codec", "config"],
     "sync": ["sync_core", "store", "psa"],
     "ops": ["ops_core", "sync", "config"],
-    "intake": ["sources", "store", "sync", "ops"],
+    "intake": ["sources", "store", "psa", "sync", "ops"],
     "asio": [],
 }
 

@@ -242,6 +242,15 @@ struct reverse_config {
   std::chrono::milliseconds existence_interval{60 * 60'000};
   /// Tickets per sweep page. Default: 200.
   std::size_t page_size = 200;
+  /// The URL ConnectWise posts callbacks to (the public listener's
+  /// callback_path as the outside sees it: https, through a proxy or not);
+  /// empty = no callbacks, the sweep alone.
+  std::string callback_url;
+  /// Where callbacks arrive on the public listener. Default: /v1/connectwise/callback
+  std::string callback_path = "/v1/connectwise/callback";
+  /// Hosts a callback's Metadata.key_url may name (the signing key is fetched
+  /// only from these). Default: the host of psa.site.
+  std::vector<std::string> key_hosts;
 
   friend bool operator==(const reverse_config&, const reverse_config&) = default;
 };
@@ -293,6 +302,29 @@ struct admin_config {
   bool enabled() const noexcept { return !socket.empty() || !listen.empty(); }
 };
 
+/// The public listener: everything arriving from outside (ConnectWise's
+/// callbacks). Separate from the admin listener, which stays on loopback or a
+/// unix socket.
+struct public_config {
+  /// "HOST:PORT"; empty = no public listener.
+  std::string listen;
+  /// TLS certificate chain and key (PEM), reloaded on SIGHUP. Both or neither;
+  /// without them the listener speaks plain HTTP and must be on loopback
+  /// (behind a reverse proxy that terminates TLS).
+  std::string cert_file;
+  std::string key_file;
+  /// Largest request body. Default: 256 KiB.
+  std::size_t max_body_bytes = 256u << 10;
+  /// Concurrent connections; more wait in the listen backlog. Default: 64.
+  std::size_t max_connections = 64;
+  /// Requests per second from one client address before 429. Default: 50.
+  int requests_per_second = 50;
+
+  bool enabled() const noexcept { return !listen.empty(); }
+  bool tls() const noexcept { return !cert_file.empty(); }
+  friend bool operator==(const public_config&, const public_config&) = default;
+};
+
 struct config {
   psa_config psa;
   companies_config companies;
@@ -307,6 +339,7 @@ struct config {
   intake_config intake;
   logging_config logging;
   admin_config admin;
+  public_config public_listener;  ///< the `public` section
   /// Path the configuration was read from (relative paths in it resolve against its directory).
   std::string source_path;
 };

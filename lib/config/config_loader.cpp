@@ -1018,6 +1018,15 @@ void read_reverse(map_walker& w, reverse_config& r) {
   w.duration("poll_interval", r.poll_interval);
   w.duration("existence_interval", r.existence_interval);
   w.integer("page_size", r.page_size, 1, 1'000);
+  w.string("callback_url", r.callback_url, need::optional, [](std::string_view v) -> parse_error {
+    if (v.empty() || v.rfind("https://", 0) == 0) return std::nullopt;
+    return "must be an https:// URL (ConnectWise posts callbacks over HTTPS), got " + quote(v);
+  });
+  w.string("callback_path", r.callback_path, need::optional, [](std::string_view v) -> parse_error {
+    if (!v.empty() && v.front() == '/' && v.find_first_of("?# ") == std::string_view::npos) return std::nullopt;
+    return "must be a path starting with '/', without query or blanks, got " + quote(v);
+  });
+  w.strings("key_hosts", r.key_hosts);
   if (r.poll_interval < std::chrono::seconds{1})
     w.context().diag.report(w.mark(), "reverse.poll_interval: must be at least 1s");
   if (r.existence_interval < std::chrono::seconds{1})
@@ -1049,6 +1058,24 @@ void read_admin(map_walker& w, admin_config& a) {
                             "needs a bearer token); reference it with 'file: PATH' or 'credential: NAME'");
 }
 
+void read_public(map_walker& w, public_config& p) {
+  w.string("listen", p.listen, need::optional,
+           [](std::string_view v) -> parse_error { return v.empty() ? std::nullopt : check_listen(v); });
+  w.path("cert_file", p.cert_file, need::optional, true);
+  w.path("key_file", p.key_file, need::optional, true);
+  w.size("max_body_size", p.max_body_bytes, std::uint64_t{1} << 10, std::uint64_t{16} << 20);
+  w.integer("max_connections", p.max_connections, 1, 10'000);
+  w.integer("requests_per_second", p.requests_per_second, 1, 1'000'000);
+  if (p.cert_file.empty() != p.key_file.empty())
+    w.context().diag.report(w.mark(), "public: cert_file and key_file go together (TLS), or neither (plain HTTP "
+                                      "on loopback behind a reverse proxy)");
+  const auto host = p.listen.substr(0, p.listen.rfind(':'));
+  const bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  if (!p.listen.empty() && !p.tls() && !loopback)
+    w.context().diag.report(w.mark(), "public.listen: plain HTTP only on loopback (127.0.0.1, [::1]); on '" +
+                                          p.listen + "' set cert_file and key_file, or put a TLS proxy in front");
+}
+
 void read_document(map_walker& w, config& cfg) {
   w.section("psa", need::required, [&](map_walker& s) { read_psa(s, cfg.psa); });
   w.section("companies", need::required, [&](map_walker& s) { read_companies(s, cfg.companies); });
@@ -1067,6 +1094,7 @@ void read_document(map_walker& w, config& cfg) {
     if (auto v = from_text<logging_config::format>(format)) cfg.logging.fmt = *v;
   });
   w.section("admin", need::optional, [&](map_walker& s) { read_admin(s, cfg.admin); });
+  w.section("public", need::optional, [&](map_walker& s) { read_public(s, cfg.public_listener); });
 }
 
 // Where the root of the file's second YAML document is, if it has one.

@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ts::ops {
@@ -58,5 +59,25 @@ admin_reply metrics_reply(std::string text) {
 }
 
 admin_reply healthz_reply() { return admin_reply{200, "text/plain; charset=utf-8", "ok\n", {}}; }
+
+bool client_rate_limit::allow(const std::string& client, std::chrono::steady_clock::time_point now) {
+  auto it = buckets_.find(client);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= max_clients) {
+      auto idlest = buckets_.begin();
+      for (auto b = buckets_.begin(); b != buckets_.end(); ++b)
+        if (b->second.at < idlest->second.at) idlest = b;
+      buckets_.erase(idlest);
+    }
+    it = buckets_.emplace(client, bucket{rate_, now}).first;
+  }
+  bucket& b = it->second;
+  const double elapsed = std::chrono::duration<double>(now - b.at).count();
+  if (elapsed > 0) b.tokens = std::min(rate_, b.tokens + elapsed * rate_);
+  b.at = std::max(b.at, now);
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
 
 }  // namespace ts::ops

@@ -5,6 +5,8 @@
 // plain values. Tested without sockets; the daemon's handler is a switch.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +21,9 @@ struct admin_request {
   std::string body;
   std::string authorization;  ///< the Authorization header, if any (never logged)
   std::string content_type;
-  bool over_tcp = false;  ///< false: the unix socket (access by file permissions)
-  std::string peer;       ///< "tcp:127.0.0.1:50312" or "unix"
+  std::string content_signature;  ///< x-content-signature (ConnectWise callbacks), if any (never logged)
+  bool over_tcp = false;          ///< false: the unix socket (access by file permissions)
+  std::string peer;               ///< "tcp:127.0.0.1:50312" or "unix"
 };
 
 struct admin_reply {
@@ -50,6 +53,26 @@ struct readiness {
   std::string psa_error;                   ///< the last failed PSA request, if any
 };
 admin_reply readiness_reply(const readiness& r);
+
+/// Requests per second per client address (a token bucket each, holding one
+/// second's worth), for the public listener. Pure: time is a parameter.
+/// Remembers at most max_clients addresses (the idlest are forgotten).
+class client_rate_limit {
+ public:
+  explicit client_rate_limit(int per_second) : rate_(per_second > 0 ? per_second : 1) {}
+  /// Whether a request from `client` at `now` is within its rate (and counts it).
+  bool allow(const std::string& client, std::chrono::steady_clock::time_point now);
+  std::size_t clients() const noexcept { return buckets_.size(); }
+  static constexpr std::size_t max_clients = 4096;
+
+ private:
+  struct bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at{};
+  };
+  double rate_;
+  std::map<std::string, bucket> buckets_;
+};
 admin_reply metrics_reply(std::string text);
 admin_reply healthz_reply();
 

@@ -16,6 +16,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
 
 #include <grp.h>
@@ -35,11 +36,13 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 using local = net::local::stream_protocol;
+namespace ssl = net::ssl;
 
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = std::size_t{16} * 1024;
+constexpr auto handshake_deadline = std::chrono::seconds{10};
 
 std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -64,13 +67,23 @@ std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
 
 struct admin_server::impl : std::enable_shared_from_this<impl> {
   impl(net::any_io_executor ex, const config::admin_config& c, admin_handler h, spdlog::logger& l,
-       sync::timer_source& timers)
-      : ex(ex), cfg(c), handler(std::move(h)), log(l), slot_free(ex, timers) {}
+       sync::timer_source& timers, std::string section = "admin")
+      : ex(ex),
+        cfg(c),
+        section(std::move(section)),
+        handler(std::move(h)),
+        log(l),
+        timers(timers),
+        slot_free(ex, timers) {}
 
   net::any_io_executor ex;
-  const config::admin_config& cfg;
+  config::admin_config cfg;           // the limits, fixed at start
+  std::string section;                // "admin" or "public", for messages
+  std::shared_ptr<ssl::context> tls;  // the public listener's certificate (swapped at reload)
+  std::optional<client_rate_limit> rate;
   admin_handler handler;
   spdlog::logger& log;
+  sync::timer_source& timers;
   std::optional<tcp::acceptor> tcp_acceptor;
   std::optional<local::acceptor> unix_acceptor;
   std::string socket_path;  // the file we created (removed at stop)
@@ -81,7 +94,8 @@ struct admin_server::impl : std::enable_shared_from_this<impl> {
   bool stopping = false;
 
   template <class Stream>
-  net::awaitable<void> serve(Stream stream, bool over_tcp, std::string peer);
+  net::awaitable<void> serve(Stream stream, bool over_tcp, std::string peer,
+                             std::shared_ptr<ssl::context> context = nullptr);
   template <class Acceptor, class Stream>
   net::awaitable<void> accept_loop(Acceptor& acceptor, bool over_tcp);
   void open_unix();
@@ -89,15 +103,19 @@ struct admin_server::impl : std::enable_shared_from_this<impl> {
 };
 
 template <class Stream>
-net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std::string peer) {
+net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std::string peer,
+                                               std::shared_ptr<ssl::context> context) {
   auto self = shared_from_this();
+  (void)context;  // kept alive for the connection's TLS stream
+  constexpr bool is_tls =
+      !std::is_same_v<Stream, beast::basic_stream<tcp>> && !std::is_same_v<Stream, beast::basic_stream<local>>;
   const std::uint64_t id = next_id++;
   bool waiting = true;  // for a request (idle): stop() may cut it; a request being handled finishes
   closers[id] = [&stream, &waiting] {
     if (!waiting) return;
     boost::system::error_code ignored;
-    stream.socket().shutdown(Stream::protocol_type::socket::shutdown_both, ignored);
-    stream.cancel();
+    beast::get_lowest_layer(stream).socket().shutdown(net::socket_base::shutdown_both, ignored);
+    beast::get_lowest_layer(stream).cancel();
   };
   struct release {
     impl& s;
@@ -109,12 +127,20 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
     }
   } guard{*this, id};
 
+  if constexpr (is_tls) {
+    beast::get_lowest_layer(stream).expires_after(handshake_deadline);
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+    if (hec) {
+      log.debug("{}.tls_handshake_failed peer={} error=\"{}\"", section, peer, hec.message());
+      co_return;
+    }
+  }
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(cfg.max_body_bytes);
-    stream.expires_after(request_deadline);
+    beast::get_lowest_layer(stream).expires_after(request_deadline);
     waiting = true;
     if (stopping) break;
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
@@ -125,12 +151,15 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
         ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       break;
     } else if (ec == http::error::body_limit) {
-      early = json_error(
-          413, "request body larger than admin.max_body_size (" + std::to_string(cfg.max_body_bytes) + " bytes)");
+      early = json_error(413, "request body larger than " + section + ".max_body_size (" +
+                                  std::to_string(cfg.max_body_bytes) + " bytes)");
     } else if (ec == http::error::header_limit) {
       early = json_error(431, "request headers too large");
     } else if (ec) {
       early = json_error(400, "malformed HTTP request: " + ec.message());
+    } else if (rate && !rate->allow(peer.substr(0, peer.rfind(':')), timers.clk().steady_now())) {
+      early = json_error(429, "too many requests from this address (" + section + ".requests_per_second)");
+      early->headers.emplace_back("Retry-After", "1");
     }
 
     admin_reply reply;
@@ -149,6 +178,7 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
       r.target = std::string(req.target());
       r.authorization = std::string(req[http::field::authorization]);
       r.content_type = std::string(req[http::field::content_type]);
+      r.content_signature = std::string(req["x-content-signature"]);
       r.body = std::move(req.body());
       r.over_tcp = over_tcp;
       r.peer = peer;
@@ -168,13 +198,18 @@ net::awaitable<void> admin_server::impl::serve(Stream stream, bool over_tcp, std
     res.keep_alive(keep_alive);
     res.prepare_payload();
     if (head) res.body().clear();  // Content-Length stays that of the GET answer
-    stream.expires_after(request_deadline);
+    beast::get_lowest_layer(stream).expires_after(request_deadline);
     auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
     (void)wn;
     if (wec || !keep_alive) break;
   }
+  if constexpr (is_tls) {
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{2});
+    auto [sec] = co_await stream.async_shutdown(use_tuple);
+    (void)sec;
+  }
   boost::system::error_code ignored;
-  stream.socket().shutdown(Stream::protocol_type::socket::shutdown_send, ignored);
+  beast::get_lowest_layer(stream).socket().shutdown(net::socket_base::shutdown_send, ignored);
 }
 
 template <class Acceptor, class Stream>
@@ -190,7 +225,7 @@ net::awaitable<void> admin_server::impl::accept_loop(Acceptor& acceptor, bool ov
     if (stopping || ec == net::error::operation_aborted) break;
     if (ec) {
       // EMFILE and friends: back off instead of spinning.
-      log.warn("admin.accept_failed error=\"{}\"", ec.message());
+      log.warn("{}.accept_failed error=\"{}\"", section, ec.message());
       co_await slot_free.wait_for(std::chrono::milliseconds{200});
       continue;
     }
@@ -201,7 +236,15 @@ net::awaitable<void> admin_server::impl::accept_loop(Acceptor& acceptor, bool ov
       peer = pec ? "tcp" : "tcp:" + ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     ++active;
-    net::co_spawn(ex, serve(Stream(std::move(socket)), over_tcp, std::move(peer)), net::detached);
+    if constexpr (std::is_same_v<Stream, beast::basic_stream<tcp>> ||
+                  std::is_same_v<Stream, beast::basic_stream<local>>) {
+      net::co_spawn(ex, serve(Stream(std::move(socket)), over_tcp, std::move(peer)), net::detached);
+    } else {
+      std::shared_ptr<ssl::context> context = tls;  // this connection keeps the certificate it started with
+      net::co_spawn(
+          ex, serve(Stream(beast::basic_stream<tcp>(std::move(socket)), *context), over_tcp, std::move(peer), context),
+          net::detached);
+    }
   }
 }
 
@@ -239,14 +282,14 @@ void admin_server::impl::open_unix() {
 
 void admin_server::impl::open_tcp() {
   const auto ep = parse_listen(cfg.listen);
-  if (!ep) throw std::runtime_error("admin.listen '" + cfg.listen + "': not an IP address and port");
+  if (!ep) throw std::runtime_error(section + ".listen '" + cfg.listen + "': not an IP address and port");
   tcp_acceptor.emplace(ex);
   boost::system::error_code ec;
   tcp_acceptor->open(ep->protocol(), ec);
   if (!ec) tcp_acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) tcp_acceptor->bind(*ep, ec);
   if (!ec) tcp_acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("admin.listen '" + cfg.listen + "': " + ec.message());
+  if (ec) throw std::runtime_error(section + ".listen '" + cfg.listen + "': " + ec.message());
 }
 
 admin_server::admin_server(net::any_io_executor ex, const config::admin_config& cfg, admin_handler handler,
@@ -289,6 +332,72 @@ std::string admin_server::tcp_address() const {
   boost::system::error_code ec;
   const auto ep = impl_->tcp_acceptor->local_endpoint(ec);
   if (ec) return {};
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+//------------------------------------------------------------------------------
+// public_server: the same transport, one TCP address, TLS when configured.
+
+namespace {
+
+config::admin_config as_listener(const config::public_config& p) {
+  config::admin_config a;
+  a.listen = p.listen;
+  a.max_body_bytes = p.max_body_bytes;
+  a.max_connections = p.max_connections;
+  return a;
+}
+
+}  // namespace
+
+public_server::public_server(net::any_io_executor ex, const config::public_config& cfg, admin_handler handler,
+                             spdlog::logger& log, sync::timer_source& timers)
+    : impl_(std::make_shared<admin_server::impl>(std::move(ex), as_listener(cfg), std::move(handler), log, timers,
+                                                 "public")) {
+  impl_->rate.emplace(cfg.requests_per_second);
+}
+
+public_server::~public_server() = default;
+
+std::optional<std::string> public_server::load_certificate(const std::string& cert_file, const std::string& key_file) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) return "public.cert_file '" + cert_file + "': " + ec.message();
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return "public.key_file '" + key_file + "': " + ec.message();
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return "public.key_file '" + key_file + "' is not the key of public.cert_file '" + cert_file + "'";
+  impl_->tls = std::move(ctx);  // new connections use it; open ones keep theirs
+  return std::nullopt;
+}
+
+void public_server::open() { impl_->open_tcp(); }
+
+net::awaitable<void> public_server::run() {
+  auto i = impl_;
+  if (i->tls)
+    co_await i->accept_loop<tcp::acceptor, beast::ssl_stream<beast::basic_stream<tcp>>>(*i->tcp_acceptor, true);
+  else
+    co_await i->accept_loop<tcp::acceptor, beast::basic_stream<tcp>>(*i->tcp_acceptor, true);
+}
+
+void public_server::stop() {
+  impl_->stopping = true;
+  boost::system::error_code ignored;
+  if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ignored);
+  impl_->slot_free.notify();
+  auto closers = impl_->closers;
+  for (auto& [id, close] : closers) close();
+}
+
+std::string public_server::tcp_address() const {
+  boost::system::error_code ec;
+  const auto ep = impl_->tcp_acceptor ? impl_->tcp_acceptor->local_endpoint(ec) : tcp::endpoint{};
+  if (!impl_->tcp_acceptor || ec) return {};
   const auto a = ep.address();
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }

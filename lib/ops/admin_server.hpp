@@ -18,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,8 +51,35 @@ class admin_server {
   static constexpr std::chrono::seconds request_deadline{30};
 
  private:
+  friend class public_server;
   struct impl;
   std::shared_ptr<impl> impl_;
+};
+
+/// The public listener (config public:): everything arriving from outside,
+/// apart from the admin listener. The same transport rules, one TCP address,
+/// TLS with the certificate of load_certificate() (plain HTTP without one:
+/// on loopback, behind a proxy), and public.requests_per_second per client
+/// address (429 past it).
+class public_server {
+ public:
+  public_server(boost::asio::any_io_executor ex, const config::public_config& cfg, admin_handler handler,
+                spdlog::logger& log, sync::timer_source& timers);
+  ~public_server();
+  public_server(const public_server&) = delete;
+  public_server& operator=(const public_server&) = delete;
+
+  /// Reads the certificate chain and key (PEM). New connections use them;
+  /// on failure the previous ones stay and the reason is returned. Call it
+  /// before run() for TLS; a reload calls it again.
+  std::optional<std::string> load_certificate(const std::string& cert_file, const std::string& key_file);
+  void open();
+  boost::asio::awaitable<void> run();
+  void stop();
+  std::string tcp_address() const;
+
+ private:
+  std::shared_ptr<admin_server::impl> impl_;
 };
 
 }  // namespace ts::ops

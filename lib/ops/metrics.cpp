@@ -201,6 +201,14 @@ void declare_ticketsync_metrics(metrics& m) {
   m.declare("ticketsync_config_last_reload_timestamp_seconds", t::gauge, "Unix time of the last reload attempt.");
   m.declare("ticketsync_storm_digested_total", t::counter, "New issues folded into a storm digest ticket.");
   m.declare("ticketsync_technician_closed_total", t::counter, "Tickets found closed by a technician.");
+  m.declare("ticketsync_ticket_changes_total", t::counter,
+            "Changes heard from ConnectWise (sweep, callbacks, existence checks, write answers) by what they meant: "
+            "none (an echo or a repeat), stale, in_progress, other_ticket, closed, reopened, merged, deleted, "
+            "moved_board, moved_company, priority.");
+  m.declare("ticketsync_sweeps_total", t::counter, "Polling sweeps by result (ok, failed).");
+  m.declare("ticketsync_callbacks_total", t::counter,
+            "ConnectWise callbacks by outcome: accepted, duplicate, ignored (not a tracked ticket), malformed, "
+            "wrong_company, key_url, unsigned, bad_signature, key_unavailable, backpressure, store_error, stopping.");
   m.declare("ticketsync_store_commits_total", t::counter,
             "Group commits (one SQLite transaction each) of the daemon's writes.");
   m.declare("ticketsync_store_commit_writes_total", t::counter,

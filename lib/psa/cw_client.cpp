@@ -388,4 +388,41 @@ net::awaitable<permission_check> cw_client::probe(permission p, std::int64_t clo
   co_return check;
 }
 
+// ---- callbacks (/system/callbacks) ----
+
+net::awaitable<psa_result<std::vector<callback_entry>>> cw_client::list_callbacks() {
+  constexpr std::size_t page_size = 1000, max_total = 10'000;
+  std::vector<callback_entry> all;
+  for (int page = 1;; ++page) {
+    auto res = co_await call(http::verb::get,
+                             prefix_ + "/system/callbacks?orderBy=id%20asc&pageSize=" + std::to_string(page_size) +
+                                 "&page=" + std::to_string(page),
+                             {}, true);
+    if (!res) co_return res.error();
+    auto entries = parse_callback_entries(res->body);
+    if (!entries) co_return protocol_error(static_cast<int>(res->status), entries.error());
+    const bool more = entries->size() == page_size && res->link.find("rel=\"next\"") != std::string::npos;
+    all.insert(all.end(), entries->begin(), entries->end());
+    if (all.size() > max_total)
+      co_return protocol_error(static_cast<int>(res->status),
+                               "callback list: more than " + std::to_string(max_total) + " entries");
+    if (!more) break;
+  }
+  co_return all;
+}
+
+net::awaitable<psa_result<callback_entry>> cw_client::add_callback(const callback_entry& e) {
+  auto res = co_await call(http::verb::post, prefix_ + "/system/callbacks", encode_callback_entry(e), false);
+  if (!res) co_return res.error();
+  auto stored = parse_callback_entry(res->body);
+  if (!stored) co_return protocol_error(static_cast<int>(res->status), stored.error(), true);
+  co_return std::move(*stored);
+}
+
+net::awaitable<psa_result<void>> cw_client::delete_callback(std::int64_t id) {
+  auto res = co_await call(http::verb::delete_, prefix_ + "/system/callbacks/" + std::to_string(id), {}, true);
+  if (!res && res.error().http_status != 404) co_return res.error();
+  co_return psa_result<void>{};
+}
+
 }  // namespace ts::psa

@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "psa/client.hpp"
+#include "psa/cw_callbacks.hpp"
 #include "psa/cw_codec.hpp"
 #include "psa/failure.hpp"
 #include "psa/https_client.hpp"
@@ -89,6 +90,14 @@ class cw_client final : public client {
   /// (not stated in the reference sources). So with no ticket at all (a new
   /// site) the list is empty, whatever is defined.
   boost::asio::awaitable<psa_result<std::vector<named_ref>>> custom_fields();
+
+  /// GET /system/callbacks, every page (1,000 a page, by id): all entries,
+  /// ticketsync's and others'. More than 10,000 is a protocol failure.
+  boost::asio::awaitable<psa_result<std::vector<callback_entry>>> list_callbacks();
+  /// POST /system/callbacks (encode_callback_entry); the entry as stored, with its id.
+  boost::asio::awaitable<psa_result<callback_entry>> add_callback(const callback_entry& e);
+  /// DELETE /system/callbacks/{id}. A 404 (already gone) counts as done.
+  boost::asio::awaitable<psa_result<void>> delete_callback(std::int64_t id);
 
   /// Checks one security-role right with a harmless request (never creates or
   /// changes anything), through the same budget and auth as every call:

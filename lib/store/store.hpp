@@ -265,6 +265,21 @@ class store {
   std::vector<issue_record> issues_with_ticket(std::int64_t ticket_id);
   /// Ticket ids above `after` that issues hold open, ascending, at most `limit`.
   std::vector<std::int64_t> open_tickets(std::int64_t after, std::size_t limit);
+  /// A ticket a verified callback named (ticket_hints).
+  struct ticket_hint {
+    std::int64_t id = 0;
+    std::int64_t ticket = 0;
+    std::string action;  ///< added | updated | deleted
+    sys_ms received_at{};
+  };
+  /// Records a callback delivery: false when `delivery_key` was taken before
+  /// (a repeat: nothing is stored); else stores the hint. An empty key is
+  /// never a repeat. Deliveries older than a day are forgotten here.
+  bool add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, std::string_view action, sys_ms now);
+  /// The oldest hints, at most `limit`.
+  std::vector<ticket_hint> ticket_hints(std::size_t limit);
+  std::int64_t ticket_hint_count();
+  void remove_ticket_hints(const std::vector<std::int64_t>& ids);
   /// A mark of the reverse direction (reverse_marks), when set.
   std::optional<std::int64_t> reverse_mark(std::string_view name);
   void set_reverse_mark(std::string_view name, std::int64_t value, sys_ms now);

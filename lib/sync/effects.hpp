@@ -61,6 +61,10 @@ struct set_seen {
   std::int64_t issue = 0;
   ticket_view seen;
 };
+/// Callback hints that were acted on (ticket_hints).
+struct remove_hints {
+  std::vector<std::int64_t> ids;
+};
 /// A mark of the reverse direction (reverse_marks).
 struct reverse_mark {
   std::string name;
@@ -135,7 +139,7 @@ struct put_directory {
 using write =
     std::variant<wr::save_issue, wr::update_issue, wr::set_ticket, wr::set_applied, wr::set_seen, wr::add_operation,
                  wr::mark_sent, wr::advance_step, wr::complete, wr::retry, wr::dead_letter, wr::clear_rerender,
-                 wr::history, wr::hold_event, wr::runtime, wr::put_directory, wr::reverse_mark>;
+                 wr::history, wr::hold_event, wr::runtime, wr::put_directory, wr::reverse_mark, wr::remove_hints>;
 
 /// A log line: `text` starts with its stable event name ("ticket.created ...").
 struct notice {

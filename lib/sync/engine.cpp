@@ -83,6 +83,7 @@ void apply_writes(store::store& st, const std::vector<write>& writes, sys_ms now
                    [&](const wr::set_applied& a) { st.set_applied(a.issue, a.applied, now); },
                    [&](const wr::set_seen& v) { st.set_seen(v.issue, v.seen, now); },
                    [&](const wr::reverse_mark& m) { st.set_reverse_mark(m.name, m.value, now); },
+                   [&](const wr::remove_hints& h) { st.remove_ticket_hints(h.ids); },
                    [&](const wr::add_operation& a) {
                      op_payload payload = a.payload;
                      if (a.member) payload.member = id_of(*a.member);

@@ -63,6 +63,11 @@ class engine {
 
   /// New rows are in the inbox (or operations were made due by another process).
   void notify() { wake_.notify(); }
+  /// A callback's ticket hint was committed (intake/callback_receiver.hpp).
+  void hints_arrived() {
+    hints_pending_ = true;
+    wake_.notify();
+  }
   void stop() {
     stopping_ = true;
     wake_.notify();
@@ -93,11 +98,19 @@ class engine {
   /// returns when the loop should look again.
   steady_time start_reverse();
   struct flight;
-  boost::asio::awaitable<void> reverse_task(std::shared_ptr<flight> f, bool sweep_now);
+  enum class reverse_job { hints, sweep, existence };
+  boost::asio::awaitable<void> reverse_task(std::shared_ptr<flight> f, reverse_job job);
   /// One polling sweep: every page since the durable mark, then the new mark.
   boost::asio::awaitable<void> sweep();
+  /// Re-reads the tickets callbacks named (batched) and decides on what they hold.
+  boost::asio::awaitable<void> read_hints();
   /// Whether the tickets issues hold open still exist (a 404 confirms a deletion).
   boost::asio::awaitable<void> check_existence();
+  /// Reads each of `ids` not in `present` on its own: a 404 is a deletion,
+  /// an answer an observation (into `out`). False when a read failed.
+  boost::asio::awaitable<bool> confirm_missing(const std::vector<std::int64_t>& ids,
+                                               const std::set<std::int64_t>& present, heard_from from,
+                                               std::vector<observation>& out, std::vector<write>& link_writes);
   /// Decides each observation for the issues whose ticket it is, and commits
   /// the outcome with `extra` (the link's writes, a mark).
   boost::asio::awaitable<void> observe_all(std::vector<observation> seen, std::vector<write> extra);
@@ -123,6 +136,8 @@ class engine {
   engine_stats stats_;
   std::optional<steady_time> next_sweep_;  ///< unset: sweep at the first chance (catching up after a stop)
   std::optional<steady_time> next_existence_;
+  bool hints_pending_ = true;  ///< ticket hints may be queued (true at start: left by the last run)
+  steady_time next_hints_{};   ///< after a failed re-read, not before this
 };
 
 /// What ingest needs from the store for `ev`: its issue, its newest pending

@@ -47,12 +47,16 @@ steady_time engine::start_reverse() {
     }
   }
   if (!next_sweep_) next_sweep_ = now;
-  const steady_time due = std::min(*next_sweep_, *next_existence_);
+  steady_time due = std::min(*next_sweep_, *next_existence_);
+  if (hints_pending_) due = std::min(due, next_hints_);
   if (stopping_ || flight_->reverse || now < due) return flight_->reverse ? now + idle_poll_reverse : due;
 
-  const bool sweep_now = now >= *next_sweep_;
+  // Callbacks first: they are what "within a second" is about.
+  const reverse_job job = hints_pending_ && now >= next_hints_ ? reverse_job::hints
+                          : now >= *next_sweep_                ? reverse_job::sweep
+                                                               : reverse_job::existence;
   flight_->reverse = true;
-  net::co_spawn(ex_, reverse_task(flight_, sweep_now), [this](std::exception_ptr e) {
+  net::co_spawn(ex_, reverse_task(flight_, job), [this](std::exception_ptr e) {
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -66,15 +70,55 @@ steady_time engine::start_reverse() {
   return now + idle_poll_reverse;
 }
 
-net::awaitable<void> engine::reverse_task(std::shared_ptr<flight> f, bool sweep_now) {
+net::awaitable<void> engine::reverse_task(std::shared_ptr<flight> f, reverse_job job) {
   struct release {
     std::shared_ptr<flight> f;  // not the engine: this may run after it is destroyed
     ~release() { f->reverse = false; }
   } guard{std::move(f)};
-  if (sweep_now)
-    co_await sweep();
-  else
-    co_await check_existence();
+  switch (job) {
+    case reverse_job::hints: co_await read_hints(); break;
+    case reverse_job::sweep: co_await sweep(); break;
+    case reverse_job::existence: co_await check_existence(); break;
+  }
+}
+
+net::awaitable<void> engine::read_hints() {
+  const ts::clock& clk = deps_.timers.clk();
+  const auto hints = deps_.st.ticket_hints(psa::max_ids_per_request);
+  hints_pending_ = hints.size() == psa::max_ids_per_request;
+  if (hints.empty()) co_return;
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> rows;
+  for (const auto& h : hints) {
+    rows.push_back(h.id);
+    if (std::find(ids.begin(), ids.end(), h.ticket) == ids.end()) ids.push_back(h.ticket);
+  }
+  std::vector<write> link_writes;
+  std::vector<observation> heard;
+  bool failed = false;
+  psa::request list = psa::req::tickets_by_id{ids, true};  // (named: see check_existence)
+  psa::answer a = co_await perform(std::move(list), link_writes);
+  std::set<std::int64_t> present;
+  if (const auto* found = psa::reply_as<std::vector<psa::ticket_info>>(a)) {
+    for (const auto& t : *found) {
+      present.insert(t.id);
+      heard.push_back(observation{t.id, t, heard_from::callback});
+    }
+  } else {
+    deps_.log.warn("callback.reread_failed tickets={} error=\"{}\"; read again shortly", ids.size(),
+                   a ? std::string("unexpected answer") : a.error().to_string());
+    failed = true;
+  }
+  if (!failed) failed = !co_await confirm_missing(ids, present, heard_from::callback, heard, link_writes);
+  if (failed) {
+    // The hints stay; the sweep would hear the changes too, but sooner is the point.
+    hints_pending_ = true;
+    next_hints_ = clk.steady_now() + std::chrono::seconds{5};
+    heard.clear();
+  } else {
+    link_writes.push_back(wr::remove_hints{rows});
+  }
+  co_await observe_all(std::move(heard), std::move(link_writes));
 }
 
 net::awaitable<void> engine::sweep() {
@@ -167,20 +211,9 @@ net::awaitable<void> engine::check_existence() {
         interrupted = true;
       }
     }
-    // A ticket missing from the list is deleted only if reading it answers
-    // 404: a list can be incomplete (a role that may not see a board), a
-    // deletion is for good.
-    for (std::size_t i = 0; !interrupted && i < ids.size(); ++i) {
-      if (present.contains(ids[i])) continue;
-      psa::request read = psa::req::get_ticket{ids[i]};
-      psa::answer one = co_await perform(std::move(read), link_writes);
-      if (one) continue;  // it is there after all
-      if (one.error().what == psa::psa_failure::kind::rejected && one.error().http_status == 404)
-        deleted.push_back(observation{ids[i], std::nullopt, heard_from::existence_check});
-      else
-        interrupted = true;
-    }
-    gone += deleted.size();
+    if (!interrupted)
+      interrupted = !co_await confirm_missing(ids, present, heard_from::existence_check, deleted, link_writes);
+    for (const observation& o : deleted) gone += o.state ? 0 : 1;
     if (!ids.empty()) co_await observe_all(std::move(deleted), std::move(link_writes));
     if (!interrupted) {
       checked += ids.size();
@@ -195,6 +228,26 @@ net::awaitable<void> engine::check_existence() {
     deps_.log.debug("existence.done checked={} gone={}", checked, gone);
   }
   next_existence_ = clk.steady_now() + cfg_->reverse.existence_interval;
+}
+
+net::awaitable<bool> engine::confirm_missing(const std::vector<std::int64_t>& ids,
+                                             const std::set<std::int64_t>& present, heard_from from,
+                                             std::vector<observation>& out, std::vector<write>& link_writes) {
+  // A ticket missing from a list is deleted only if reading it answers 404:
+  // a list can be incomplete (a role that may not see a board), a deletion
+  // is for good. One that is there after all is observed as it is.
+  for (const std::int64_t id : ids) {
+    if (present.contains(id)) continue;
+    psa::request read = psa::req::get_ticket{id};  // (named: see check_existence)
+    psa::answer one = co_await perform(std::move(read), link_writes);
+    if (const auto* t = psa::reply_as<psa::ticket_info>(one))
+      out.push_back(observation{t->id, *t, from});
+    else if (!one && one.error().what == psa::psa_failure::kind::rejected && one.error().http_status == 404)
+      out.push_back(observation{id, std::nullopt, from});
+    else
+      co_return false;
+  }
+  co_return true;
 }
 
 net::awaitable<void> engine::observe_all(std::vector<observation> seen, std::vector<write> extra) {

@@ -5,7 +5,13 @@
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <csignal>
 #include <fstream>
@@ -96,6 +102,74 @@ nlohmann::json cwsim_process::get(const std::string& target) const {
 
 nlohmann::json cwsim_process::post(const std::string& target, const nlohmann::json& body) const {
   return sim_http{"localhost", port_, ca_file()}.call(boost::beast::http::verb::post, target, body.dump());
+}
+
+cwsim_process::answer cwsim_process::api(const std::string& method, const std::string& target, const std::string& body,
+                                         const std::string& credentials) const {
+  net::io_context ioc;
+  psa::client_options o;
+  o.host = "localhost";
+  o.port = std::to_string(port_);
+  o.ca_file = ca_file();
+  const ts::system_clock clk;
+  psa::https_client client(ioc.get_executor(), o, clk);
+  psa::http_request req;
+  req.method = boost::beast::http::string_to_verb(method);
+  req.target = "/v2025_1/apis/3.0" + target;
+  req.body = body;
+  std::string basic;
+  {
+    // Base64 of the credentials (the test's own, not a secret).
+    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char c : credentials) {
+      acc = (acc << 8) | c;
+      bits += 8;
+      while (bits >= 6) {
+        bits -= 6;
+        basic += tbl[(acc >> bits) & 63];
+      }
+    }
+    if (bits > 0) basic += tbl[(acc << (6 - bits)) & 63];
+    while (basic.size() % 4) basic += '=';
+  }
+  req.headers = {{"Authorization", "Basic " + basic},
+                 {"clientId", "2f4b7c9e-1111-4a4a-9c9c-000000000001"},
+                 {"Accept", "application/json"}};
+  auto fut = net::co_spawn(ioc, client.send(req), net::use_future);
+  ioc.run();
+  auto res = fut.get();
+  if (!res) return {0, res.error().to_string()};
+  return {static_cast<int>(res->status), res->body};
+}
+
+cwsim_process::answer http_plain(const std::string& host_port, const std::string& method, const std::string& target,
+                                 const std::string& body,
+                                 const std::vector<std::pair<std::string, std::string>>& headers) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  try {
+    net::io_context ioc;
+    net::ip::tcp::resolver resolver(ioc);
+    const auto colon = host_port.rfind(':');
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds{15});
+    stream.connect(resolver.resolve(host_port.substr(0, colon), host_port.substr(colon + 1)));
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, host_port);
+    req.set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    return {static_cast<int>(res.result_int()), res.body()};
+  } catch (const std::exception& e) {
+    return {0, e.what()};
+  }
 }
 
 daemon_setup::daemon_setup(const fs::path& dir, const cwsim_process& sim, const setup_options& opts)

@@ -45,6 +45,15 @@ class cwsim_process {
   nlohmann::json get(const std::string& target) const;
   nlohmann::json post(const std::string& target, const nlohmann::json& body) const;
   nlohmann::json tickets() const { return get("/__sim/tickets"); }
+
+  struct answer {
+    int status = 0;
+    std::string body;
+  };
+  /// A ConnectWise API call (`target` under /v2025_1/apis/3.0) as the member
+  /// with `credentials` ("demo+techpub:techpriv" is the seed's technician).
+  answer api(const std::string& method, const std::string& target, const std::string& body = {},
+             const std::string& credentials = "demo+techpub:techpriv") const;
   nlohmann::json stats() const { return get("/__sim/stats"); }
 
   child_process& process() { return *proc_; }
@@ -54,6 +63,12 @@ class cwsim_process {
   int port_ = 0;
   std::unique_ptr<child_process> proc_;
 };
+
+/// A plain-HTTP request to `host_port` (e.g. ticketsync's public listener on
+/// loopback), with `headers`; status 0 and the reason in body when no answer.
+cwsim_process::answer http_plain(const std::string& host_port, const std::string& method, const std::string& target,
+                                 const std::string& body,
+                                 const std::vector<std::pair<std::string, std::string>>& headers);
 
 /// ticket.priority lines mapping each severity to a seed priority (critical → P1 … info → P4).
 inline const std::string priority_map =
