@@ -43,6 +43,7 @@ CREATE TABLE ticket_hints (
   id          INTEGER PRIMARY KEY,
   ticket      INTEGER NOT NULL,
   action      TEXT    NOT NULL CHECK (action IN ('added', 'updated', 'deleted')),
+  member      TEXT    NOT NULL DEFAULT '',  -- the callback's MemberId: who made the change
   received_at INTEGER NOT NULL
 );
 

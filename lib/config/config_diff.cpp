@@ -169,8 +169,8 @@ constexpr setting reverse_settings[] = {
     field<&config::reverse, &reverse_config::key_hosts>("reverse.key_hosts", live),
 };
 [[maybe_unused]] void reverse_members(const reverse_config& r) {
-  [[maybe_unused]] const auto& [poll_interval, existence_interval, page_size, callback_url, callback_path,
-                                key_hosts] = r;
+  [[maybe_unused]] const auto& [poll_interval, existence_interval, page_size, callback_url, callback_path, key_hosts] =
+      r;
 }
 static_assert(std::size(reverse_settings) == 6);
 
@@ -182,8 +182,7 @@ constexpr setting public_settings[] = {
     field<&config::public_listener, &public_config::key_file>("public.key_file", live),
     field<&config::public_listener, &public_config::max_body_bytes>("public.max_body_size", restart),
     field<&config::public_listener, &public_config::max_connections>("public.max_connections", restart),
-    field<&config::public_listener, &public_config::requests_per_second>("public.requests_per_second",
-                                                                          restart),
+    field<&config::public_listener, &public_config::requests_per_second>("public.requests_per_second", restart),
 };
 [[maybe_unused]] void public_members(const public_config& p) {
   [[maybe_unused]] const auto& [listen, cert_file, key_file, max_body_bytes, max_connections, requests_per_second] = p;
@@ -235,8 +234,8 @@ constexpr setting admin_settings[] = {
 }
 static_assert(std::size(admin_settings) == 8);
 
-constexpr std::span<const setting> tables[] = {psa_settings,     mapping_settings, reverse_settings, storage_settings,
-                                               intake_settings,  logging_settings, admin_settings,   public_settings};
+constexpr std::span<const setting> tables[] = {psa_settings,    mapping_settings, reverse_settings, storage_settings,
+                                               intake_settings, logging_settings, admin_settings,   public_settings};
 // One table per section; source_path is where the file was read from, not a setting.
 [[maybe_unused]] void config_members(const config& c) {
   [[maybe_unused]] const auto& [psa, companies, ticket, rules, storm, reverse, storage, intake, logging, admin,

@@ -1067,13 +1067,14 @@ void read_public(map_walker& w, public_config& p) {
   w.integer("max_connections", p.max_connections, 1, 10'000);
   w.integer("requests_per_second", p.requests_per_second, 1, 1'000'000);
   if (p.cert_file.empty() != p.key_file.empty())
-    w.context().diag.report(w.mark(), "public: cert_file and key_file go together (TLS), or neither (plain HTTP "
-                                      "on loopback behind a reverse proxy)");
+    w.context().diag.report(w.mark(),
+                            "public: cert_file and key_file go together (TLS), or neither (plain HTTP "
+                            "on loopback behind a reverse proxy)");
   const auto host = p.listen.substr(0, p.listen.rfind(':'));
   const bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
   if (!p.listen.empty() && !p.tls() && !loopback)
-    w.context().diag.report(w.mark(), "public.listen: plain HTTP only on loopback (127.0.0.1, [::1]); on '" +
-                                          p.listen + "' set cert_file and key_file, or put a TLS proxy in front");
+    w.context().diag.report(w.mark(), "public.listen: plain HTTP only on loopback (127.0.0.1, [::1]); on '" + p.listen +
+                                          "' set cert_file and key_file, or put a TLS proxy in front");
 }
 
 void read_document(map_walker& w, config& cfg) {

@@ -101,6 +101,7 @@ std::string encode_seen(const ticket_view& v) {
     if (!v.updated_by.empty()) j["ub"] = v.updated_by;
     if (!v.written_by.empty()) j["wb"] = v.written_by;
     if (v.observed_at) j["oa"] = to_unix_ms(*v.observed_at);
+    if (v.written_at) j["wa"] = to_unix_ms(*v.written_at);
   }
   if (v.deleted) j["del"] = true;
   if (v.forgotten) j["fgt"] = true;
@@ -131,6 +132,7 @@ ticket_view decode_seen(std::string_view text) {
   v.updated_by = text_of(j, "ub");
   v.written_by = text_of(j, "wb");
   if (auto t = i64("oa")) v.observed_at = from_unix_ms(*t);
+  if (auto t = i64("wa")) v.written_at = from_unix_ms(*t);
   v.deleted = flag("del");
   v.forgotten = flag("fgt");
   v.person_priority = flag("pp");

@@ -78,7 +78,7 @@ struct operation_record {
 
 /// The issue's ticket as ticketsync last wrote or saw it in ConnectWise
 /// (issues.seen): what each change heard from ConnectWise is compared with.
-/// Ids are ConnectWise's; times are the server's, but observed_at.
+/// Ids are ConnectWise's; times are the server's, but observed_at and written_at.
 struct ticket_view {
   bool known = false;  ///< something was written or seen since this was kept (false on older rows)
   bool closed = false;
@@ -90,6 +90,7 @@ struct ticket_view {
   std::string updated_by;                   ///< `_info.updatedBy` of that state
   std::string written_by;                   ///< the member ticketsync's own writes were stamped with
   std::optional<sys_ms> observed_at;        ///< local time it was last heard from ConnectWise (not a write answer)
+  std::optional<sys_ms> written_at;         ///< local time of ticketsync's last write answer
   bool deleted = false;                     ///< the ticket was deleted in ConnectWise
   bool forgotten = false;                   ///< ...under on_delete: forget: no ticket until the issue comes back
   bool person_priority = false;             ///< a person set the priority: ticketsync leaves it (field ownership)

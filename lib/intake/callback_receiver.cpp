@@ -142,11 +142,13 @@ net::awaitable<ops::admin_reply> callback_receiver::post(ops::admin_request req)
   const std::string action(to_text(cb->action));
   try {
     co_await commits_.commit([&] {
-      if (store_.issues_with_ticket(cb->id).empty()) {
+      // An "added" may come before ticketsync has stored the id of the ticket
+      // it created: kept, the engine drops it if it stays unknown.
+      if (cb->action != callback_action::added && store_.issues_with_ticket(cb->id).empty()) {
         v = verdict::ignored;
       } else if (store_.ticket_hint_count() >= max_queued_hints) {
         v = verdict::full;
-      } else if (!store_.add_ticket_hint(delivery, cb->id, action, clock_.now())) {
+      } else if (!store_.add_ticket_hint(delivery, cb->id, action, cb->member_id, clock_.now())) {
         v = verdict::duplicate;
       }
     });

@@ -490,7 +490,8 @@ std::vector<std::int64_t> store::open_tickets(std::int64_t after, std::size_t li
   return out;
 }
 
-bool store::add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, std::string_view action, sys_ms now) {
+bool store::add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, std::string_view action,
+                            std::string_view member, sys_ms now) {
   if (!delivery_key.empty()) {
     SQLite::Statement prune(*db_, "DELETE FROM callback_deliveries WHERE received_at < ?1");
     prune.bind(1, to_unix_ms(now - std::chrono::hours{24}));
@@ -500,27 +501,26 @@ bool store::add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, 
     seen.bind(2, to_unix_ms(now));
     if (seen.exec() == 0) return false;
   }
-  SQLite::Statement s(*db_, "INSERT INTO ticket_hints (ticket, action, received_at) VALUES (?1, ?2, ?3)");
+  SQLite::Statement s(*db_, "INSERT INTO ticket_hints (ticket, action, received_at, member) VALUES (?1, ?2, ?3, ?4)");
   s.bind(1, ticket);
   s.bind(2, std::string(action));
   s.bind(3, to_unix_ms(now));
+  s.bind(4, std::string(member));
   s.exec();
   return true;
 }
 
 std::vector<store::ticket_hint> store::ticket_hints(std::size_t limit) {
-  SQLite::Statement s(*db_, "SELECT id, ticket, action, received_at FROM ticket_hints ORDER BY id LIMIT ?1");
+  SQLite::Statement s(*db_, "SELECT id, ticket, action, received_at, member FROM ticket_hints ORDER BY id LIMIT ?1");
   s.bind(1, static_cast<std::int64_t>(limit));
   std::vector<ticket_hint> out;
   while (s.executeStep())
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getString(),
-                   from_unix_ms(s.getColumn(3).getInt64())});
+                   s.getColumn(4).getString(), from_unix_ms(s.getColumn(3).getInt64())});
   return out;
 }
 
-std::int64_t store::ticket_hint_count() {
-  return db_->execAndGet("SELECT COUNT(*) FROM ticket_hints").getInt64();
-}
+std::int64_t store::ticket_hint_count() { return db_->execAndGet("SELECT COUNT(*) FROM ticket_hints").getInt64(); }
 
 void store::remove_ticket_hints(const std::vector<std::int64_t>& ids) {
   SQLite::Statement s(*db_, "DELETE FROM ticket_hints WHERE id = ?1");

@@ -270,12 +270,14 @@ class store {
     std::int64_t id = 0;
     std::int64_t ticket = 0;
     std::string action;  ///< added | updated | deleted
+    std::string member;  ///< who made the change (the callback's MemberId)
     sys_ms received_at{};
   };
   /// Records a callback delivery: false when `delivery_key` was taken before
   /// (a repeat: nothing is stored); else stores the hint. An empty key is
   /// never a repeat. Deliveries older than a day are forgotten here.
-  bool add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, std::string_view action, sys_ms now);
+  bool add_ticket_hint(std::string_view delivery_key, std::int64_t ticket, std::string_view action,
+                       std::string_view member, sys_ms now);
   /// The oldest hints, at most `limit`.
   std::vector<ticket_hint> ticket_hints(std::size_t limit);
   std::int64_t ticket_hint_count();

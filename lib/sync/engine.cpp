@@ -336,7 +336,8 @@ net::awaitable<void> engine::execute(operation_record op) {
     co_return;
   }
   const std::shared_ptr<const rules::ruleset> rules = rules_;  // the mapping the operation runs under
-  op_machine m(std::move(op), std::move(*issue), machine_env{*rules, names_, stats_, deps_.random, backoff_});
+  op_machine m(std::move(op), std::move(*issue),
+               machine_env{*rules, names_, stats_, deps_.random, backoff_, callbacks_live()});
   next_step n = m.start(clk.now());
   for (;;) {
     log_notices(n.notices);

@@ -75,6 +75,10 @@ class engine {
 
   const engine_stats& stats() const noexcept { return stats_; }
   std::size_t in_flight() const noexcept { return flight_->issues.size(); }
+  /// A callback was taken up within the last 15 minutes: ConnectWise delivers them.
+  bool callbacks_live() const noexcept {
+    return last_callback_ && deps_.timers.clk().steady_now() - *last_callback_ < std::chrono::minutes{15};
+  }
   const link_status& connection() const noexcept { return link_.status(); }
 
  private:
@@ -136,8 +140,9 @@ class engine {
   engine_stats stats_;
   std::optional<steady_time> next_sweep_;  ///< unset: sweep at the first chance (catching up after a stop)
   std::optional<steady_time> next_existence_;
-  bool hints_pending_ = true;  ///< ticket hints may be queued (true at start: left by the last run)
-  steady_time next_hints_{};   ///< after a failed re-read, not before this
+  bool hints_pending_ = true;                 ///< ticket hints may be queued (true at start: left by the last run)
+  steady_time next_hints_{};                  ///< after a failed re-read, not before this
+  std::optional<steady_time> last_callback_;  ///< when a callback's hint was last taken up
 };
 
 /// What ingest needs from the store for `ev`: its issue, its newest pending

@@ -104,7 +104,10 @@ next_step op_machine::start(sys_ms now) {
   // closed it meanwhile (one GET). What then happens is the rule's policy; it
   // is derived from the stored mark, so a retry does the same.
   const bool news = kind_ == op_kind::update || (kind_ == op_kind::note && op_.payload.note != note_kind::digest);
-  if (news && !issue_.tech_closed && issue_.ticket == ticket_state::open && op_.step == 0 && !op_.sent)
+  // Skipped when the view is fresh (sync/reverse.hpp view_is_fresh): the
+  // answer to the write itself still shows a close that slipped in.
+  if (news && !issue_.tech_closed && issue_.ticket == ticket_state::open && op_.step == 0 && !op_.sent &&
+      !view_is_fresh(issue_.seen, env_.callbacks_live, now))
     return ask(psa::req::get_ticket{*issue_.ticket_id}, state::checking);
   return after_check(news && issue_.tech_closed, now);
 }
@@ -155,7 +158,7 @@ next_step op_machine::resume(const psa::answer& answer, sys_ms now) {
       if (!answer) return fail(answer.error(), true, now);
       const auto* t = psa::reply_as<psa::ticket_info>(answer);
       if (!t) return fail(unexpected_answer("POST ticket"), true, now);
-      record_ticket(*t, issue_.desired.fields());
+      record_ticket(*t, issue_.desired.fields(), now);
       ++env_.stats.tickets_created;
       note(notice::level::info, "ticket.created issue=" + key + " ticket=" + std::to_string(t->id) +
                                     " company=" + issue_.desired.company_identifier +
@@ -374,7 +377,7 @@ next_step op_machine::fail(const psa_failure& f, bool unsafe_request, sys_ms now
   return std::move(out_);
 }
 
-void op_machine::record_ticket(const psa::ticket_info& t, const ticket_fields& fields) {
+void op_machine::record_ticket(const psa::ticket_info& t, const ticket_fields& fields, sys_ms now) {
   issue_.ticket_id = t.id;
   issue_.ticket = t.closed ? ticket_state::closed : ticket_state::open;
   issue_.applied = applied_ticket{fields, op_.payload.generation};
@@ -383,7 +386,7 @@ void op_machine::record_ticket(const psa::ticket_info& t, const ticket_fields& f
   // A new ticket: nothing a person decided about an earlier one carries over.
   ticket_view fresh;
   fresh.written_by = issue_.seen.written_by;
-  issue_.seen = view_after_write(fresh, t);
+  issue_.seen = view_after_write(fresh, t, now);
   out_.writes.push_back(wr::set_seen{issue_.id, issue_.seen});
 }
 

@@ -53,6 +53,9 @@ struct machine_env {
   engine_stats& stats;
   random_source& random;  ///< backoff jitter
   backoff_policy backoff;
+  /// ConnectWise's callbacks arrive (one was heard lately): a ticket heard
+  /// from since ticketsync's last write needs no read before the next.
+  bool callbacks_live = false;
 };
 
 class op_machine {
@@ -106,7 +109,7 @@ class op_machine {
 
   next_step ask(psa::request r, state s);
   next_step ask_list(const psa::req::list_names& l);
-  void record_ticket(const psa::ticket_info& t, const ticket_fields& fields);
+  void record_ticket(const psa::ticket_info& t, const ticket_fields& fields, sys_ms now);
   void note(notice::level l, std::string text);
   void count(std::string_view outcome);
 

@@ -82,7 +82,7 @@ next_step op_machine::adopt(sys_ms now) {
   if (!fetched && (!name || !env_.names.fresh(name_list::priorities, 0, now)))
     return ask_list(psa::req::list_names{name_list::priorities, 0});
   // Still unknown: a priority ConnectWise no longer lists; the update puts the wanted one.
-  record_ticket(t, ticket_fields{t.summary, name.value_or(""), t.severity, t.impact});
+  record_ticket(t, ticket_fields{t.summary, name.value_or(""), t.severity, t.impact}, now);
   adopted_ = true;
   ++env_.stats.tickets_adopted;
   note(notice::level::info, "ticket.adopted issue=" + issue_.identity.display() + " ticket=" + std::to_string(t.id) +

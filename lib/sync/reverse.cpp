@@ -63,6 +63,7 @@ ticket_view view_of(const psa::ticket_info& t) {
 /// Persons' decisions and ticketsync's own identity carry over to a new view.
 ticket_view carry(ticket_view next, const ticket_view& before) {
   next.written_by = before.written_by;
+  next.written_at = before.written_at;
   next.person_priority = before.person_priority;
   next.merged_from = before.merged_from;
   return next;
@@ -172,6 +173,17 @@ reverse_result observe(const issue_record& issue, bool busy, const observation& 
     d.out.changes.push_back(change::other_ticket);
     return std::move(d.out);
   }
+  if (o.echo_of) {
+    d.out.changes.push_back(change::none);
+    // Even while an operation runs: freshness needs a hearing after its
+    // last write answer (view_is_fresh), which a later echo gives.
+    if (issue.seen.known && *o.echo_of == issue.seen.written_by) {
+      ticket_view v = issue.seen;
+      v.observed_at = now;
+      d.out.writes.push_back(wr::set_seen{issue.id, v});
+    }
+    return std::move(d.out);
+  }
   if (!o.state) {
     gone(d, policy);
     return std::move(d.out);
@@ -236,11 +248,18 @@ reverse_result observe(const issue_record& issue, bool busy, const observation& 
   return std::move(d.out);
 }
 
-ticket_view view_after_write(const ticket_view& before, const psa::ticket_info& t) {
+ticket_view view_after_write(const ticket_view& before, const psa::ticket_info& t, sys_ms now) {
   ticket_view v = carry(view_of(t), before);
   v.written_by = t.updated_by.empty() ? before.written_by : t.updated_by;
   v.observed_at = before.observed_at;
+  v.written_at = now;
   return v;
+}
+
+bool view_is_fresh(const ticket_view& seen, bool callbacks_live, sys_ms now, std::chrono::milliseconds sweep_bound) {
+  if (!seen.known || !seen.observed_at) return false;
+  if (seen.written_at && *seen.observed_at < *seen.written_at) return false;  // not heard from since its write
+  return callbacks_live || now - *seen.observed_at <= sweep_bound;
 }
 
 reverse_result observe_write_answer(const issue_record& issue, const psa::ticket_info& t, bool wrote_status,
@@ -260,7 +279,7 @@ reverse_result observe_write_answer(const issue_record& issue, const psa::ticket
   if (merged_or_gone || r.writes.empty()) return r;
   // The last write is observe()'s new view; the baseline is the answer itself.
   if (auto* v = std::get_if<wr::set_seen>(&r.writes.back())) {
-    ticket_view next = view_after_write(issue.seen, t);
+    ticket_view next = view_after_write(issue.seen, t, now);
     next.person_priority = v->seen.person_priority;
     v->seen = next;
   }

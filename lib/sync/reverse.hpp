@@ -49,9 +49,19 @@ enum class heard_from {
 
 /// A ticket as ConnectWise showed it, or that it is gone (a 404 to its id).
 struct observation {
+  observation() = default;
+  observation(std::int64_t t, std::optional<psa::ticket_info> s, heard_from f,
+              std::optional<std::string> echo = std::nullopt)
+      : ticket(t), state(std::move(s)), from(f), echo_of(std::move(echo)) {}
+
   std::int64_t ticket = 0;
-  std::optional<psa::ticket_info> state;  ///< nullopt: the ticket does not exist
+  std::optional<psa::ticket_info> state;  ///< nullopt (and no echo_of): the ticket does not exist
   heard_from from = heard_from::sweep;
+  /// A callback not read again because its MemberId is the member ticketsync
+  /// writes as: the echo of its own write. It only says the ticket was heard
+  /// from (freshness); nothing is decided on it. (A person's change after it
+  /// comes with a callback of its own.)
+  std::optional<std::string> echo_of;
 };
 
 /// What a change meant, in the order found (one observation may carry several).
@@ -83,7 +93,14 @@ reverse_result observe(const issue_record& issue, bool busy, const observation& 
 
 /// The ticket view after ticketsync's own write whose answer is `t`: the new
 /// baseline, keeping what persons decided earlier.
-ticket_view view_after_write(const ticket_view& before, const psa::ticket_info& t);
+ticket_view view_after_write(const ticket_view& before, const psa::ticket_info& t, sys_ms now);
+
+/// Whether what ticketsync knows of the ticket is fresh enough to write
+/// without reading it first: heard from since ticketsync's last write while
+/// callbacks are delivered (`callbacks_live`: a callback arrived lately), or
+/// heard from within `sweep_bound` with no write since.
+bool view_is_fresh(const ticket_view& seen, bool callbacks_live, sys_ms now,
+                   std::chrono::milliseconds sweep_bound = std::chrono::seconds{30});
 
 /// The answer `t` to ticketsync's own PATCH of the issue's ticket: the
 /// fields it did not write (the status, unless `wrote_status`; the priority,

@@ -87,18 +87,39 @@ net::awaitable<void> engine::read_hints() {
   const auto hints = deps_.st.ticket_hints(psa::max_ids_per_request);
   hints_pending_ = hints.size() == psa::max_ids_per_request;
   if (hints.empty()) co_return;
+  last_callback_ = clk.steady_now();
   std::vector<std::int64_t> ids;
   std::vector<std::int64_t> rows;
+  std::vector<observation> heard;
+  bool kept = false;
   for (const auto& h : hints) {
+    const auto issues = deps_.st.issues_with_ticket(h.ticket);
+    if (issues.empty() && h.action == "added" && clk.now() - h.received_at < std::chrono::seconds{10}) {
+      // ticketsync's own create may not have stored the ticket's id yet: look again shortly.
+      kept = true;
+      continue;
+    }
     rows.push_back(h.id);
+    if (issues.empty()) continue;  // not a ticket ticketsync tracks (someone else's)
+    // The echo of ticketsync's own write needs no read: nothing to decide.
+    bool own = h.action != "deleted" && !h.member.empty();
+    for (const auto& i : issues) own = own && i.seen.known && i.seen.written_by == h.member;
+    if (own) {
+      heard.push_back(observation{h.ticket, std::nullopt, heard_from::callback, h.member});
+      continue;
+    }
     if (std::find(ids.begin(), ids.end(), h.ticket) == ids.end()) ids.push_back(h.ticket);
   }
   std::vector<write> link_writes;
-  std::vector<observation> heard;
   bool failed = false;
-  psa::request list = psa::req::tickets_by_id{ids, true};  // (named: see check_existence)
-  psa::answer a = co_await perform(std::move(list), link_writes);
   std::set<std::int64_t> present;
+  psa::answer a = psa::sweep_reply{};
+  if (!ids.empty()) {
+    psa::request list = psa::req::tickets_by_id{ids, true};  // (named: see check_existence)
+    a = co_await perform(std::move(list), link_writes);
+  } else {
+    a = std::vector<psa::ticket_info>{};
+  }
   if (const auto* found = psa::reply_as<std::vector<psa::ticket_info>>(a)) {
     for (const auto& t : *found) {
       present.insert(t.id);
@@ -117,6 +138,10 @@ net::awaitable<void> engine::read_hints() {
     heard.clear();
   } else {
     link_writes.push_back(wr::remove_hints{rows});
+    if (kept) {
+      hints_pending_ = true;
+      next_hints_ = clk.steady_now() + std::chrono::seconds{1};
+    }
   }
   co_await observe_all(std::move(heard), std::move(link_writes));
 }

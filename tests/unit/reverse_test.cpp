@@ -407,3 +407,36 @@ TEST(Reverse, TheStoredViewRoundTrips) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Reverse, AViewIsFreshOnlyWhenHeardFromSinceTheLastWrite) {
+  ts::ticket_view v = open_issue().seen;
+  EXPECT_FALSE(ts::sync::view_is_fresh(v, true, later)) << "never heard from";
+  v.written_at = t0;
+  v.observed_at = t0 + std::chrono::seconds{1};
+  EXPECT_TRUE(ts::sync::view_is_fresh(v, true, later)) << "heard since its write, callbacks delivered";
+  EXPECT_FALSE(ts::sync::view_is_fresh(v, false, later)) << "without callbacks: heard a minute ago is stale";
+  EXPECT_TRUE(ts::sync::view_is_fresh(v, false, t0 + std::chrono::seconds{20})) << "within the sweep bound";
+  v.written_at = t0 + std::chrono::seconds{2};
+  EXPECT_FALSE(ts::sync::view_is_fresh(v, true, later)) << "written since: its echo not heard yet";
+  v.known = false;
+  v.written_at = t0;
+  EXPECT_FALSE(ts::sync::view_is_fresh(v, true, later));
+}
+
+TEST(Reverse, AnEchoOfItsOwnWriteOnlyMarksTheTicketHeardFrom) {
+  ts::issue_record issue = open_issue();
+  const auto r = ts::sync::observe(issue, true,
+                                   observation{ticket, std::nullopt, heard_from::callback, "TicketSyncAPI"}, {}, later);
+  EXPECT_EQ(r.changes, std::vector<change>{change::none});
+  const auto seen = all<wr::set_seen>(r);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].seen.observed_at, later);
+  EXPECT_TRUE(all<wr::set_ticket>(r).empty()) << "not a deletion";
+  const auto other =
+      ts::sync::observe(issue, false, observation{ticket, std::nullopt, heard_from::callback, "tech1"}, {}, later);
+  EXPECT_TRUE(all<wr::set_seen>(other).empty()) << "only ticketsync's own member makes an echo";
+}
+
+}  // namespace
